@@ -1,0 +1,287 @@
+"""DSSE envelopes: parsing, PAE, signing and verification.
+
+Signatures are verified over the pre-authentication encoding (PAE) of the
+exact payload bytes that were received, never over a re-serialisation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ._errors import ValidationError
+from ._json import DEFAULT_LIMITS, JSONLimits, loads
+from ._keys import PrivateKey, PublicKey
+from ._statement import Statement
+
+__all__ = [
+    "INTOTO_PAYLOAD_TYPE",
+    "Envelope",
+    "EnvelopeSignature",
+    "SignatureCheck",
+    "b64decode",
+    "pae",
+]
+
+#: The payloadType of an envelope that carries an in-toto Statement.
+INTOTO_PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
+
+_B64: Final = re.compile(r"[A-Za-z0-9+/\-_]*={0,2}")
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """The DSSE v1 pre-authentication encoding of a payload.
+
+    ``"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`` where LEN is the
+    byte length in ASCII decimal.
+    """
+    ptype = payload_type.encode("utf-8")
+    return b"DSSEv1 %d %b %d %b" % (len(ptype), ptype, len(payload), payload)
+
+
+def b64decode(text: str, *, what: str = "value") -> bytes:
+    """Decode standard or URL-safe base64, padded or not.
+
+    Raises:
+        ValidationError: The text is not base64.
+    """
+    if not isinstance(text, str) or not _B64.fullmatch(text):
+        raise ValidationError(f"{what} is not base64")
+    if "-" in text or "_" in text:
+        if "+" in text or "/" in text:
+            raise ValidationError(f"{what} mixes standard and URL-safe base64")
+        text = text.replace("-", "+").replace("_", "/")
+    stripped = text.rstrip("=")
+    if len(stripped) % 4 == 1:
+        raise ValidationError(f"{what} is not base64 (bad length)")
+    try:
+        return base64.b64decode(stripped + "=" * (-len(stripped) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(f"{what} is not base64") from None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeSignature:
+    """One signature of an envelope.
+
+    Attributes:
+        sig: The raw signature bytes.
+        keyid: The signer's key id hint (unauthenticated), or ``""``.
+        cert: A PEM certificate carried beside the signature (legacy
+            keyless output), if any.
+        extra: Other fields, kept for round trips.
+    """
+
+    sig: bytes
+    keyid: str = ""
+    cert: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _sig_text: str | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        out: dict[str, Any] = {"keyid": self.keyid, "sig": self._sig_text or base64.b64encode(self.sig).decode()}
+        if self.cert is not None:
+            out["cert"] = self.cert
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """How one envelope signature fared against a set of keys.
+
+    Attributes:
+        index: Position of the signature in the envelope.
+        keyid_hint: The keyid the signature claims.
+        verified_by: Keys under which it verified (usually zero or one).
+    """
+
+    index: int
+    keyid_hint: str
+    verified_by: tuple[PublicKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A DSSE envelope.
+
+    Attributes:
+        payload_type: The payloadType.
+        payload: The exact payload bytes that were signed.
+        signatures: The signatures, in envelope order.
+        extra: Top-level fields outside the DSSE spec, kept for round trips.
+    """
+
+    payload_type: str
+    payload: bytes
+    signatures: tuple[EnvelopeSignature, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _payload_text: str | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Envelope:
+        """Validate a parsed DSSE envelope.
+
+        Raises:
+            ValidationError: A field is missing, of the wrong type, or not base64.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError("a DSSE envelope must be a JSON object")
+        ptype = data.get("payloadType")
+        if not isinstance(ptype, str) or not ptype:
+            raise ValidationError("payloadType must be a non-empty string", path="payloadType")
+        payload_text = data.get("payload")
+        if not isinstance(payload_text, str):
+            raise ValidationError("payload must be a base64 string", path="payload")
+        payload = b64decode(payload_text, what="payload")
+        sigs = data.get("signatures")
+        if not isinstance(sigs, list):
+            raise ValidationError("signatures must be a list", path="signatures")
+        parsed: list[EnvelopeSignature] = []
+        for i, sig in enumerate(sigs):
+            where = f"signatures[{i}]"
+            if not isinstance(sig, Mapping):
+                raise ValidationError("a signature must be an object", path=where)
+            sig_text = sig.get("sig")
+            if not isinstance(sig_text, str) or not sig_text:
+                raise ValidationError("sig must be a non-empty base64 string", path=where)
+            keyid = sig.get("keyid", "")
+            if keyid is None:
+                keyid = ""
+            if not isinstance(keyid, str):
+                raise ValidationError("keyid must be a string", path=where)
+            cert = sig.get("cert")
+            if cert is not None and not isinstance(cert, str):
+                raise ValidationError("cert must be a PEM string", path=where)
+            try:
+                raw = b64decode(sig_text, what="sig")
+            except ValidationError as exc:
+                raise ValidationError(exc.problem, path=where) from None
+            parsed.append(
+                EnvelopeSignature(
+                    sig=raw,
+                    keyid=keyid,
+                    cert=cert,
+                    extra={k: v for k, v in sig.items() if k not in ("sig", "keyid", "cert")},
+                    _sig_text=sig_text,
+                )
+            )
+        return cls(
+            payload_type=ptype,
+            payload=payload,
+            signatures=tuple(parsed),
+            extra={k: v for k, v in data.items() if k not in ("payload", "payloadType", "signatures")},
+            _payload_text=payload_text,
+        )
+
+    @classmethod
+    def from_json(
+        cls, data: bytes, *, source: str | None = None, limits: JSONLimits = DEFAULT_LIMITS
+    ) -> Envelope:
+        """Parse an envelope from JSON bytes.
+
+        Raises:
+            JSONError: The bytes are not acceptable JSON.
+            ValidationError: The JSON is not a DSSE envelope.
+        """
+        try:
+            return cls.from_dict(loads(data, source=source, limits=limits))
+        except ValidationError as exc:
+            raise exc.with_source(source) if source else exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with the payload exactly as received."""
+        out: dict[str, Any] = {
+            "payload": self._payload_text or base64.b64encode(self.payload).decode(),
+            "payloadType": self.payload_type,
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+        out.update(self.extra)
+        return out
+
+    @property
+    def pae(self) -> bytes:
+        """The bytes every signature is over."""
+        return pae(self.payload_type, self.payload)
+
+    @classmethod
+    def sign(
+        cls, payload: bytes, payload_type: str, keys: Iterable[PrivateKey]
+    ) -> Envelope:
+        """Create an envelope signed by each key.
+
+        Raises:
+            ValidationError: No key was given.
+        """
+        signing = pae(payload_type, payload)
+        sigs = tuple(EnvelopeSignature(sig=k.sign(signing), keyid=k.keyid) for k in keys)
+        if not sigs:
+            raise ValidationError("an envelope needs at least one signing key")
+        return cls(payload_type=payload_type, payload=payload, signatures=sigs)
+
+    def check_signatures(self, keys: Iterable[PublicKey]) -> tuple[SignatureCheck, ...]:
+        """Check every signature against every candidate key.
+
+        The keyid in a signature is only a hint: a key whose id matches is
+        tried first, but a signature counts for whichever given key it
+        verifies under, and a matching hint alone proves nothing.
+        """
+        candidates = list(keys)
+        message = self.pae
+        checks = []
+        for i, sig in enumerate(self.signatures):
+            hinted = [k for k in candidates if sig.keyid and k.keyid == sig.keyid]
+            others = [k for k in candidates if k not in hinted]
+            verified: list[PublicKey] = []
+            for key in hinted:
+                if key.verify(sig.sig, message):
+                    verified.append(key)
+            if not verified:
+                verified.extend(k for k in others if k.verify(sig.sig, message))
+            else:
+                # Same key material listed under another id: the same key.
+                verified.extend(
+                    k for k in others if k.fingerprint in {v.fingerprint for v in verified}
+                )
+            checks.append(SignatureCheck(i, sig.keyid, tuple(verified)))
+        return tuple(checks)
+
+    def verified_keys(self, keys: Iterable[PublicKey]) -> dict[str, PublicKey]:
+        """Distinct keys (by key material) that signed this envelope.
+
+        Returns:
+            A map from key fingerprint to one key of the given set with that
+            material. Two signatures by one key, or one key listed under two
+            ids, count once.
+        """
+        found: dict[str, PublicKey] = {}
+        for check in self.check_signatures(keys):
+            for key in check.verified_by:
+                found.setdefault(key.fingerprint, key)
+        return found
+
+    def verify(self, keys: Iterable[PublicKey], threshold: int = 1) -> bool:
+        """Whether at least ``threshold`` distinct keys signed this envelope."""
+        if threshold < 1:
+            raise ValidationError("threshold must be at least 1")
+        return len(self.verified_keys(keys)) >= threshold
+
+    def statement(self, *, limits: JSONLimits = DEFAULT_LIMITS) -> Statement:
+        """Parse the payload as an in-toto Statement.
+
+        Raises:
+            ValidationError: The payloadType is not in-toto's, or the payload
+                is not a valid Statement.
+            JSONError: The payload is not acceptable JSON.
+        """
+        if self.payload_type != INTOTO_PAYLOAD_TYPE:
+            raise ValidationError(
+                f"payloadType is {self.payload_type!r}, not {INTOTO_PAYLOAD_TYPE!r}",
+                path="payloadType",
+            )
+        return Statement.from_dict(loads(self.payload, limits=limits))

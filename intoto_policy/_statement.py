@@ -1,0 +1,271 @@
+"""in-toto attestation Statement and ResourceDescriptor models.
+
+Models validate at construction, are immutable, and round-trip losslessly:
+``Statement.from_dict(d).to_dict() == d`` for every accepted ``d``, unknown
+fields included.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from ._digests import DigestSet
+from ._errors import ValidationError
+
+__all__ = [
+    "STATEMENT_TYPES",
+    "STATEMENT_V01",
+    "STATEMENT_V1",
+    "ResourceDescriptor",
+    "Statement",
+]
+
+STATEMENT_V1: Final = "https://in-toto.io/Statement/v1"
+STATEMENT_V01: Final = "https://in-toto.io/Statement/v0.1"
+#: Statement types accepted. v0.1 is still emitted by cosign and npm.
+STATEMENT_TYPES: Final = frozenset({STATEMENT_V1, STATEMENT_V01})
+
+_RD_FIELDS: Final = ("name", "uri", "digest", "content", "downloadLocation", "mediaType", "annotations")
+
+
+def _frozen(value: Any) -> Any:
+    # Deep read-only view of parsed JSON, so a model's parts cannot be mutated.
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Turn a read-only JSON view back into plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [thaw(v) for v in value]
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{key} must be a string", path=path)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDescriptor:
+    """A reference to a software artifact (subject, material, product...).
+
+    At least one of ``uri``, ``digest`` or ``content`` must be present.
+
+    Attributes:
+        name: Local identifier, e.g. a file path.
+        uri: Location or identifier of the resource.
+        digest: Its digests, if given.
+        content: Its raw bytes (base64 in JSON), if given.
+        download_location: Where it can be fetched.
+        media_type: Its media type.
+        annotations: Extra information (a read-only mapping).
+        extra: Fields outside the spec, kept for round trips.
+    """
+
+    name: str | None = None
+    uri: str | None = None
+    digest: DigestSet | None = None
+    content: bytes | None = None
+    download_location: str | None = None
+    media_type: str | None = None
+    annotations: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _content_text: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.uri is None and self.digest is None and self.content is None:
+            raise ValidationError("a resource descriptor needs at least one of uri, digest, content")
+        object.__setattr__(self, "extra", _frozen(dict(self.extra)))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, path: str = "") -> ResourceDescriptor:
+        """Validate a JSON resource descriptor.
+
+        Args:
+            data: The parsed JSON object.
+            path: Where it sits in the enclosing document, for errors.
+
+        Raises:
+            ValidationError: It is not an object, a field has the wrong type,
+                a digest is invalid, or none of uri/digest/content is set.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError("a resource descriptor must be an object", path=path)
+        digest = None
+        if data.get("digest") is not None:
+            try:
+                digest = DigestSet(data["digest"])
+            except ValidationError as exc:
+                raise ValidationError(exc.problem, path=f"{path}.digest" if path else "digest") from None
+        content = None
+        content_text = _opt_str(data, "content", path)
+        if content_text is not None:
+            try:
+                content = base64.b64decode(content_text, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError("content must be base64", path=path) from None
+        annotations = data.get("annotations")
+        if annotations is not None and not isinstance(annotations, Mapping):
+            raise ValidationError("annotations must be an object", path=path)
+        try:
+            return cls(
+                name=_opt_str(data, "name", path),
+                uri=_opt_str(data, "uri", path),
+                digest=digest,
+                content=content,
+                download_location=_opt_str(data, "downloadLocation", path),
+                media_type=_opt_str(data, "mediaType", path),
+                annotations=_frozen(annotations) if annotations is not None else None,
+                extra={k: v for k, v in data.items() if k not in _RD_FIELDS},
+                _content_text=content_text,
+            )
+        except ValidationError as exc:
+            if path and not exc.path:
+                raise ValidationError(exc.problem, path=path) from None
+            raise
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (fields in spec order, unknown fields last)."""
+        out: dict[str, Any] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.uri is not None:
+            out["uri"] = self.uri
+        if self.digest is not None:
+            out["digest"] = self.digest.to_dict()
+        if self.content is not None:
+            out["content"] = self._content_text or base64.b64encode(self.content).decode("ascii")
+        if self.download_location is not None:
+            out["downloadLocation"] = self.download_location
+        if self.media_type is not None:
+            out["mediaType"] = self.media_type
+        if self.annotations is not None:
+            out["annotations"] = thaw(self.annotations)
+        out.update(thaw(self.extra))
+        return out
+
+    @property
+    def label(self) -> str:
+        """A human name for reports: name, else uri, else the digest."""
+        if self.name:
+            return self.name
+        if self.uri:
+            return self.uri
+        return self.digest.describe() if self.digest else "<content>"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An in-toto Statement (v1, or the legacy v0.1).
+
+    Attributes:
+        type: ``_type``: one of :data:`STATEMENT_TYPES`.
+        subject: The artifacts the statement is about; each has a digest.
+        predicate_type: URI of the predicate's type.
+        predicate: The predicate (read-only), ``{}`` when absent.
+        extra: Top-level fields outside the spec, kept for round trips.
+    """
+
+    type: str
+    subject: tuple[ResourceDescriptor, ...]
+    predicate_type: str
+    predicate: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _has_predicate: bool = field(default=True, repr=False, compare=False)
+    _type_key: str = field(default="_type", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.type not in STATEMENT_TYPES:
+            raise ValidationError(
+                f"unsupported statement type {self.type!r}: want {STATEMENT_V1}", path="_type"
+            )
+        if not self.subject:
+            raise ValidationError("a statement needs at least one subject", path="subject")
+        for i, sub in enumerate(self.subject):
+            if sub.digest is None:
+                raise ValidationError("every subject needs a digest", path=f"subject[{i}]")
+        if not isinstance(self.predicate_type, str) or not self.predicate_type:
+            raise ValidationError("predicateType must be a non-empty string", path="predicateType")
+        if not isinstance(self.predicate, Mapping):
+            raise ValidationError("predicate must be an object", path="predicate")
+        object.__setattr__(self, "predicate", _frozen(dict(self.predicate)))
+        object.__setattr__(self, "extra", _frozen(dict(self.extra)))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Statement:
+        """Validate a parsed JSON Statement.
+
+        ``type`` is accepted in place of ``_type``: protobuf JSON parsers
+        (the Go and Python bindings) accept the proto field name, and
+        signed statements using it exist (attestation-verifier test data).
+
+        Raises:
+            ValidationError: The statement violates the spec.
+        """
+        if not isinstance(data, Mapping):
+            raise ValidationError("a statement must be a JSON object")
+        type_key = "_type"
+        if "_type" not in data and "type" in data:
+            type_key = "type"
+        elif "_type" in data and "type" in data:
+            raise ValidationError("statement has both _type and type")
+        stype = data.get(type_key)
+        if not isinstance(stype, str):
+            raise ValidationError("statement needs _type", path="_type")
+        subjects = data.get("subject")
+        if not isinstance(subjects, Sequence) or isinstance(subjects, str):
+            raise ValidationError("subject must be a list", path="subject")
+        parsed = tuple(
+            ResourceDescriptor.from_dict(s, path=f"subject[{i}]") for i, s in enumerate(subjects)
+        )
+        ptype = data.get("predicateType")
+        if not isinstance(ptype, str):
+            raise ValidationError("predicateType must be a string", path="predicateType")
+        has_predicate = "predicate" in data
+        predicate = data.get("predicate")
+        if predicate is None:
+            predicate = {}
+        if not isinstance(predicate, Mapping):
+            raise ValidationError("predicate must be an object", path="predicate")
+        extra = {
+            k: v for k, v in data.items() if k not in (type_key, "subject", "predicateType", "predicate")
+        }
+        return cls(
+            type=stype,
+            subject=parsed,
+            predicate_type=ptype,
+            predicate=predicate,
+            extra=extra,
+            _has_predicate=has_predicate,
+            _type_key=type_key,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; round-trips what :meth:`from_dict` accepted."""
+        out: dict[str, Any] = {
+            self._type_key: self.type,
+            "subject": [s.to_dict() for s in self.subject],
+            "predicateType": self.predicate_type,
+        }
+        if self._has_predicate or self.predicate:
+            out["predicate"] = thaw(self.predicate)
+        out.update(thaw(self.extra))
+        return out
+
+    @property
+    def plain_predicate(self) -> dict[str, Any]:
+        """The predicate as plain dicts and lists (for rule engines)."""
+        return thaw(self.predicate)  # type: ignore[no-any-return]

@@ -1,0 +1,121 @@
+"""The library's front door: load a layout and evidence, verify, get a Report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from ._attestations import Attestation
+from ._digests import DigestSet
+from ._errors import UsageError, ValidationError
+from ._keyless import SigstoreTrustedRoot, load_trusted_root
+from ._keys import PublicKey
+from ._layout import Layout
+from ._loading import LoadedLayout, load_attestations, load_layout, read_bytes
+from ._report import Report
+from ._verify import verify_attestations
+
+__all__ = ["load_trusted_root_file", "verify"]
+
+
+def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
+    """Read a Sigstore ``trusted_root.json``.
+
+    Raises:
+        InputError: The file cannot be read or is not a trusted root.
+    """
+    return load_trusted_root(read_bytes(path), source=str(path))
+
+
+def _subjects(subject: DigestSet | Mapping[str, str] | Sequence[DigestSet | Mapping[str, str]] | None) -> tuple[DigestSet, ...]:
+    if subject is None:
+        return ()
+    if isinstance(subject, Mapping):
+        return (subject if isinstance(subject, DigestSet) else DigestSet(subject),)
+    return tuple(s if isinstance(s, DigestSet) else DigestSet(s) for s in subject)
+
+
+def verify(
+    layout: Layout | LoadedLayout | Path | str,
+    attestations: Iterable[Attestation] | Iterable[Path | str] | Path | str,
+    *,
+    at: datetime,
+    subject: DigestSet | Mapping[str, str] | Sequence[DigestSet | Mapping[str, str]] | None = None,
+    params: Mapping[str, str] | None = None,
+    layout_keys: Sequence[PublicKey] = (),
+    allow_unsigned: bool = False,
+    trusted_root: SigstoreTrustedRoot | None = None,
+) -> Report:
+    """Verify attestations against an attestation layout.
+
+    Args:
+        layout: A parsed :class:`Layout`, a :class:`LoadedLayout`, or a path
+            to a layout file (signed, or unsigned with ``allow_unsigned``).
+        attestations: Parsed :class:`Attestation` objects, or paths of
+            files (DSSE envelopes, JSON Lines bundles, Sigstore bundles) and
+            directories (read recursively).
+        at: The verification time (timezone-aware). Never defaulted from
+            the clock: the caller decides what "now" is.
+        subject: Digest set(s) of the artifact being deployed. Without one,
+            the report says that no artifact was bound.
+        params: Values for the layout's ``{name}`` parameters.
+        layout_keys: Owner keys that must all have signed a layout file.
+        allow_unsigned: Accept an unsigned layout file.
+        trusted_root: Sigstore trusted root for keyless attestations; if
+            absent, the layout's ``trustedRoot`` is used when it names one.
+
+    Returns:
+        The report. ``bool(report)`` is the verdict.
+
+    Raises:
+        InputError: The layout or an attestation file cannot be read, or the
+            layout is invalid (schema, semantics, parameters, signature setup).
+        ValidationError: ``at`` is naive, or a subject digest is invalid.
+    """
+    if at.tzinfo is None:
+        raise ValidationError("the verification time must be timezone-aware")
+    checks = ()
+    info = None
+    if isinstance(layout, (str, Path)):
+        loaded = load_layout(
+            Path(layout), params=params, layout_keys=layout_keys, allow_unsigned=allow_unsigned
+        )
+    elif isinstance(layout, LoadedLayout):
+        loaded = layout
+    elif isinstance(layout, Layout):
+        loaded = None
+        if params:
+            layout = Layout.from_dict(layout.raw, source=layout.source, params=params, lines=layout.lines)
+    else:
+        raise UsageError("layout must be a Layout, a LoadedLayout or a path")
+    if loaded is not None:
+        layout, info, checks = loaded.layout, loaded.info, loaded.checks
+    assert isinstance(layout, Layout)
+
+    if isinstance(attestations, (str, Path)):
+        attestations = [Path(attestations)]
+    items = list(attestations)
+    if items and all(isinstance(a, (str, Path)) for a in items):
+        skip = [Path(layout.source)] if Path(layout.source).exists() else []
+        parsed = load_attestations([Path(a) for a in items], skip=skip)  # type: ignore[arg-type]
+    elif all(isinstance(a, Attestation) for a in items):
+        parsed = items  # type: ignore[assignment]
+    else:
+        raise UsageError("attestations must all be Attestation objects or all be paths")
+
+    if trusted_root is None and layout.trusted_root is not None:
+        root_path = Path(layout.trusted_root)
+        if not root_path.is_absolute():
+            root_path = Path(layout.source).parent / root_path
+        trusted_root = load_trusted_root_file(root_path)
+
+    return verify_attestations(
+        layout,
+        parsed,
+        at=at,
+        subjects=_subjects(subject),
+        trusted_root=trusted_root,
+        layout_info=info,
+        layout_checks=checks,
+    )

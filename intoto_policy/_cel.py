@@ -1,0 +1,173 @@
+"""CEL attribute rules: compile once per layout, evaluate per attestation.
+
+The engine is ``cel-expr-python``, the CEL project's own runtime (cel-cpp):
+it is the fastest of the Python options and follows the CEL spec. Rules see
+three variables: ``predicate`` (the predicate object), ``subject`` (the list
+of subject resource descriptors) and ``predicateType`` (a string).
+
+Evaluation is fail-closed: only a boolean ``true`` passes. An evaluation
+error is a failure, except that a rule marked ``allowIfNoClaim`` passes when
+the error is a missing field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+from ._errors import LayoutError
+
+__all__ = ["CompiledRule", "Outcome", "RuleResult", "compile_rule"]
+
+# Messages cel-cpp gives for a field or key that is not there.
+_MISSING: Final = re.compile(r"no such (key|field|attribute)|Key not found|not found in map", re.I)
+_READS: Final = re.compile(
+    r"\b(predicateType|predicate|subject)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*(?:\d+|'[^']*'|\"[^\"]*\")\s*\])*)"
+)
+_STEP: Final = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(\d+|'[^']*'|\"[^\"]*\")\s*\]")
+
+
+class Outcome(str, Enum):
+    """How a rule evaluated."""
+
+    TRUE = "true"
+    FALSE = "false"
+    MISSING = "missing-field"
+    ERROR = "error"
+    NOT_BOOL = "not-a-bool"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """One evaluation.
+
+    Attributes:
+        outcome: What happened.
+        detail: The error text or the non-boolean value, if any.
+    """
+
+    outcome: Outcome
+    detail: str = ""
+
+
+def _env() -> Any:
+    from cel_expr_python import cel  # noqa: PLC0415 - heavy native module, loaded on first use
+
+    return cel.NewEnv(
+        variables={
+            "predicate": cel.Type.DYN,
+            "subject": cel.Type.DYN,
+            "predicateType": cel.Type.STRING,
+        }
+    )
+
+
+class _EnvHolder:
+    env: Any = None
+    types: Any = None
+
+
+def _get_env() -> Any:
+    # The environment is immutable once built; building it twice in a race
+    # is harmless, so no lock is needed.
+    if _EnvHolder.env is None:
+        from cel_expr_python import cel  # noqa: PLC0415
+
+        _EnvHolder.types = cel.Type
+        _EnvHolder.env = _env()
+    return _EnvHolder.env
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A compiled CEL expression.
+
+    Attributes:
+        text: The source expression.
+    """
+
+    text: str
+    _program: Any
+
+    def evaluate(self, activation: Mapping[str, Any]) -> RuleResult:
+        """Evaluate against ``{"predicate", "subject", "predicateType"}``.
+
+        Never raises for an evaluation problem: it is an outcome.
+        """
+        try:
+            value = self._program.eval(data=activation)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            return self._error(str(exc))
+        kind = value.type()
+        types = _EnvHolder.types
+        if kind == types.BOOL:
+            return RuleResult(Outcome.TRUE if value.value() is True else Outcome.FALSE)
+        if kind == types.ERROR:
+            return self._error(str(value.value()))
+        return RuleResult(Outcome.NOT_BOOL, f"{kind.name()} {value.plain_value()!r}"[:200])
+
+    @staticmethod
+    def _error(message: str) -> RuleResult:
+        message = " ".join(message.split())
+        if _MISSING.search(message):
+            return RuleResult(Outcome.MISSING, message)
+        return RuleResult(Outcome.ERROR, message)
+
+    def values_read(self, activation: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the fields the expression refers to, for reports.
+
+        Best effort: plain field paths (``predicate.a.b``, ``subject[0]``)
+        are resolved; a path that is absent maps to ``"<absent>"``.
+        """
+        out: dict[str, Any] = {}
+        for match in _READS.finditer(self.text):
+            root, tail = match.group(1), match.group(2)
+            path = root + re.sub(r"\s+", "", tail)
+            value: Any = activation.get(root)
+            for step in _STEP.finditer(tail):
+                field_name, index = step.group(1), step.group(2)
+                if field_name is not None and isinstance(value, Mapping) and field_name in value:
+                    value = value[field_name]
+                elif (
+                    index is not None
+                    and index.isdigit()
+                    and isinstance(value, list)
+                    and int(index) < len(value)
+                ):
+                    value = value[int(index)]
+                elif (
+                    index is not None
+                    and not index.isdigit()
+                    and isinstance(value, Mapping)
+                    and index[1:-1] in value
+                ):
+                    value = value[index[1:-1]]
+                else:
+                    value = "<absent>"
+                    break
+            out[path] = _shorten(value)
+        return out
+
+
+def _shorten(value: Any) -> Any:
+    text = repr(value)
+    if len(text) > 300:
+        return text[:297] + "..."
+    return value
+
+
+def compile_rule(text: str) -> CompiledRule:
+    """Compile a CEL rule once; the result is thread-safe to evaluate.
+
+    Raises:
+        LayoutError: The expression does not parse or type-check.
+    """
+    try:
+        program = _get_env().compile(text)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise LayoutError(f"CEL rule {text!r} does not compile: {detail}") from None
+    return CompiledRule(text=text, _program=program)

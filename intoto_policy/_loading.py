@@ -1,0 +1,363 @@
+"""Reading layouts and attestations from files: the I/O edge of the library.
+
+Layouts are YAML or JSON, optionally wrapped in a DSSE envelope signed by
+their owners. YAML is read strictly (duplicate keys rejected, timestamps
+left as strings) and with line numbers, so schema errors and report
+locations can point at the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from ._attestations import Attestation, parse_attestations
+from ._dsse import Envelope
+from ._errors import InputError, JSONError, SchemaError
+from ._json import DEFAULT_LIMITS, JSONLimits, loads
+from ._keys import PublicKey
+from ._layout import Layout, parameters_used
+from ._report import Check, CheckKind, LayoutInfo, Location, Status
+
+__all__ = [
+    "LAYOUT_PAYLOAD_TYPES",
+    "LoadedLayout",
+    "load_attestations",
+    "load_layout",
+    "parse_layout_document",
+    "read_bytes",
+]
+
+#: payloadTypes of a DSSE envelope that carries a layout.
+LAYOUT_PAYLOAD_TYPES: Final = frozenset(
+    {"application/vnd.intoto-policy.layout+yaml", "application/vnd.intoto-policy.layout+json"}
+)
+
+#: File endings read when a directory of attestations is walked.
+ATTESTATION_SUFFIXES: Final = (
+    ".json",
+    ".jsonl",
+    ".intoto",
+    ".intoto.jsonl",
+    ".sigstore",
+    ".dsse",
+    ".att",
+    ".attestation",
+    ".provenance",
+    ".bundle",
+)
+
+
+def read_bytes(path: Path, limits: JSONLimits = DEFAULT_LIMITS) -> bytes:
+    """Read a user-named file with a size bound.
+
+    Raises:
+        InputError: The file cannot be read or is larger than the limit.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", source=str(path)) from None
+    except FileNotFoundError:
+        raise InputError("no such file", source=str(path)) from None
+    except PermissionError:
+        raise InputError("permission denied", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    if len(data) > limits.max_bytes:
+        raise InputError(f"larger than the limit of {limits.max_bytes} bytes", source=str(path))
+    return data
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys and keeps timestamps as text."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _walk_nodes(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
+    lines[pointer] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise SchemaError(
+                    f"duplicate key {key!r} (first at line {seen[key]})",
+                    path=pointer,
+                    line=key_node.start_mark.line + 1,
+                )
+            seen[key] = key_node.start_mark.line + 1
+            _walk_nodes(value_node, f"{pointer}/{_escape(key)}", lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk_nodes(item, f"{pointer}/{i}", lines)
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, int]]:
+    """Parse layout bytes (JSON or YAML) into a document and a line map.
+
+    Raises:
+        JSONError: JSON that the strict loader rejects.
+        SchemaError: YAML that does not parse or has duplicate keys.
+    """
+    stripped = data.lstrip()
+    if stripped.startswith(b"{"):
+        return loads(data, source=source), {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JSONError(f"invalid UTF-8 at byte {exc.start}", source=source) from None
+    if len(data) > DEFAULT_LIMITS.max_bytes:
+        raise JSONError("layout is too large", source=source)
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SchemaError("the layout is empty", source=source)
+        lines: dict[str, int] = {}
+        _walk_nodes(node, "", lines)
+        doc = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SchemaError(f"not valid YAML: {problem}", line=line, source=source) from None
+    except SchemaError as exc:
+        raise exc.with_source(source) from None
+    finally:
+        loader.dispose()
+    # Round-trip through the strict JSON checks (depth, NaN, surrogates).
+    try:
+        loads(json.dumps(doc, default=str), source=source)
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"layout contains a value JSON cannot hold: {exc}", source=source) from None
+    return doc, lines
+
+
+@cache
+def _schema_validator() -> Any:
+    import jsonschema  # noqa: PLC0415
+
+    schema = json.loads(_schema_path("layout.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_path(name: str) -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / "schemas" / name, here.parent / "schemas" / name):
+        if candidate.is_file():
+            return candidate
+    raise InputError(f"schema {name} is missing from the installation")
+
+
+def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -> list[SchemaError]:
+    """Every JSON Schema violation of a layout document, with line numbers."""
+    errors = []
+    for err in sorted(_schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        pointer = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
+        line = None
+        probe = pointer
+        while True:
+            if probe in lines:
+                line = lines[probe]
+                break
+            if not probe:
+                break
+            probe = probe.rsplit("/", 1)[0]
+        message = err.message
+        if err.validator in ("oneOf", "anyOf") and err.context:
+            best = min(err.context, key=lambda e: len(list(e.absolute_path)))
+            message = f"{message[:120]} ({best.message[:160]})"
+        errors.append(
+            SchemaError(message, path=pointer.lstrip("/").replace("/", ".") or "", line=line, source=source)
+        )
+    return errors
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedLayout:
+    """A layout read from a file, with what the report needs to say about it.
+
+    Attributes:
+        layout: The validated layout.
+        info: Source, digest, signers.
+        checks: Checks about the layout itself (its signature).
+        document: The parsed document before parameter substitution.
+    """
+
+    layout: Layout
+    info: LayoutInfo
+    checks: tuple[Check, ...]
+    document: Any
+
+
+def load_layout(
+    path: Path,
+    *,
+    params: Mapping[str, str] | None = None,
+    layout_keys: Sequence[PublicKey] = (),
+    allow_unsigned: bool = False,
+    data: bytes | None = None,
+) -> LoadedLayout:
+    """Read, authenticate and validate an attestation layout.
+
+    Args:
+        path: The layout file.
+        params: Values for ``{name}`` parameters.
+        layout_keys: Owner keys; each must have signed the layout envelope.
+        allow_unsigned: Accept a layout that is not in a signed envelope.
+        data: The file's bytes, if already read.
+
+    Raises:
+        InputError: Unreadable file, schema or semantic errors, an unsigned
+            layout without ``allow_unsigned``, or a signed layout with no
+            ``layout_keys`` to check it.
+    """
+    source = str(path)
+    raw = data if data is not None else read_bytes(path)
+    digest = hashlib.sha256(raw).hexdigest()
+    checks: list[Check] = []
+    signed = False
+    signed_by: tuple[str, ...] = ()
+    body = raw
+    doc_probe: Any = None
+    if raw.lstrip().startswith(b"{"):
+        doc_probe = loads(raw, source=source)
+    if isinstance(doc_probe, Mapping) and "payloadType" in doc_probe and "signatures" in doc_probe:
+        envelope = Envelope.from_dict(doc_probe)
+        if envelope.payload_type not in LAYOUT_PAYLOAD_TYPES:
+            raise InputError(
+                f"envelope payloadType {envelope.payload_type!r} is not a layout "
+                f"({', '.join(sorted(LAYOUT_PAYLOAD_TYPES))})",
+                source=source,
+            )
+        signed = True
+        body = envelope.payload
+        if not layout_keys:
+            raise InputError(
+                "the layout is signed: give its owners' public keys with --layout-key", source=source
+            )
+        verified = envelope.verified_keys(layout_keys)
+        signed_by = tuple(sorted(k.keyid for k in layout_keys if k.fingerprint in verified))
+        for key in layout_keys:
+            ok = key.fingerprint in verified
+            checks.append(
+                Check(
+                    kind=CheckKind.LAYOUT,
+                    status=Status.PASS if ok else Status.FAIL,
+                    message=(
+                        f"the layout is signed by owner key {key.keyid[:12]}"
+                        if ok
+                        else f"the layout is not signed by owner key {key.keyid[:12]}"
+                    ),
+                    expected=key.keyid,
+                    actual=list(signed_by),
+                    location=Location(file=source),
+                )
+            )
+    elif layout_keys:
+        raise InputError(
+            "--layout-key was given but the layout is not signed (sign it with 'intoto-policy layout sign')",
+            source=source,
+        )
+    elif not allow_unsigned:
+        raise InputError(
+            "the layout is not signed: sign it with 'intoto-policy layout sign' and pass --layout-key, "
+            "or accept it unsigned with --unsigned-layout",
+            source=source,
+        )
+    else:
+        checks.append(
+            Check(
+                kind=CheckKind.LAYOUT,
+                status=Status.INFO,
+                message="the layout is unsigned and was accepted because --unsigned-layout was given",
+                location=Location(file=source),
+            )
+        )
+    doc, lines = parse_layout_document(body, source=source)
+    errors = validate_layout_schema(doc, source=source, lines=lines)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SchemaError(first.problem + more, path=first.path, line=first.line, source=source)
+    layout = Layout.from_dict(doc, source=source, params=params, lines=lines)
+    info = LayoutInfo(
+        source=source,
+        digest=digest,
+        format="attestation",
+        expires=layout.expires,
+        signed_by=signed_by,
+        signed=signed,
+    )
+    return LoadedLayout(layout=layout, info=info, checks=tuple(checks), document=doc)
+
+
+def unused_parameters(document: Any, params: Mapping[str, str]) -> list[str]:
+    """Parameters that were given but occur nowhere in the layout."""
+    used = parameters_used(document)
+    # A parameter can be used only through another parameter's value.
+    for value in params.values():
+        used |= parameters_used(value)
+    return sorted(set(params) - used)
+
+
+def _walk(path: Path, skip: frozenset[Path]) -> Iterable[Path]:
+    if path.is_dir():
+        for child in sorted(path.rglob("*")):
+            if child.is_file() and child.resolve() not in skip and child.name.endswith(ATTESTATION_SUFFIXES):
+                yield child
+    else:
+        yield path
+
+
+def load_attestations(
+    paths: Iterable[Path],
+    *,
+    skip: Iterable[Path] = (),
+    limits: JSONLimits = DEFAULT_LIMITS,
+) -> list[Attestation]:
+    """Read attestations from files and directories (recursively).
+
+    Files named directly are always read; in directories, files with an
+    attestation-like ending are read. Items that do not parse become
+    attestations with a ``problem`` so the report can list them.
+
+    Args:
+        paths: Files and directories.
+        skip: Files never to read (the layout itself).
+        limits: Size and depth bounds for each file.
+
+    Raises:
+        InputError: A named path does not exist or cannot be read.
+    """
+    skipped = frozenset(p.resolve() for p in skip)
+    found: list[Attestation] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or directory", source=str(path))
+        for file in _walk(path, skipped):
+            try:
+                data = read_bytes(file, limits)
+            except InputError as exc:
+                found.append(Attestation(source=str(file), digest="", problem=exc.problem))
+                continue
+            found.extend(parse_attestations(data, source=str(file), limits=limits))
+    return found

@@ -1,0 +1,909 @@
+"""The attestation verifier: parsed layout + attestations + a time -> Report.
+
+Verification runs in two phases so that every check is evaluated and no
+step's result depends on evaluation order:
+
+1. Authenticate every attestation against the layout's functionaries and
+   decide, per expected predicate, which attestations are candidates
+   (right predicate type, authorized and valid signer, bound subject,
+   fresh, attribute rules).
+2. Apply artifact rules; ``MATCH ... FROM step`` reads the artifacts of the
+   destination step's phase-1 candidates, as in-toto does with the links
+   that passed signature checks.
+
+A step's expected predicate is met when the attestations that passed every
+check were signed by at least ``threshold`` distinct principals. Nothing
+here does I/O or reads the clock; the reference time is a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final
+
+from ._attestations import Attestation
+from ._cel import Outcome
+from ._digests import DigestSet
+from ._dsse import Envelope
+from ._errors import JSONError, ValidationError
+from ._functionaries import KeyFunctionary, SigstoreFunctionary, X509Functionary
+from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
+from ._layout import ExpectedPredicate, Layout, Step
+from ._predicates import view_for
+from ._predicates._base import PredicateView
+from ._report import (
+    AttestationRef,
+    Check,
+    CheckKind,
+    LayoutInfo,
+    Location,
+    RejectedAttestation,
+    RejectReason,
+    Report,
+    Signer,
+    Status,
+    StepResult,
+)
+from ._rules import evaluate_rules
+from ._statement import Statement
+
+__all__ = ["verify_attestations"]
+
+LINK_V03: Final = "https://in-toto.io/attestation/link/v0.3"
+
+# Predicate types whose subject is the thing produced (provenance, links);
+# for every other type the subject is the artifact the claim is about, so it
+# is both the step's material and its product (see _artifacts_for).
+_PRODUCING_PREFIXES: Final = (
+    "https://slsa.dev/provenance/",
+    LINK_V03,
+)
+
+
+@dataclass(slots=True)
+class _Authentic:
+    """An attestation whose signature verified under some functionary."""
+
+    att: Attestation
+    statement: Statement
+    view: PredicateView
+    # functionary id -> signer record
+    signers: dict[str, Signer]
+    signing_time: datetime | None
+    ref: AttestationRef
+    _activation: dict[str, Any] | None = None
+
+    def activation(self) -> dict[str, Any]:
+        if self._activation is None:
+            self._activation = {
+                "predicate": self.statement.plain_predicate,
+                "subject": [s.to_dict() for s in self.statement.subject],
+                "predicateType": self.statement.predicate_type,
+            }
+        return self._activation
+
+
+@dataclass(slots=True)
+class _Candidate:
+    auth: _Authentic
+    principals: dict[str, Signer]  # principal id -> signer (authorized, valid)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.failed for c in self.checks)
+
+
+def _loc(layout: Layout, pointer: str) -> Location:
+    return Location(file=layout.source, line=layout.line_of(pointer), pointer=pointer)
+
+
+def _fmt(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+class _Verification:
+    def __init__(
+        self,
+        layout: Layout,
+        attestations: Sequence[Attestation],
+        *,
+        subjects: Sequence[DigestSet],
+        at: datetime,
+        trusted_root: SigstoreTrustedRoot | None,
+    ) -> None:
+        self.layout = layout
+        self.attestations = attestations
+        self.subjects = tuple(subjects)
+        self.at = at
+        self.trusted_root = trusted_root
+        self.rejections: dict[str, list[RejectedAttestation]] = {}
+        self.refs: dict[int, AttestationRef] = {}
+        self.counted: set[int] = set()
+        self.counted_statements: dict[str, list[Statement]] = {s.name: [] for s in layout.steps}
+        keys = [f for f in layout.functionaries.values() if isinstance(f, KeyFunctionary)]
+        self.key_functionaries = keys
+        self.keys = [f.public_key for f in keys]
+        self.revoked_fingerprints = {
+            f.public_key.fingerprint for f in keys if f.id in layout.revoked_keys
+        }
+
+    # -- phase 0: authentication ------------------------------------------------
+
+    def _reject(
+        self, att: Attestation, reason: RejectReason, message: str, step: str | None = None
+    ) -> None:
+        ref = self.refs.get(id(att)) or AttestationRef(source=att.source, digest=att.digest)
+        self.rejections.setdefault(att.source + "\0" + att.digest, []).append(
+            RejectedAttestation(attestation=ref, reason=reason, message=message, step=step)
+        )
+
+    def authenticate(self) -> list[_Authentic]:
+        out = []
+        for att in self.attestations:
+            auth = self._authenticate_one(att)
+            if auth is not None:
+                out.append(auth)
+        return out
+
+    def _authenticate_one(self, att: Attestation) -> _Authentic | None:
+        if att.problem is not None:
+            self._reject(att, RejectReason.MALFORMED, att.problem)
+            return None
+        signers: dict[str, Signer] = {}
+        signing_time: datetime | None = None
+        payload_type: str
+        payload: bytes
+        if att.envelope is not None:
+            env = att.envelope
+            payload_type, payload = env.payload_type, env.payload
+            checks = env.check_signatures(self.keys)
+            by_fp = {}
+            for f in self.key_functionaries:
+                by_fp.setdefault(f.public_key.fingerprint, []).append(f)
+            for check in checks:
+                for key in check.verified_by:
+                    for func in by_fp.get(key.fingerprint, []):
+                        signers[func.id] = Signer(
+                            principal=key.principal_id, kind="key", keyid=func.id
+                        )
+            x509_signers, x509_problem = self._certificate_signers(att, env)
+            signers.update(x509_signers)
+            if not signers:
+                hinted = {s.keyid for s in env.signatures} & {f.id for f in self.key_functionaries}
+                if x509_problem:
+                    self._reject(att, RejectReason.BAD_SIGNATURE, x509_problem)
+                elif hinted:
+                    self._reject(
+                        att,
+                        RejectReason.BAD_SIGNATURE,
+                        f"signature claims key {sorted(hinted)[0][:12]} of the layout but does not verify",
+                    )
+                else:
+                    hints = ", ".join(
+                        sorted({s.keyid[:12] or "<no keyid>" for s in env.signatures})
+                    )
+                    self._reject(
+                        att,
+                        RejectReason.UNKNOWN_SIGNER,
+                        f"no signature verifies under a key of the layout (signature key ids: {hints or 'none'})",
+                    )
+                return None
+        else:
+            assert att.bundle is not None
+            result = self._keyless(att)
+            if result is None:
+                return None
+            payload_type = result.payload_type or ""
+            payload = result.payload or b""
+            identity = result.identity
+            assert identity is not None
+            times = identity.signing_times
+            signing_time = times[0] if times else None
+            problems_all: list[str] = []
+            for func in self.layout.functionaries.values():
+                if isinstance(func, SigstoreFunctionary) and func.identity is not None:
+                    problems = func.identity.matches(identity)
+                    if problems:
+                        problems_all.append(f"{func.id}: {'; '.join(problems)}")
+                        continue
+                    signers[func.id] = Signer(
+                        principal=identity.principal_id,
+                        kind="sigstore",
+                        keyid=func.id,
+                        identity=identity.san,
+                        issuer=identity.issuer,
+                        extensions=dict(identity.extensions),
+                    )
+            if not signers:
+                ref = AttestationRef(
+                    source=att.source,
+                    digest=att.digest,
+                    signers=(
+                        Signer(
+                            principal=identity.principal_id,
+                            kind="sigstore",
+                            identity=identity.san,
+                            issuer=identity.issuer,
+                            extensions=dict(identity.extensions),
+                        ),
+                    ),
+                )
+                self.refs[id(att)] = ref
+                detail = (
+                    "; ".join(problems_all)
+                    if problems_all
+                    else "the layout lists no Sigstore identities"
+                )
+                self._reject(
+                    att,
+                    RejectReason.UNKNOWN_SIGNER,
+                    f"signed by {identity.san} ({identity.issuer}), which matches no functionary: {detail}",
+                )
+                return None
+        ref = AttestationRef(source=att.source, digest=att.digest, signers=tuple(signers.values()))
+        self.refs[id(att)] = ref
+        if payload_type != "application/vnd.in-toto+json":
+            self._reject(
+                att,
+                RejectReason.WRONG_PAYLOAD_TYPE,
+                f"payloadType is {payload_type!r}, not 'application/vnd.in-toto+json'",
+            )
+            return None
+        try:
+            statement = Envelope(payload_type, payload, ()).statement()
+            view = view_for(statement)
+        except (ValidationError, JSONError) as exc:
+            self._reject(att, RejectReason.MALFORMED, f"statement is malformed: {exc}")
+            return None
+        name = statement.predicate.get("name") if statement.predicate_type == LINK_V03 else None
+        ref = replace(
+            ref,
+            predicate_type=statement.predicate_type,
+            name=name if isinstance(name, str) else None,
+        )
+        self.refs[id(att)] = ref
+        return _Authentic(att, statement, view, signers, signing_time, ref)
+
+    def _certificate_signers(
+        self, att: Attestation, env: Envelope
+    ) -> tuple[dict[str, Signer], str | None]:
+        x509s = [f for f in self.layout.functionaries.values() if isinstance(f, X509Functionary)]
+        if not x509s or not any(s.cert for s in env.signatures):
+            return {}, None
+        from ._keyless import verify_certificate_envelope  # noqa: PLC0415
+
+        signers: dict[str, Signer] = {}
+        problems: list[str] = []
+        raw = _envelope_json(env)
+        for func in x509s:
+            assert func.constraints is not None
+            for result in verify_certificate_envelope(
+                raw, func.constraints, at=self.at, source=att.source
+            ):
+                if not result.verified or result.identity is None:
+                    problems.append(f"{func.id}: {result.reason}")
+                    continue
+                mismatch = func.constraints.matches(result.identity)
+                if mismatch:
+                    problems.append(f"{func.id}: {'; '.join(mismatch)}")
+                    continue
+                signers[func.id] = Signer(
+                    principal=result.identity.principal_id,
+                    kind="x509",
+                    keyid=func.id,
+                    identity=result.identity.san,
+                    issuer=result.identity.certificate_issuer,
+                )
+        return signers, ("; ".join(problems) if problems and not signers else None)
+
+    def _keyless(self, att: Attestation) -> KeylessResult | None:
+        assert att.bundle is not None
+        if self.trusted_root is None:
+            self._reject(
+                att,
+                RejectReason.UNSUPPORTED,
+                "a Sigstore bundle needs a trusted root (--trusted-root or the layout's trustedRoot)",
+            )
+            return None
+        result = verify_bundle(att.bundle, self.trusted_root)
+        if result.status == "unsupported":
+            self._reject(att, RejectReason.UNSUPPORTED, result.reason)
+            return None
+        if result.status != "verified":
+            self._reject(att, RejectReason.BAD_SIGNATURE, result.reason)
+            return None
+        return result
+
+    # -- phase 1: candidates per expected predicate ------------------------------
+
+    def candidates(
+        self, step: Step, pred: ExpectedPredicate, authentic: Sequence[_Authentic]
+    ) -> list[_Candidate]:
+        out = []
+        allowed = set(pred.functionaries)
+        for auth in authentic:
+            st = auth.statement
+            if st.predicate_type != pred.predicate_type:
+                continue
+            if st.predicate_type == LINK_V03 and auth.ref.name != step.name:
+                continue
+            principals: dict[str, Signer] = {}
+            problems: list[tuple[RejectReason, str]] = []
+            for fid, signer in auth.signers.items():
+                if fid not in allowed:
+                    continue
+                func = self.layout.functionaries[fid]
+                if fid in self.layout.revoked_keys or (
+                    isinstance(func, KeyFunctionary)
+                    and func.public_key.fingerprint in self.revoked_fingerprints
+                ):
+                    problems.append(
+                        (RejectReason.REVOKED, f"functionary {fid[:16]} is revoked by the layout")
+                    )
+                    continue
+                window = self._window_problem(func, auth)
+                if window:
+                    problems.append(
+                        (RejectReason.OUTSIDE_VALIDITY, f"functionary {fid[:16]}: {window}")
+                    )
+                    continue
+                principals.setdefault(signer.principal, signer)
+            if not principals:
+                if problems:
+                    for reason, message in problems:
+                        self._reject(auth.att, reason, message, step.name)
+                else:
+                    who = ", ".join(sorted(s.label for s in auth.signers.values()))
+                    self._reject(
+                        auth.att,
+                        RejectReason.UNAUTHORIZED,
+                        f"signed by {who}, which the layout does not authorize for "
+                        f"{pred.predicate_type} in step {step.name!r}",
+                        step.name,
+                    )
+                continue
+            out.append(_Candidate(auth, principals))
+        return out
+
+    def _window_problem(self, func: Any, auth: _Authentic) -> str | None:
+        if func.not_before is None and func.not_after is None:
+            return None
+        if auth.signing_time is not None:
+            return func.window_problem(auth.signing_time, "signing time")  # type: ignore[no-any-return]
+        # A key signature carries no trusted time: the key must be valid now,
+        # and the predicate's own time (if any) must be inside the window too.
+        problem = func.window_problem(self.at, "verification time")
+        if problem:
+            return problem  # type: ignore[no-any-return]
+        ts = auth.view.timestamp()
+        return func.window_problem(ts, "predicate time") if ts else None  # type: ignore[no-any-return]
+
+    def subject_filter(self, step: Step, cand: _Candidate) -> Check | None:
+        if not self.subjects or not self._binds(step):
+            return None
+        mine = [s.digest for s in cand.auth.statement.subject if s.digest is not None]
+        missing = [d for d in self.subjects if not any(d.matches(m) for m in mine)]
+        if not missing:
+            return None
+        return Check(
+            kind=CheckKind.SUBJECT_BINDING,
+            status=Status.FAIL,
+            message=(
+                f"attestation {cand.auth.att.source} is not about the artifact being verified "
+                f"({', '.join(d.describe() for d in missing)})"
+            ),
+            step=step.name,
+            expected=[d.to_dict() for d in missing],
+            actual=[m.to_dict() for m in mine],
+        )
+
+    def _binds(self, step: Step) -> bool:
+        return step.name in self.layout.subject_steps if self.layout.subject_steps else False
+
+    def freshness(self, step: Step, pred: ExpectedPredicate, cand: _Candidate) -> Check | None:
+        if pred.max_age is None:
+            return None
+        loc = _loc(self.layout, pred.pointer)
+        ts = cand.auth.view.timestamp()
+        base = {
+            "kind": CheckKind.FRESHNESS,
+            "step": step.name,
+            "predicate_type": pred.predicate_type,
+            "location": loc,
+        }
+        if ts is None:
+            return Check(
+                status=Status.FAIL,
+                message=f"{cand.auth.att.source} has no timestamp, so its age cannot be checked against maxAge {pred._max_age_text}",
+                expected=pred._max_age_text,
+                **base,  # type: ignore[arg-type]
+            )
+        age = self.at - ts
+        if ts > self.at:
+            return Check(
+                status=Status.FAIL,
+                message=f"{cand.auth.att.source} is dated {_fmt(ts)}, after the verification time {_fmt(self.at)}",
+                expected=f"at most {pred._max_age_text} old",
+                actual=_fmt(ts),
+                **base,  # type: ignore[arg-type]
+            )
+        if age > pred.max_age:
+            return Check(
+                status=Status.FAIL,
+                message=f"{cand.auth.att.source} is stale: dated {_fmt(ts)}, {_age(age)} old, above maxAge {pred._max_age_text}",
+                expected=pred._max_age_text,
+                actual=_fmt(ts),
+                **base,  # type: ignore[arg-type]
+            )
+        return Check(
+            status=Status.PASS,
+            message=f"{cand.auth.att.source} is {_age(age)} old (maxAge {pred._max_age_text})",
+            expected=pred._max_age_text,
+            actual=_fmt(ts),
+            **base,  # type: ignore[arg-type]
+        )
+
+    def attribute_checks(
+        self, step: Step, pred: ExpectedPredicate, cand: _Candidate
+    ) -> list[Check]:
+        checks = []
+        activation = cand.auth.activation()
+        for attr in pred.attributes:
+            compiled = self.layout.compiled(attr.rule)
+            result = compiled.evaluate(activation)
+            loc = _loc(self.layout, attr.pointer)
+            common: dict[str, Any] = {
+                "kind": CheckKind.ATTRIBUTE_RULE,
+                "step": step.name,
+                "predicate_type": pred.predicate_type,
+                "rule": attr.rule,
+                "location": loc,
+            }
+            if result.outcome is Outcome.TRUE:
+                checks.append(Check(status=Status.PASS, message=f"{attr.rule} holds", **common))
+                continue
+            if result.outcome is Outcome.MISSING and attr.allow_if_no_claim:
+                checks.append(
+                    Check(
+                        status=Status.PASS,
+                        message=f"{attr.rule}: the claim is absent and allowIfNoClaim is set",
+                        details={"attestation": cand.auth.att.source, "error": result.detail},
+                        **common,
+                    )
+                )
+                continue
+            why = {
+                Outcome.FALSE: "is false",
+                Outcome.MISSING: f"reads a field the attestation does not have ({result.detail})",
+                Outcome.ERROR: f"could not be evaluated ({result.detail})",
+                Outcome.NOT_BOOL: f"did not give a boolean ({result.detail})",
+            }[result.outcome]
+            message = f"{attr.rule} {why} for {cand.auth.att.source}"
+            if attr.debug:
+                message += f": {attr.debug}"
+            checks.append(
+                Check(
+                    status=Status.WARN if attr.warn else Status.FAIL,
+                    message=message,
+                    expected=True,
+                    actual=compiled.values_read(activation),
+                    details={"attestation": cand.auth.att.source, "outcome": result.outcome.value},
+                    **common,
+                )
+            )
+        return checks
+
+    # -- phase 2: artifact rules ---------------------------------------------------
+
+    def artifact_checks(
+        self,
+        step: Step,
+        cand: _Candidate,
+        step_artifacts: Mapping[str, tuple[dict[str, DigestSet], dict[str, DigestSet]]],
+    ) -> list[Check]:
+        if not step.expected_materials and not step.expected_products:
+            return []
+        materials, products = _artifacts_for(cand.auth)
+        checks = []
+        for kind, rules, field_name in (
+            ("materials", step.expected_materials, "expectedMaterials"),
+            ("products", step.expected_products, "expectedProducts"),
+        ):
+            if not rules:
+                continue
+            result = evaluate_rules(
+                rules,
+                source_type=kind,  # type: ignore[arg-type]
+                materials=materials,
+                products=products,
+                step_artifacts=step_artifacts.get,
+                digests_equal=_digests_equal,
+            )
+            for i, (rule, outcome) in enumerate(zip(rules, result.outcomes, strict=True)):
+                loc = _loc(self.layout, f"{step.pointer}/{field_name}/{i}")
+                text = str(rule)
+                if outcome.passed:
+                    checks.append(
+                        Check(
+                            kind=CheckKind.ARTIFACT_RULE,
+                            status=Status.PASS,
+                            message=f"{kind}: {text} holds ({len(outcome.consumed)} consumed)",
+                            step=step.name,
+                            rule=text,
+                            location=loc,
+                        )
+                    )
+                else:
+                    broken = sorted(outcome.failed_paths)
+                    checks.append(
+                        Check(
+                            kind=CheckKind.ARTIFACT_RULE,
+                            status=Status.FAIL,
+                            message=(
+                                f"{kind} of {cand.auth.att.source}: {text} rejects "
+                                + (", ".join(broken[:10]) + (" ..." if len(broken) > 10 else ""))
+                            ),
+                            step=step.name,
+                            rule=text,
+                            expected=_rule_expectation(text),
+                            actual=broken,
+                            details={"attestation": cand.auth.att.source},
+                            location=loc,
+                        )
+                    )
+        return checks
+
+    # -- orchestration ---------------------------------------------------------------
+
+    def run(self, layout_info: LayoutInfo, extra_checks: Sequence[Check]) -> Report:
+        layout = self.layout
+        global_checks: list[Check] = list(extra_checks)
+        if layout.expires <= self.at:
+            global_checks.append(
+                Check(
+                    kind=CheckKind.LAYOUT,
+                    status=Status.FAIL,
+                    message=f"the layout expired at {_fmt(layout.expires)} (verification time {_fmt(self.at)})",
+                    expected=f"expires after {_fmt(self.at)}",
+                    actual=_fmt(layout.expires),
+                    location=_loc(layout, "/expires"),
+                )
+            )
+        else:
+            global_checks.append(
+                Check(
+                    kind=CheckKind.LAYOUT,
+                    status=Status.PASS,
+                    message=f"the layout is valid until {_fmt(layout.expires)}",
+                    location=_loc(layout, "/expires"),
+                )
+            )
+
+        authentic = self.authenticate()
+
+        # Phase 1.
+        per_pred: dict[tuple[int, int], list[_Candidate]] = {}
+        for si, step in enumerate(layout.steps):
+            for pi, pred in enumerate(step.expected_predicates):
+                cands = self.candidates(step, pred, authentic)
+                for cand in cands:
+                    subject_check = self.subject_filter(step, cand)
+                    if subject_check is not None:
+                        cand.checks.append(subject_check)
+                        continue
+                    fresh = self.freshness(step, pred, cand)
+                    if fresh is not None:
+                        cand.checks.append(fresh)
+                    cand.checks.extend(self.attribute_checks(step, pred, cand))
+                per_pred[(si, pi)] = cands
+
+        # Artifacts of each step, from its phase-1 candidates that passed so far.
+        step_artifacts: dict[str, tuple[dict[str, DigestSet], dict[str, DigestSet]]] = {}
+        for si, step in enumerate(layout.steps):
+            mats: list[dict[str, DigestSet]] = []
+            prods: list[dict[str, DigestSet]] = []
+            for pi in range(len(step.expected_predicates)):
+                for cand in per_pred[(si, pi)]:
+                    if not cand.failed:
+                        m, p = _artifacts_for(cand.auth)
+                        mats.append(m)
+                        prods.append(p)
+            step_artifacts[step.name] = (_merge(mats), _merge(prods))
+
+        # Phase 2 and thresholds.
+        results = []
+        for si, step in enumerate(layout.steps):
+            step_checks: list[Check] = []
+            counted_refs: dict[int, AttestationRef] = {}
+            for pi, pred in enumerate(step.expected_predicates):
+                cands = per_pred[(si, pi)]
+                for cand in cands:
+                    if not any(c.kind is CheckKind.SUBJECT_BINDING for c in cand.checks):
+                        cand.checks.extend(self.artifact_checks(step, cand, step_artifacts))
+                good = [c for c in cands if not c.failed]
+                principals: dict[str, Signer] = {}
+                for cand in good:
+                    for pid, signer in cand.principals.items():
+                        principals.setdefault(pid, signer)
+                met = len(principals) >= pred.threshold
+                for cand in cands:
+                    if cand.failed and met:
+                        step_checks.extend(_as_info(cand.checks))
+                        self._reject(
+                            cand.auth.att,
+                            _failure_reason(cand),
+                            "did not count: "
+                            + "; ".join(c.message for c in cand.checks if c.failed),
+                            step.name,
+                        )
+                    else:
+                        step_checks.extend(cand.checks)
+                        if cand.failed:
+                            self._reject(
+                                cand.auth.att,
+                                _failure_reason(cand),
+                                "; ".join(c.message for c in cand.checks if c.failed),
+                                step.name,
+                            )
+                    if not cand.failed:
+                        self.counted.add(id(cand.auth.att))
+                        self.counted_statements[step.name].append(cand.auth.statement)
+                        counted_refs[id(cand.auth.att)] = replace(
+                            cand.auth.ref, signers=tuple(cand.principals.values())
+                        )
+                step_checks.append(self._threshold_check(step, pred, principals, cands))
+            results.append(
+                StepResult(
+                    name=step.name,
+                    checks=tuple(step_checks),
+                    attestations=tuple(counted_refs.values()),
+                    location=_loc(layout, step.pointer),
+                )
+            )
+
+        global_checks.extend(self._subject_checks())
+        for auth in authentic:
+            key = auth.att.source + "\0" + auth.att.digest
+            if id(auth.att) not in self.counted and key not in self.rejections:
+                label = auth.statement.predicate_type + (f" (link {auth.ref.name!r})" if auth.ref.name else "")
+                self._reject(
+                    auth.att,
+                    RejectReason.UNEXPECTED,
+                    f"no step of the layout expects {label} from its signers",
+                )
+        rejected = [
+            r
+            for key, rs in sorted(self.rejections.items())
+            for r in _dedupe(rs)
+            if not any(
+                id(a) in self.counted
+                for a in self.attestations
+                if a.source + "\0" + a.digest == key
+            )
+        ]
+        return Report(
+            layout=layout_info,
+            verified_at=self.at,
+            subjects=tuple(s.to_dict() for s in self.subjects),
+            checks=tuple(global_checks),
+            steps=tuple(results),
+            rejected=tuple(rejected),
+            parameters=dict(layout.parameters),
+        )
+
+    def _threshold_check(
+        self,
+        step: Step,
+        pred: ExpectedPredicate,
+        principals: Mapping[str, Signer],
+        cands: Sequence[_Candidate],
+    ) -> Check:
+        met = len(principals) >= pred.threshold
+        who = sorted(s.label for s in principals.values())
+        if met:
+            message = (
+                f"{pred.predicate_type}: {len(principals)} of {pred.threshold} required "
+                f"functionaries attested ({', '.join(who)})"
+            )
+        elif not cands:
+            message = (
+                f"no {pred.predicate_type} attestation signed by an authorized functionary "
+                f"for step {step.name!r} ({pred.threshold} required)"
+            )
+        else:
+            message = (
+                f"{pred.predicate_type}: threshold not met: {len(principals)} of {pred.threshold} "
+                f"required distinct functionaries have an attestation that passed every check"
+                + (f" ({', '.join(who)})" if who else "")
+            )
+        return Check(
+            kind=CheckKind.THRESHOLD,
+            status=Status.PASS if met else Status.FAIL,
+            message=message,
+            step=step.name,
+            predicate_type=pred.predicate_type,
+            expected=pred.threshold,
+            actual=len(principals),
+            details={"principals": sorted(principals), "candidates": len(cands)},
+            location=_loc(self.layout, pred.pointer),
+        )
+
+    def _subject_checks(self) -> list[Check]:
+        if not self.subjects:
+            return [
+                Check(
+                    kind=CheckKind.SUBJECT_BINDING,
+                    status=Status.INFO,
+                    message="no artifact was bound: the verdict covers the attestations, not a particular artifact (use --subject)",
+                )
+            ]
+        checks = []
+        subjects_of = {
+            name: [d for st in stmts for d in (x.digest for x in st.subject) if d is not None]
+            for name, stmts in self.counted_statements.items()
+        }
+        for subj in self.subjects:
+            if self.layout.subject_steps:
+                missing = [
+                    s
+                    for s in self.layout.subject_steps
+                    if not any(subj.matches(d) for d in subjects_of[s])
+                ]
+                ok = not missing
+                message = (
+                    f"{subj.describe()} is a subject of the accepted attestations of "
+                    f"{', '.join(self.layout.subject_steps)}"
+                    if ok
+                    else f"{subj.describe()} is not a subject of any accepted attestation of step(s) {', '.join(missing)}"
+                )
+            else:
+                found = [s for s, ds in subjects_of.items() if any(subj.matches(d) for d in ds)]
+                ok = bool(found)
+                message = (
+                    f"{subj.describe()} is a subject of accepted attestations of {', '.join(found)}"
+                    if ok
+                    else f"{subj.describe()} is not a subject of any accepted attestation"
+                )
+            checks.append(
+                Check(
+                    kind=CheckKind.SUBJECT_BINDING,
+                    status=Status.PASS if ok else Status.FAIL,
+                    message=message,
+                    expected=subj.to_dict(),
+                    location=_loc(self.layout, "/subjectSteps")
+                    if self.layout.subject_steps
+                    else None,
+                )
+            )
+        return checks
+
+
+def _age(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{seconds % 60}s"
+
+
+def _as_info(checks: Iterable[Check]) -> list[Check]:
+    return [
+        replace(c, status=Status.INFO, message="(not counted) " + c.message) if c.failed else c
+        for c in checks
+    ]
+
+
+def _failure_reason(cand: _Candidate) -> RejectReason:
+    kinds = {c.kind for c in cand.checks if c.failed}
+    if CheckKind.SUBJECT_BINDING in kinds:
+        return RejectReason.SUBJECT_MISMATCH
+    if CheckKind.FRESHNESS in kinds:
+        return RejectReason.STALE
+    return RejectReason.FAILED_RULES
+
+
+def _dedupe(items: list[RejectedAttestation]) -> list[RejectedAttestation]:
+    seen = set()
+    out = []
+    for item in items:
+        key = (item.reason, item.message, item.step)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _rule_expectation(text: str) -> str:
+    head = text.split()[0].upper() if text.split() else ""
+    return {
+        "MATCH": "the artifacts match the named step's artifacts by digest",
+        "CREATE": "the artifacts are new products (absent from materials)",
+        "DELETE": "the artifacts are materials absent from products",
+        "MODIFY": "the artifacts changed between materials and products",
+        "DISALLOW": "no remaining artifact matches the pattern",
+        "REQUIRE": "the artifact is present",
+        "ALLOW": "allowed artifacts",
+    }.get(head, text)
+
+
+def _digests_equal(a: DigestSet, b: DigestSet) -> bool:
+    return a.matches(b)
+
+
+def _artifacts_for(auth: _Authentic) -> tuple[dict[str, DigestSet], dict[str, DigestSet]]:
+    materials = auth.view.materials()
+    products = auth.view.products()
+    ptype = auth.statement.predicate_type
+    if not ptype.startswith(_PRODUCING_PREFIXES) and not materials:
+        # A scan, test result, SBOM or VSA is about its subject: it is the
+        # step's input as much as its output, so a layout may chain it with
+        # either expectedMaterials (as the attestation-verifier does) or
+        # expectedProducts.
+        materials = dict(products)
+    return materials, products
+
+
+def _merge(maps: Sequence[dict[str, DigestSet]]) -> dict[str, DigestSet]:
+    # Several counted attestations of one step: an artifact on which they
+    # disagree is left out, so no MATCH can consume it (fail closed).
+    merged: dict[str, DigestSet] = {}
+    conflicted: set[str] = set()
+    for artifacts in maps:
+        for name, digest in artifacts.items():
+            if name in conflicted:
+                continue
+            seen = merged.get(name)
+            if seen is None:
+                merged[name] = digest
+            elif seen != digest and not seen.matches(digest):
+                conflicted.add(name)
+                del merged[name]
+    return merged
+
+
+def _envelope_json(env: Envelope) -> bytes:
+    import json  # noqa: PLC0415
+
+    return json.dumps(env.to_dict()).encode()
+
+
+def verify_attestations(
+    layout: Layout,
+    attestations: Sequence[Attestation],
+    *,
+    at: datetime,
+    subjects: Sequence[DigestSet] = (),
+    trusted_root: SigstoreTrustedRoot | None = None,
+    layout_info: LayoutInfo | None = None,
+    layout_checks: Sequence[Check] = (),
+) -> Report:
+    """Verify attestations against an attestation layout.
+
+    Args:
+        layout: The layout, parameters already substituted.
+        attestations: Everything found in the inputs, unparsable items included.
+        at: The verification time (timezone-aware).
+        subjects: Digests of the artifact(s) to bind; empty binds none.
+        trusted_root: Sigstore trusted root for keyless attestations.
+        layout_info: What the report says about the layout.
+        layout_checks: Checks about the layout made by the loader (signature).
+
+    Returns:
+        The report; ``bool(report)`` is the verdict.
+
+    Raises:
+        ValidationError: ``at`` is not timezone-aware.
+    """
+    if at.tzinfo is None:
+        raise ValidationError("the verification time must be timezone-aware")
+    run = _Verification(layout, attestations, subjects=subjects, at=at, trusted_root=trusted_root)
+    info = layout_info or LayoutInfo(source=layout.source, expires=layout.expires)
+    report = run.run(info, layout_checks)
+    return report

@@ -245,7 +245,7 @@ class Layout:
             layout = cls._build(
                 data, source=source, lines=lines or {}, raw=raw, params=params or {}
             )
-        except ValidationError as exc:
+        except (ValidationError, LayoutError) as exc:
             raise exc.with_source(source) from None
         return layout
 

@@ -841,12 +841,15 @@ def _artifacts_for(auth: _Authentic) -> tuple[dict[str, DigestSet], dict[str, Di
     materials = auth.view.materials()
     products = auth.view.products()
     ptype = auth.statement.predicate_type
-    if not ptype.startswith(_PRODUCING_PREFIXES) and not materials:
+    if not ptype.startswith(_PRODUCING_PREFIXES):
         # A scan, test result, SBOM or VSA is about its subject: it is the
         # step's input as much as its output, so a layout may chain it with
         # either expectedMaterials (as the attestation-verifier does) or
         # expectedProducts.
-        materials = dict(products)
+        if not products:
+            products = dict(materials)
+        if not materials:
+            materials = dict(products)
     return materials, products
 
 

@@ -73,7 +73,11 @@ def _check(alg: str, value: str) -> None:
             raise ValidationError(f"{alg} digest must be lowercase hex, got {value!r}")
         raise ValidationError(f"{alg} digest is not hex: {value!r}")
     if len(value) not in lengths:
-        want = " or ".join(str(n) for n in sorted(lengths)) if len(lengths) <= 2 else "a valid number of"
+        want = (
+            " or ".join(str(n) for n in sorted(lengths))
+            if len(lengths) <= 2
+            else "a valid number of"
+        )
         raise ValidationError(f"{alg} digest has {len(value)} hex digits, want {want}")
 
 

@@ -84,7 +84,10 @@ class EnvelopeSignature:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        out: dict[str, Any] = {"keyid": self.keyid, "sig": self._sig_text or base64.b64encode(self.sig).decode()}
+        out: dict[str, Any] = {
+            "keyid": self.keyid,
+            "sig": self._sig_text or base64.b64encode(self.sig).decode(),
+        }
         if self.cert is not None:
             out["cert"] = self.cert
         out.update(self.extra)
@@ -175,7 +178,9 @@ class Envelope:
             payload_type=ptype,
             payload=payload,
             signatures=tuple(parsed),
-            extra={k: v for k, v in data.items() if k not in ("payload", "payloadType", "signatures")},
+            extra={
+                k: v for k, v in data.items() if k not in ("payload", "payloadType", "signatures")
+            },
             _payload_text=payload_text,
         )
 
@@ -210,9 +215,7 @@ class Envelope:
         return pae(self.payload_type, self.payload)
 
     @classmethod
-    def sign(
-        cls, payload: bytes, payload_type: str, keys: Iterable[PrivateKey]
-    ) -> Envelope:
+    def sign(cls, payload: bytes, payload_type: str, keys: Iterable[PrivateKey]) -> Envelope:
         """Create an envelope signed by each key.
 
         Raises:

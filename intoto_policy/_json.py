@@ -10,6 +10,7 @@ a depth limit.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,6 +34,7 @@ class JSONLimits:
 
 DEFAULT_LIMITS: Final = JSONLimits()
 
+
 def _reject_constant(name: str) -> Any:
     raise JSONError(f"{name} is not valid JSON")
 
@@ -48,7 +50,17 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-_DECODER: Final = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_reject_constant)
+def _parse_float(text: str) -> float:
+    # A literal too large for a double (1e400) would silently become infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONError(f"number {text[:32]} is out of range")
+    return value
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_constant=_reject_constant, parse_float=_parse_float
+)
 
 
 def loads(
@@ -87,9 +99,13 @@ def loads(
         try:
             value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
         except json.JSONDecodeError as exc:
-            raise JSONError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise JSONError(
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
         except RecursionError:
             raise JSONError("nesting too deep to decode") from None
+        except ValueError as exc:  # an integer above Python's digit limit
+            raise JSONError(f"number out of range: {exc}") from None
         if text[_skip_ws(text, end) :]:
             raise JSONError("extra data after the JSON document")
         _check_tree(value, limits.max_depth)

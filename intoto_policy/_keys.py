@@ -90,14 +90,18 @@ def _ecdsa_sign(hash_alg: hashes.HashAlgorithm) -> Callable[[Any, bytes], bytes]
     return sign
 
 
-def _rsa_verify(pad: Callable[[hashes.HashAlgorithm], padding.AsymmetricPadding], h: type) -> _VerifyFn:
+def _rsa_verify(
+    pad: Callable[[hashes.HashAlgorithm], padding.AsymmetricPadding], h: type
+) -> _VerifyFn:
     def verify(key: rsa.RSAPublicKey, sig: bytes, data: bytes) -> None:
         key.verify(sig, data, pad(h()), h())
 
     return verify
 
 
-def _rsa_sign(pad: Callable[[hashes.HashAlgorithm], padding.AsymmetricPadding], h: type) -> Callable[[Any, bytes], bytes]:
+def _rsa_sign(
+    pad: Callable[[hashes.HashAlgorithm], padding.AsymmetricPadding], h: type
+) -> Callable[[Any, bytes], bytes]:
     def sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
         return key.sign(data, pad(h()), h())
 
@@ -256,7 +260,9 @@ class PublicKey:
         keytype = _KEYTYPE_ALIASES.get(self.keytype, self.keytype)
         scheme = SCHEMES.get(self.scheme)
         if scheme is None:
-            raise KeyFormatError(f"key {self.keyid[:16]}: unsupported signature scheme {self.scheme!r}")
+            raise KeyFormatError(
+                f"key {self.keyid[:16]}: unsupported signature scheme {self.scheme!r}"
+            )
         if scheme.keytype != keytype:
             raise KeyFormatError(
                 f"key {self.keyid[:16]}: scheme {self.scheme!r} does not fit key type {self.keytype!r}"
@@ -271,7 +277,9 @@ class PublicKey:
             else:
                 crypto = serialization.load_pem_public_key(self.public.encode("utf-8"))
         except (ValueError, UnsupportedAlgorithm, TypeError) as exc:
-            raise KeyFormatError(f"key {self.keyid[:16]}: public key does not load: {exc}") from None
+            raise KeyFormatError(
+                f"key {self.keyid[:16]}: public key does not load: {exc}"
+            ) from None
         if not isinstance(crypto, scheme.key_class):
             raise KeyFormatError(
                 f"key {self.keyid[:16]}: a {type(crypto).__name__} cannot use scheme {self.scheme!r}"
@@ -349,7 +357,11 @@ class PublicKey:
         if not isinstance(data, Mapping):
             raise KeyFormatError("a key must be a JSON object")
         camel = "keyType" in data or "keyVal" in data
-        names = ("keyType", "scheme", "keyVal", "keyID") if camel else ("keytype", "scheme", "keyval", "keyid")
+        names = (
+            ("keyType", "scheme", "keyVal", "keyID")
+            if camel
+            else ("keytype", "scheme", "keyval", "keyid")
+        )
         keytype, scheme, keyval = (data.get(n) for n in names[:3])
         if not isinstance(keytype, str) or not isinstance(scheme, str):
             raise KeyFormatError(f"key needs string {names[0]!r} and 'scheme'")
@@ -363,7 +375,9 @@ class PublicKey:
         if extra_val:
             extra["keyval_extra"] = extra_val
         public: str = keyval["public"]
-        kid = keyid or own_id or compute_keyid(_KEYTYPE_ALIASES.get(keytype, keytype), scheme, public)
+        kid = (
+            keyid or own_id or compute_keyid(_KEYTYPE_ALIASES.get(keytype, keytype), scheme, public)
+        )
         return cls(keyid=kid, keytype=keytype, scheme=scheme, public=public, extra=extra)
 
     def to_dict(self, *, camel: bool = False) -> dict[str, Any]:
@@ -503,9 +517,13 @@ def load_private_key_pem(
     except TypeError as exc:
         message = str(exc)
         if "encrypted" in message and passphrase is None:
-            raise KeyFormatError("private key is encrypted: a passphrase is needed", source=source) from None
+            raise KeyFormatError(
+                "private key is encrypted: a passphrase is needed", source=source
+            ) from None
         if "not encrypted" in message:
-            raise KeyFormatError("private key is not encrypted but a passphrase was given", source=source) from None
+            raise KeyFormatError(
+                "private key is not encrypted but a passphrase was given", source=source
+            ) from None
         raise KeyFormatError(f"private key does not load: {message}", source=source) from None
     except ValueError as exc:
         if passphrase is not None and "password" in str(exc).lower():

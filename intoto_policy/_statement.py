@@ -30,7 +30,15 @@ STATEMENT_V01: Final = "https://in-toto.io/Statement/v0.1"
 #: Statement types accepted. v0.1 is still emitted by cosign and npm.
 STATEMENT_TYPES: Final = frozenset({STATEMENT_V1, STATEMENT_V01})
 
-_RD_FIELDS: Final = ("name", "uri", "digest", "content", "downloadLocation", "mediaType", "annotations")
+_RD_FIELDS: Final = (
+    "name",
+    "uri",
+    "digest",
+    "content",
+    "downloadLocation",
+    "mediaType",
+    "annotations",
+)
 
 
 def _frozen(value: Any) -> Any:
@@ -87,7 +95,9 @@ class ResourceDescriptor:
 
     def __post_init__(self) -> None:
         if self.uri is None and self.digest is None and self.content is None:
-            raise ValidationError("a resource descriptor needs at least one of uri, digest, content")
+            raise ValidationError(
+                "a resource descriptor needs at least one of uri, digest, content"
+            )
         object.__setattr__(self, "extra", _frozen(dict(self.extra)))
 
     @classmethod
@@ -109,7 +119,9 @@ class ResourceDescriptor:
             try:
                 digest = DigestSet(data["digest"])
             except ValidationError as exc:
-                raise ValidationError(exc.problem, path=f"{path}.digest" if path else "digest") from None
+                raise ValidationError(
+                    exc.problem, path=f"{path}.digest" if path else "digest"
+                ) from None
         content = None
         content_text = _opt_str(data, "content", path)
         if content_text is not None:
@@ -129,7 +141,9 @@ class ResourceDescriptor:
                 download_location=_opt_str(data, "downloadLocation", path),
                 media_type=_opt_str(data, "mediaType", path),
                 annotations=_frozen(annotations) if annotations is not None else None,
-                extra={k: v for k, v in data.items() if k not in _RD_FIELDS},
+                # An explicit null for a spec field is kept in extra, so
+                # to_dict writes it back and the round trip stays lossless.
+                extra={k: v for k, v in data.items() if k not in _RD_FIELDS or v is None},
                 _content_text=content_text,
             )
         except ValidationError as exc:
@@ -234,14 +248,18 @@ class Statement:
         ptype = data.get("predicateType")
         if not isinstance(ptype, str):
             raise ValidationError("predicateType must be a string", path="predicateType")
-        has_predicate = "predicate" in data
         predicate = data.get("predicate")
+        # "predicate": null is kept in extra (like other explicit nulls).
+        has_predicate = predicate is not None
         if predicate is None:
             predicate = {}
         if not isinstance(predicate, Mapping):
             raise ValidationError("predicate must be an object", path="predicate")
         extra = {
-            k: v for k, v in data.items() if k not in (type_key, "subject", "predicateType", "predicate")
+            k: v
+            for k, v in data.items()
+            if k not in (type_key, "subject", "predicateType", "predicate")
+            or (k == "predicate" and v is None)
         }
         return cls(
             type=stype,

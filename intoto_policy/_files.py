@@ -1,0 +1,326 @@
+"""The file edge: every byte the CLI reads from or writes to a user's file.
+
+Operating-system failures (a missing file, a permission problem, a
+directory where a file was expected) become :class:`~intoto_policy.InputError`
+naming the file here, where the file is touched, so no caller needs a broad
+``except``. Sizes are checked before content is read in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from ._digests import DigestSet
+from ._dsse import Envelope
+from ._errors import InputError, IntotoPolicyError, JSONError, KeyFormatError, ValidationError
+from ._json import DEFAULT_LIMITS, JSONLimits, loads
+from ._keys import (
+    PrivateKey,
+    PublicKey,
+    load_private_key_pem,
+    load_public_key_pem,
+    private_key_from_dict,
+    public_key_from_dict,
+)
+
+__all__ = [
+    "KEY_LIMITS",
+    "EnvelopeEntry",
+    "PassphraseSource",
+    "append_line",
+    "hash_file",
+    "load_envelopes",
+    "load_private_key_file",
+    "load_public_key_file",
+    "read_file",
+    "write_file",
+    "write_new_file",
+]
+
+#: Bounds for key files: no real key file is anywhere near a megabyte.
+KEY_LIMITS: Final = JSONLimits(max_bytes=1024 * 1024, max_depth=8)
+
+#: A passphrase, or a function that supplies one when (and only when) the
+#: key turns out to be encrypted.
+PassphraseSource = bytes | Callable[[], bytes] | None
+
+#: One entry of :func:`load_envelopes`: the envelope (``None`` when the
+#: entry could not be used), where it came from (``FILE`` or ``FILE:LINE``)
+#: and why it was skipped (``""`` for a usable envelope).
+EnvelopeEntry = tuple[Envelope | None, str, str]
+
+_CHUNK: Final = 1024 * 1024
+
+
+def _os_problem(verb: str, exc: OSError) -> str:
+    return f"cannot {verb}: {exc.strerror or exc}"
+
+
+def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS) -> bytes:
+    """Read a whole file, refusing files larger than ``limits.max_bytes``.
+
+    The size is checked from the open file's metadata before anything is read,
+    and again while reading (for pipes and files that grow).
+
+    Args:
+        path: The file.
+        limits: ``max_bytes`` bounds the size.
+
+    Returns:
+        The file's bytes.
+
+    Raises:
+        InputError: The file cannot be opened or read, or is too large.
+    """
+    name = os.fspath(path)
+    try:
+        with Path(name).open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limits.max_bytes:
+                raise InputError(
+                    f"file is {size} bytes, above the limit of {limits.max_bytes}", source=name
+                )
+            data = fh.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise InputError(_os_problem("read", exc), source=name) from None
+    if len(data) > limits.max_bytes:
+        raise InputError(f"file is above the limit of {limits.max_bytes} bytes", source=name)
+    return data
+
+
+def hash_file(path: str | os.PathLike[str]) -> DigestSet:
+    """The sha256 DigestSet of a file, read in chunks (artifacts may be large).
+
+    Raises:
+        InputError: The file cannot be opened or read.
+    """
+    name = os.fspath(path)
+    digest = hashlib.sha256()
+    try:
+        with Path(name).open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(_os_problem("read", exc), source=name) from None
+    return DigestSet({"sha256": digest.hexdigest()})
+
+
+def _is_json(data: bytes) -> bool:
+    return data.lstrip(b" \t\r\n").startswith(b"{")
+
+
+def load_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
+    """Load a public key from a PEM file or a JSON key dict, whichever it is.
+
+    A PEM key gets the securesystemslib key id; a JSON key dict keeps its own
+    ``keyid``/``keyID`` when it has one. Both the snake_case securesystemslib
+    form and the camelCase attestation-layout form are accepted.
+
+    Raises:
+        InputError: The file cannot be read.
+        JSONError: The file looks like JSON but is not acceptable JSON.
+        KeyFormatError: The content is not a supported public key.
+    """
+    name = os.fspath(path)
+    data = read_file(name, KEY_LIMITS)
+    try:
+        if _is_json(data):
+            return public_key_from_dict(loads(data, source=name, limits=KEY_LIMITS))
+        if b"-----BEGIN" in data:
+            return load_public_key_pem(data, source=name)
+    except IntotoPolicyError as exc:
+        raise exc.with_source(name) from None
+    raise KeyFormatError("not a PEM public key or a JSON key dict", source=name)
+
+
+def _pem_is_encrypted(data: bytes) -> bool:
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
+
+
+def load_private_key_file(
+    path: str | os.PathLike[str], passphrase: PassphraseSource = None
+) -> PrivateKey:
+    """Load a private key from a PEM file or a securesystemslib JSON key dict.
+
+    Args:
+        path: The key file.
+        passphrase: The passphrase of an encrypted PEM key, or a function
+            that returns it; the function is called only when the key is
+            encrypted, so a caller can prompt lazily.
+
+    Returns:
+        The signing key.
+
+    Raises:
+        InputError: The file cannot be read (or the passphrase function
+            could not supply a passphrase).
+        JSONError: The file looks like JSON but is not acceptable JSON.
+        KeyFormatError: The content is not a supported private key, or it is
+            encrypted and no passphrase was given.
+        SigningError: The passphrase is wrong.
+    """
+    name = os.fspath(path)
+    data = read_file(name, KEY_LIMITS)
+    if _is_json(data):
+        doc = loads(data, source=name, limits=KEY_LIMITS)
+        try:
+            return private_key_from_dict(doc, source=name)
+        except IntotoPolicyError as exc:
+            raise exc.with_source(name) from None
+    if b"-----BEGIN" not in data:
+        raise KeyFormatError("not a PEM private key or a JSON key dict", source=name)
+    secret: bytes | None = None
+    if _pem_is_encrypted(data):
+        secret = passphrase() if callable(passphrase) else passphrase
+    elif isinstance(passphrase, bytes):
+        secret = passphrase
+    return load_private_key_pem(data, passphrase=secret, source=name)
+
+
+def _entry(data: bytes, limits: JSONLimits) -> tuple[Envelope | None, str, str]:
+    """Parse one document: (envelope or None, reason, "object"/"other"/"invalid")."""
+    try:
+        doc = loads(data, limits=limits)
+    except JSONError as exc:
+        return None, exc.problem, "invalid"
+    kind = "object" if isinstance(doc, dict) else "other"
+    try:
+        return Envelope.from_dict(doc), "", kind
+    except ValidationError as exc:
+        return None, exc.problem, kind
+
+
+def load_envelopes(
+    path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS
+) -> list[EnvelopeEntry]:
+    """Load the DSSE envelopes of a file: one envelope JSON, or a JSON Lines bundle.
+
+    A file that is one JSON document is one entry located at ``FILE``.
+    Otherwise, if it has several non-blank lines and at least one of them is
+    a JSON object on its own, it is read as JSON Lines: every non-blank line
+    is an entry located at ``FILE:LINE`` (1-based); a line that is not
+    acceptable JSON or not a DSSE envelope becomes an entry with no envelope
+    and the reason. Each line is judged on its own, and the choice between
+    the two readings does not depend on the order of lines. A file that is
+    neither is one entry with no envelope and the reason.
+
+    Args:
+        path: The file.
+        limits: Bounds on the file size and on each document.
+
+    Returns:
+        ``(envelope or None, location, reason)`` per entry, in file order.
+
+    Raises:
+        InputError: The file cannot be read or is too large.
+    """
+    name = os.fspath(path)
+    data = read_file(name, limits)
+    envelope, reason, kind = _entry(data, limits)
+    if kind != "invalid":
+        return [(envelope, name, reason)]
+    lines = [
+        (number, line.rstrip(b"\r"))
+        for number, line in enumerate(data.split(b"\n"), start=1)
+        if line.strip()
+    ]
+    parsed = [(number, *_entry(line, limits)) for number, line in lines]
+    if len(parsed) < 2 or all(line_kind != "object" for *_, line_kind in parsed):
+        return [(None, name, reason)]
+    return [(env, f"{name}:{number}", why) for number, env, why, _ in parsed]
+
+
+def _fsync_write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fsync(fd)
+
+
+def write_new_file(
+    path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600, overwrite: bool = False
+) -> None:
+    """Write a file atomically, with ``mode`` from the moment it exists.
+
+    The content goes to a temporary file in the same directory, created
+    with mode 0600 (so a private key is never readable by others, not even
+    briefly), set to ``mode``, then moved into place: with ``overwrite`` by
+    an atomic rename, without it by a hard link that fails if the target
+    already exists (so an existing file is never clobbered, even in a race).
+
+    Args:
+        path: The target file.
+        data: Its content.
+        mode: Its permission bits.
+        overwrite: Replace an existing file.
+
+    Raises:
+        InputError: The target exists (and ``overwrite`` is false), or the
+            file cannot be written.
+    """
+    name = os.fspath(path)
+    target = Path(name)
+    directory = target.parent
+    tmp_name: str | None = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, mode)
+            _fsync_write(fd, data)
+        finally:
+            os.close(fd)
+        if overwrite:
+            Path(tmp_name).replace(target)
+        else:
+            try:
+                os.link(tmp_name, name)
+            except FileExistsError:
+                raise InputError("file exists (use --force to overwrite)", source=name) from None
+            Path(tmp_name).unlink()
+        tmp_name = None
+    except OSError as exc:
+        raise InputError(_os_problem("write", exc), source=name) from None
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+def write_file(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write (or atomically replace) a world-readable output file.
+
+    Raises:
+        InputError: The file cannot be written.
+    """
+    write_new_file(path, data, mode=0o644, overwrite=True)
+
+
+def append_line(path: str | os.PathLike[str], line: bytes) -> None:
+    """Append one line to a JSON Lines file, creating the file if needed.
+
+    A newline is added first when the file does not end with one, so the new
+    line never fuses with a truncated last line.
+
+    Raises:
+        InputError: The file cannot be opened or written.
+    """
+    name = os.fspath(path)
+    if b"\n" in line.rstrip(b"\n"):
+        raise InputError("a JSON Lines entry must be one line", source=name)
+    payload = line.rstrip(b"\n") + b"\n"
+    try:
+        fd = os.open(name, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                payload = b"\n" + payload
+            _fsync_write(fd, payload)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise InputError(_os_problem("append to", exc), source=name) from None

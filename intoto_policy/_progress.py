@@ -1,0 +1,132 @@
+"""A tiny progress bar on stderr for long verifications.
+
+It draws only when its stream is a terminal, so redirected output, CI logs
+and machine-readable formats never see it; otherwise every call is a
+no-op. It redraws only when the percentage changes (at most 101 times for
+any total) and never reads the clock. On close it erases itself, leaving
+the terminal as it was.
+
+Example::
+
+    with Progress(len(attestations), "verifying") as progress:
+        for att in attestations:
+            ...
+            progress.advance()
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Final, TextIO
+
+__all__ = ["Progress"]
+
+_WIDTH: Final = 24
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    if isatty is None:
+        return False
+    try:
+        return bool(isatty())
+    except (ValueError, OSError):  # closed or detached stream
+        return False
+
+
+class Progress:
+    """A progress bar: ``label [#####-------]  42% (420/1000)``.
+
+    Args:
+        total: The number of units of work (<= 0: nothing to show).
+        label: A short name for the work.
+        stream: Where to draw; default ``sys.stderr`` at construction.
+        enabled: Force drawing on or off; default: only if ``stream`` is a TTY.
+        width: Cells in the bar.
+
+    Attributes:
+        total: The number of units of work.
+        done: Units completed so far (never above ``total``).
+        enabled: Whether anything is drawn.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str = "",
+        stream: TextIO | None = None,
+        *,
+        enabled: bool | None = None,
+        width: int = _WIDTH,
+    ) -> None:
+        self.stream: TextIO = stream if stream is not None else sys.stderr
+        self.total = max(int(total), 0)
+        self.label = "".join(ch for ch in label if ch.isprintable())
+        self.width = max(int(width), 1)
+        self.done = 0
+        self.enabled = _is_tty(self.stream) if enabled is None else enabled
+        if self.total == 0:
+            self.enabled = False
+        self._shown = ""
+        self._last_len = 0
+        self._closed = False
+
+    def __enter__(self) -> Progress:
+        self._draw()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __call__(self, n: int = 1) -> None:
+        """Same as :meth:`advance`, so the object itself can be passed as a callback."""
+        self.advance(n)
+
+    def advance(self, n: int = 1) -> None:
+        """Record ``n`` more units of work done, redrawing if the display changes."""
+        if self._closed:
+            return
+        self.done = min(self.total, max(0, self.done + n))
+        self._draw()
+
+    def line(self) -> str:
+        """The text the bar shows now (without carriage return)."""
+        if self.total == 0:
+            return ""
+        filled = self.done * self.width // self.total
+        percent = self.done * 100 // self.total
+        bar = "#" * filled + "-" * (self.width - filled)
+        head = f"{self.label} " if self.label else ""
+        return f"{head}[{bar}] {percent:3d}% ({self.done}/{self.total})"
+
+    def _draw(self) -> None:
+        if not self.enabled or self._closed:
+            return
+        key = str(self.done * 100 // self.total)
+        if key == self._shown:
+            return
+        self._shown = key
+        text = self.line()
+        self._write("\r" + text)
+        self._last_len = len(text)
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (ValueError, OSError):  # the terminal went away: stop drawing
+            self.enabled = False
+
+    def close(self) -> None:
+        """Erase the bar. Further calls do nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.enabled and self._shown:
+            self._write("\r" + " " * self._last_len + "\r")

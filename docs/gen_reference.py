@@ -74,8 +74,8 @@ def _ensure_importable() -> None:
 # Layout reference (JSON Schema)
 
 
-def _anchor(name: str) -> str:
-    return "def-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+def _anchor(name: str, prefix: str = "def-") -> str:
+    return prefix + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def _schema_type(schema: Any) -> str:
@@ -187,13 +187,15 @@ def layout_page() -> str:
     if schema.get("description"):
         lines += [schema["description"], ""]
     lines += [
-        "Layouts are YAML or JSON documents validated against "
-        "[`schemas/layout.schema.json`](#json-schema); the tables below are generated from it.",
+        (
+            "Layouts are YAML or JSON documents validated against "
+            "[`schemas/layout.schema.json`](#json-schema); the tables below are generated from it."
+        ),
         "",
         "## Top level",
         "",
     ]
-    lines += _properties_table(schema) + [""] + _alternatives(schema) + [""]
+    lines += [*_properties_table(schema), "", *_alternatives(schema), ""]
     defs = schema.get("$defs", {})
     if defs:
         lines += ["## Definitions", ""]
@@ -206,7 +208,7 @@ def layout_page() -> str:
                 lines += [sub["description"], ""]
             table = _properties_table(sub)
             if table:
-                lines += table + [""]
+                lines += [*table, ""]
             else:
                 detail = _constraints(sub)
                 lines += [f"Type: {_schema_type(sub)}" + (f" ({detail})" if detail else ""), ""]
@@ -215,12 +217,14 @@ def layout_page() -> str:
                     lines += [f"Also allows the fields of {_schema_type(ref)}.", ""]
             alt = _alternatives(sub)
             if alt:
-                lines += alt + [""]
+                lines += [*alt, ""]
     lines += [
         "## JSON Schema",
         "",
-        f"The schema's identifier is {_code(schema.get('$id', '?'))} "
-        f"(dialect {_code(schema.get('$schema', '?'))}).",
+        (
+            f"The schema's identifier is {_code(schema.get('$id', '?'))} "
+            f"(dialect {_code(schema.get('$schema', '?'))})."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -276,7 +280,7 @@ def _argument_rows(parser: argparse.ArgumentParser) -> list[str]:
         notes = []
         if action.required and action.option_strings:
             notes.append("required")
-        if isinstance(action, argparse._AppendAction):
+        if isinstance(action, argparse._AppendAction) and "repeatable" not in (action.help or ""):
             notes.append("repeatable")
         if action.choices is not None and not isinstance(action.choices, Mapping):
             notes.append("one of " + ", ".join(_code(c) for c in action.choices))
@@ -290,7 +294,10 @@ def _argument_rows(parser: argparse.ArgumentParser) -> list[str]:
         help_text = (action.help or "").replace("%(default)s", str(default))
         if help_text == argparse.SUPPRESS:
             continue
-        detail = f"{_cell(help_text)}" + (f" ({'; '.join(notes)})" if notes else "")
+        detail = " ".join(
+            part for part in (help_text.strip(), f"({'; '.join(notes)})" if notes else "") if part
+        )
+        detail = _cell(detail)
         rows.append(f"| {_code(name)} | {detail} |")
     if not rows:
         return []
@@ -318,14 +325,14 @@ def cli_page() -> str:
         for words, sub, help_text in commands:
             if not _has_subcommands(sub):
                 lines.append(
-                    f"| [{_code(' '.join(words))}](#{_anchor('cmd-' + '-'.join(words))}) "
+                    f"| [{_code(' '.join(words))}](#{_anchor('-'.join(words), 'cmd-')}) "
                     f"| {_cell(help_text)} |"
                 )
         lines.append("")
     for words, sub, help_text in commands:
         if _has_subcommands(sub):
             continue
-        lines += [f"## {prog} {' '.join(words)} {{#{_anchor('cmd-' + '-'.join(words))}}}", ""]
+        lines += [f"## {prog} {' '.join(words)} {{#{_anchor('-'.join(words), 'cmd-')}}}", ""]
         description = sub.description or help_text
         if description:
             lines += [description, ""]
@@ -387,6 +394,8 @@ def _docstring(obj: Any) -> str:
         header = stripped[:-1] if stripped.endswith(":") and indent == 0 else ""
         if header in _SECTIONS:
             section = _SECTIONS[header]
+            while out and not out[-1]:
+                out.pop()
             out += ["", f"**{section}**", ""]
             continue
         if stripped.endswith("::"):
@@ -419,7 +428,7 @@ def _annotation(value: Any) -> str:
     return inspect.formatannotation(value)
 
 
-def _signature(name: str, obj: Any) -> str:
+def _signature(name: str, obj: Any, *, is_class: bool = False) -> str:
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
@@ -428,15 +437,20 @@ def _signature(name: str, obj: Any) -> str:
     seen_kw = False
     previous = None
     for param in sig.parameters.values():
+        private = param.name.startswith("_") and param.default is not inspect.Parameter.empty
+        if private or param.name in ("self", "cls"):
+            continue
         if previous is inspect.Parameter.POSITIONAL_ONLY and param.kind is not previous:
             parts.append("/")
         if param.kind is inspect.Parameter.KEYWORD_ONLY and not seen_kw:
             parts.append("*")
         if param.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_POSITIONAL):
             seen_kw = True
-        prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(
-            param.kind, ""
-        )
+        prefix = ""
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            prefix = "*"
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:
+            prefix = "**"
         text = prefix + param.name
         ann = _annotation(param.annotation)
         if ann:
@@ -445,7 +459,7 @@ def _signature(name: str, obj: Any) -> str:
             text += f" = {param.default!r}" if ann else f"={param.default!r}"
         parts.append(text)
         previous = param.kind
-    ret = _annotation(sig.return_annotation)
+    ret = "" if is_class else _annotation(sig.return_annotation)
     tail = f" -> {ret}" if ret else ""
     one_line = f"{name}({', '.join(parts)}){tail}"
     if len(one_line) <= 88:
@@ -464,13 +478,16 @@ def _members(cls: type) -> Iterator[tuple[str, Any]]:
 def _describe(name: str, obj: Any) -> list[str]:
     lines: list[str] = []
     if inspect.isclass(obj):
-        lines += [f"### class {name} {{#{_anchor('api-' + name)}}}", ""]
+        lines += [f"### class {name} {{#{_anchor(name, 'api-')}}}", ""]
         if issubclass(obj, enum.Enum):
             lines += [_docstring(obj), "", "| Member | Value |", "|---|---|"]
             lines += [f"| {_code(m.name)} | {_code(m.value)} |" for m in obj]
             return [*lines, ""]
         bases = [b.__name__ for b in obj.__bases__ if b is not object]
-        lines += ["```python", f"class {_signature(name, obj)}" + (f"  # ({', '.join(bases)})" if bases else ""), "```", ""]
+        head = f"class {_signature(name, obj, is_class=True)}"
+        if bases:
+            head += f"  # bases: {', '.join(bases)}"
+        lines += ["```python", head, "```", ""]
         lines += [_docstring(obj), ""]
         for member, value in _members(obj):
             if isinstance(value, property):
@@ -482,7 +499,7 @@ def _describe(name: str, obj: Any) -> list[str]:
                 lines += ["```python", _signature(member, func), "```", "", _docstring(func), ""]
         return lines
     if callable(obj):
-        lines += [f"### {name} {{#{_anchor('api-' + name)}}}", ""]
+        lines += [f"### {name} {{#{_anchor(name, 'api-')}}}", ""]
         lines += ["```python", _signature(name, obj), "```", "", _docstring(obj), ""]
         return lines
     return [f"### {name}", "", f"`{name} = {obj!r}`", ""]
@@ -505,7 +522,9 @@ def api_page() -> str:
     package, names, why = _public_names()
     lines = ["# Python API reference", ""]
     if package is None or not names:
-        return "\n".join([*lines, "!!! note", f"    The API reference is not available yet: {why}.", ""])
+        return "\n".join(
+            [*lines, "!!! note", f"    The API reference is not available yet: {why}.", ""]
+        )
     doc = inspect.getdoc(package)
     if doc:
         lines += [_inline(doc), ""]

@@ -18,23 +18,22 @@ lone surrogates, which securesystemslib lets through to a failing
 ``.encode("utf-8")``.
 
 Why it is fast (a link may list 100,000 artifacts, and the pure-Python
-reference spends several microseconds on each):
-
-* Objects are walked in insertion order, which follows memory order, and
-  the encoded members are put into key order afterwards. A document parsed
-  from canonical JSON is already in key order, which ``sorted`` confirms in
-  linear time, so the common case never permutes anything.
-* Escaping is decided per object, not per string: the keys (and, when they
-  are all strings, the values) of an object are joined once and searched
-  once for the two characters that need escaping.
-* One-member objects, the shape of nearly every digest set, take a short
-  path without any sorting.
+reference spends several microseconds on each): the output is collected as
+fragments and joined once; objects are walked in insertion order (which is
+memory order) and their members put into key order afterwards, which a
+document parsed from canonical JSON, already in key order, never needs; and
+the two shapes that make up nearly all of a link, an object of strings (a
+digest set) and an object of one-member objects of strings (an artifact
+map), are written by one comprehension without escaping, then checked by
+counting double quotes (see ``_plain_body``), falling back to the general
+walk when a string needed escaping.
 
 Why it is exact: the only transformations are code-point sorting of keys
-(the same ``str`` ordering securesystemslib's ``sorted(items())`` uses, as
-keys are unique), the two escapes, ``int.__repr__`` (what ``str`` gives for
-an ``int``) and the three literals. The tests compare with securesystemslib
-on generated trees including control characters and astral-plane keys.
+(the order securesystemslib's ``sorted(items())`` gives, as keys are
+unique), the two escapes, ``int.__repr__`` (what ``str`` gives for an
+``int``) and the three literals. The tests compare with securesystemslib on
+generated trees including control characters, quotes, backslashes and
+astral-plane keys, and on every code point.
 """
 
 from __future__ import annotations

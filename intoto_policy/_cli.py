@@ -310,6 +310,15 @@ def _parse_subject_digest(text: str) -> tuple[str, DigestSet]:
         raise InputError(exc.problem, source="--subject-digest") from None
 
 
+def _is_utf8(text: str) -> bool:
+    # A file name that is not UTF-8 reaches Python as lone surrogates.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...]:
     merged: dict[str, dict[str, str]] = {}
     for kind, text in specs:
@@ -317,6 +326,8 @@ def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...
             name, digests = text, hash_file(text)
         else:
             name, digests = _parse_subject_digest(text)
+        if not _is_utf8(name):
+            raise InputError(f"subject name {_safe(name)!r} is not valid UTF-8", source="--subject")
         have = merged.setdefault(name, {})
         for alg, value in digests.items():
             if have.get(alg, value) != value:
@@ -501,3 +512,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# Subcommands defined in other modules register themselves when imported;
+# their heavy dependencies load inside their handlers.
+from . import _cmd_verify  # noqa: E402, F401

@@ -435,6 +435,11 @@ BAD_ATTEST: list[tuple[str, Callable[[Path], list[str]], tuple[str, ...]]] = [
         lambda w: ["--key", str(w / "k.pub")],
         ("k.pub", "not a PEM private key"),
     ),
+    (
+        "subject-name-not-utf8",
+        lambda _: ["--subject-digest", "\udcff=sha256:" + "a" * 64],
+        ("UTF-8",),
+    ),
     ("predicate-type-not-uri", lambda _: ["--predicate-type", "not a uri"], ("not a URI",)),
 ]
 

@@ -26,6 +26,7 @@ __all__ = [
     "clean",
     "dump_json",
     "format_value",
+    "short_principal",
     "signer_text",
     "tool_version",
 ]
@@ -129,11 +130,19 @@ def format_value(value: Any) -> str:
         return repr(value)
 
 
+def short_principal(principal: str) -> str:
+    """A principal id shortened for people: ``key:0123456789ab…``."""
+    kind, sep, rest = principal.partition(":")
+    if sep and len(rest) > 16 and all(c in "0123456789abcdef" for c in rest):
+        return f"{kind}:{rest[:12]}…"
+    return principal
+
+
 def signer_text(signer: Signer) -> str:
     """A signer as reports show it: its label, plus the principal when it differs."""
     label = signer.label
     if signer.principal and signer.principal not in label:
-        return f"{label} [{signer.principal}]"
+        return f"{label} [{short_principal(signer.principal)}]"
     return label
 
 

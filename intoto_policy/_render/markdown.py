@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from .._report import Check, CheckKind, Report, Status, StepResult
-from ._common import clean, format_value, signer_text
+from ._common import clean, format_value
 
 __all__ = ["escape_markdown", "render_markdown"]
 
@@ -70,7 +70,7 @@ def _step_row(step: StepResult, max_cell: int) -> list[str]:
     if warned:
         counts.append(f"{warned} warned")
     counts.append(f"{len(step.checks) - failed - warned} ok")
-    signers = sorted({signer_text(s) for a in step.attestations for s in a.signers})
+    signers = sorted({s.label for a in step.attestations for s in a.signers})
     return [
         escape_markdown(step.name, max_len=max_cell),
         f"{_ICON[step.passed]} {'pass' if step.passed else 'fail'}",

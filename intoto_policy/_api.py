@@ -13,7 +13,7 @@ from ._keyless import SigstoreTrustedRoot, load_trusted_root
 from ._keys import PublicKey
 from ._layout import Layout
 from ._loading import LoadedLayout, load_attestations, load_layout, read_bytes
-from ._report import Report
+from ._report import Check, Report
 from ._verify import verify_attestations
 
 __all__ = ["load_trusted_root_file", "verify"]
@@ -28,7 +28,9 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
     return load_trusted_root(read_bytes(path), source=str(path))
 
 
-def _subjects(subject: DigestSet | Mapping[str, str] | Sequence[DigestSet | Mapping[str, str]] | None) -> tuple[DigestSet, ...]:
+def _subjects(
+    subject: DigestSet | Mapping[str, str] | Sequence[DigestSet | Mapping[str, str]] | None,
+) -> tuple[DigestSet, ...]:
     if subject is None:
         return ()
     if isinstance(subject, Mapping):
@@ -75,7 +77,7 @@ def verify(
     """
     if at.tzinfo is None:
         raise ValidationError("the verification time must be timezone-aware")
-    checks = ()
+    checks: tuple[Check, ...] = ()
     info = None
     if isinstance(layout, (str, Path)):
         loaded = load_layout(
@@ -86,7 +88,9 @@ def verify(
     elif isinstance(layout, Layout):
         loaded = None
         if params:
-            layout = Layout.from_dict(layout.raw, source=layout.source, params=params, lines=layout.lines)
+            layout = Layout.from_dict(
+                layout.raw, source=layout.source, params=params, lines=layout.lines
+            )
     else:
         raise UsageError("layout must be a Layout, a LoadedLayout or a path")
     if loaded is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Final
 
 from ._errors import LayoutError
@@ -30,7 +30,7 @@ _READS: Final = re.compile(
 _STEP: Final = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(\d+|'[^']*'|\"[^\"]*\")\s*\]")
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """How a rule evaluated."""
 
     TRUE = "true"

@@ -36,7 +36,9 @@ def _params(args: argparse.Namespace) -> dict[str, str]:
     if args.params_file:
         doc = loads(read_file(args.params_file), source=args.params_file)
         if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
-            raise ParameterError("a params file must be a JSON object of string values", source=args.params_file)
+            raise ParameterError(
+                "a params file must be a JSON object of string values", source=args.params_file
+            )
         merged.update(doc)
     merged.update(check_params_shape(args.param or []))
     return merged
@@ -62,38 +64,91 @@ def _color(mode: str, stream: Any) -> bool:
 
 
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("layout", metavar="LAYOUT", help="the layout (attestation or classic in-toto)")
-    parser.add_argument("--layout-key", action="append", default=[], metavar="PUB",
-                        help="public key of a layout owner; every one given must have signed (repeatable)")
-    parser.add_argument("--unsigned-layout", action="store_true",
-                        help="accept a layout that is not signed (the report records it)")
-    parser.add_argument("--attestations", action="append", default=[], metavar="PATH",
-                        help="file or directory of attestations or links (repeatable; default: the layout's directory)")
+    parser.add_argument(
+        "layout", metavar="LAYOUT", help="the layout (attestation or classic in-toto)"
+    )
+    parser.add_argument(
+        "--layout-key",
+        action="append",
+        default=[],
+        metavar="PUB",
+        help="public key of a layout owner; every one given must have signed (repeatable)",
+    )
+    parser.add_argument(
+        "--unsigned-layout",
+        action="store_true",
+        help="accept a layout that is not signed (the report records it)",
+    )
+    parser.add_argument(
+        "--attestations",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="file or directory of attestations or links (repeatable; default: the layout's directory)",
+    )
     subj = parser.add_mutually_exclusive_group()
-    subj.add_argument("--subject", action="append", default=[], metavar="FILE",
-                      help="the artifact being deployed: it must be a subject of the layout's subject steps")
-    subj.add_argument("--subject-digest", action="append", default=[], metavar="ALG:HEX",
-                      help="the artifact's digest, e.g. sha256:abc... (repeatable)")
-    parser.add_argument("--param", action="append", type=_param, metavar="NAME=VALUE",
-                        help="a layout parameter (repeatable)")
+    subj.add_argument(
+        "--subject",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the artifact being deployed: it must be a subject of the layout's subject steps",
+    )
+    subj.add_argument(
+        "--subject-digest",
+        action="append",
+        default=[],
+        metavar="ALG:HEX",
+        help="the artifact's digest, e.g. sha256:abc... (repeatable)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a layout parameter (repeatable)",
+    )
     parser.add_argument("--params-file", metavar="FILE", help="JSON object of layout parameters")
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
-    parser.add_argument("--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations")
-    parser.add_argument("--format", default="text",
-                        choices=["text", "json", "sarif", "junit", "markdown", "vsa"], help="report format")
+    parser.add_argument(
+        "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
+    )
+    parser.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "sarif", "junit", "markdown", "vsa"],
+        help="report format",
+    )
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
-    parser.add_argument("--color", default="auto", choices=["auto", "always", "never"],
-                        help="colour in text output (auto: only on a terminal, and not with NO_COLOR)")
-    parser.add_argument("--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa)")
+    parser.add_argument(
+        "--color",
+        default="auto",
+        choices=["auto", "always", "never"],
+        help="colour in text output (auto: only on a terminal, and not with NO_COLOR)",
+    )
+    parser.add_argument(
+        "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa)"
+    )
     parser.add_argument("--vsa-verifier-id", metavar="URI", help="verifier.id of the VSA")
     parser.add_argument("--vsa-resource-uri", metavar="URI", help="resourceUri of the VSA")
-    parser.add_argument("--passphrase-env", metavar="VAR", help="environment variable holding the VSA key's passphrase")
+    parser.add_argument(
+        "--passphrase-env",
+        metavar="VAR",
+        help="environment variable holding the VSA key's passphrase",
+    )
     classic = parser.add_argument_group("classic in-toto layouts")
-    classic.add_argument("--gpg", nargs="+", default=[], metavar="KEYID", help="layout owners' GPG key ids")
+    classic.add_argument(
+        "--gpg", nargs="+", default=[], metavar="KEYID", help="layout owners' GPG key ids"
+    )
     classic.add_argument("--gpg-home", metavar="DIR", help="GnuPG home directory for --gpg")
-    classic.add_argument("--run-inspections", action="store_true",
-                         help="run the layout's inspections (they run commands)")
-    classic.add_argument("--workdir", metavar="DIR", help="where inspections run (default: current directory)")
+    classic.add_argument(
+        "--run-inspections",
+        action="store_true",
+        help="run the layout's inspections (they run commands)",
+    )
+    classic.add_argument(
+        "--workdir", metavar="DIR", help="where inspections run (default: current directory)"
+    )
 
 
 def _subject_digests(args: argparse.Namespace) -> list[Any]:
@@ -118,7 +173,11 @@ def _digest(alg: str, value: str) -> Any:
         raise UsageError(f"--subject-digest: {exc.problem}") from None
 
 
-@subcommand("verify", help="verify attestations (or classic links) against a layout", arguments=_verify_arguments)
+@subcommand(
+    "verify",
+    help="verify attestations (or classic links) against a layout",
+    arguments=_verify_arguments,
+)
 def _verify(args: argparse.Namespace) -> int:
     at = _at(args.at)
     layout_path = Path(args.layout)
@@ -156,7 +215,9 @@ def _verify(args: argparse.Namespace) -> int:
             allow_unsigned=args.unsigned_layout,
             data=data,
         )
-        trusted_root = load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
+        trusted_root = (
+            load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
+        )
         attestations = load_attestations(attestation_paths, skip=[layout_path])
         report = verify(
             loaded,
@@ -174,11 +235,15 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
 
     options: dict[str, Any] = {}
     if args.format == "text":
-        options["color"] = _color(args.color, sys.stdout) if not args.output else args.color == "always"
+        options["color"] = (
+            _color(args.color, sys.stdout) if not args.output else args.color == "always"
+        )
     if args.format == "vsa":
         if not args.vsa_key:
             raise UsageError("--format vsa needs --vsa-key to sign the VSA")
-        options["key"] = load_private_key_file(args.vsa_key, _passphrase_source(args.passphrase_env, args.vsa_key))
+        options["key"] = load_private_key_file(
+            args.vsa_key, _passphrase_source(args.passphrase_env, args.vsa_key)
+        )
         if args.vsa_verifier_id:
             options["verifier_id"] = args.vsa_verifier_id
         if args.vsa_resource_uri:
@@ -195,10 +260,19 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
 
 def _sign_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("layout", metavar="LAYOUT", help="the layout file (YAML or JSON) to sign")
-    parser.add_argument("--key", action="append", required=True, metavar="PRIV",
-                        help="a layout owner's private key (repeatable: each one signs)")
-    parser.add_argument("--out", metavar="FILE", help="where to write the signed layout (default: stdout)")
-    parser.add_argument("--passphrase-env", metavar="VAR", help="environment variable holding the key passphrase")
+    parser.add_argument(
+        "--key",
+        action="append",
+        required=True,
+        metavar="PRIV",
+        help="a layout owner's private key (repeatable: each one signs)",
+    )
+    parser.add_argument(
+        "--out", metavar="FILE", help="where to write the signed layout (default: stdout)"
+    )
+    parser.add_argument(
+        "--passphrase-env", metavar="VAR", help="environment variable holding the key passphrase"
+    )
 
 
 @subcommand("layout sign", help="sign a layout into a DSSE envelope", arguments=_sign_arguments)
@@ -231,14 +305,24 @@ def _layout_sign(args: argparse.Namespace) -> int:
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("layout", metavar="LAYOUT", help="the layout to check (signed or not)")
-    parser.add_argument("--param", action="append", type=_param, metavar="NAME=VALUE",
-                        help="a layout parameter (repeatable)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a layout parameter (repeatable)",
+    )
     parser.add_argument("--params-file", metavar="FILE", help="JSON object of layout parameters")
-    parser.add_argument("--at", metavar="TIME", help="judge expiry at this RFC 3339 time (default: now)")
+    parser.add_argument(
+        "--at", metavar="TIME", help="judge expiry at this RFC 3339 time (default: now)"
+    )
 
 
-@subcommand("layout check", help="lint a layout: schema errors with lines, and semantic problems",
-            arguments=_check_arguments)
+@subcommand(
+    "layout check",
+    help="lint a layout: schema errors with lines, and semantic problems",
+    arguments=_check_arguments,
+)
 def _layout_check(args: argparse.Namespace) -> int:
     from ._dsse import Envelope  # noqa: PLC0415
     from ._json import loads  # noqa: PLC0415
@@ -252,10 +336,14 @@ def _layout_check(args: argparse.Namespace) -> int:
         if isinstance(probe, dict) and "payloadType" in probe and "signatures" in probe:
             env = Envelope.from_dict(probe)
             if env.payload_type not in LAYOUT_PAYLOAD_TYPES:
-                raise InputError(f"envelope payloadType {env.payload_type!r} is not a layout", source=str(path))
+                raise InputError(
+                    f"envelope payloadType {env.payload_type!r} is not a layout", source=str(path)
+                )
             data = env.payload
     doc, lines = parse_layout_document(data, source=str(path))
-    findings = lint_layout(doc, source=str(path), lines=lines, at=_at(args.at), params=_params(args))
+    findings = lint_layout(
+        doc, source=str(path), lines=lines, at=_at(args.at), params=_params(args)
+    )
     for f in findings:
         where = f"{path}:{f.line}" if f.line else str(path)
         sys.stdout.write(f"{where}: {f.severity}: {f.message}\n")

@@ -197,7 +197,9 @@ class Envelope:
         try:
             return cls.from_dict(loads(data, source=source, limits=limits))
         except ValidationError as exc:
-            raise exc.with_source(source) if source else exc
+            if source:
+                exc.with_source(source)
+            raise
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, with the payload exactly as received."""

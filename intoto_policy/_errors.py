@@ -12,8 +12,8 @@ names the file (or other input) when it is known.
 from __future__ import annotations
 
 __all__ = [
-    "IntotoPolicyError",
     "InputError",
+    "IntotoPolicyError",
     "JSONError",
     "KeyFormatError",
     "LayoutError",

@@ -83,34 +83,42 @@ def loads(
         JSONError: The input is too large, too deep, not UTF-8, has a
             byte-order mark, duplicate keys, NaN/Infinity, or is not JSON.
     """
-    if isinstance(data, str):
-        raw = data.encode("utf-8", errors="surrogatepass")
-    else:
-        raw = data
+    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
     try:
-        if len(raw) > limits.max_bytes:
-            raise JSONError(f"input is {len(raw)} bytes, above the limit of {limits.max_bytes}")
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raise JSONError("input starts with a UTF-8 byte-order mark")
-        try:
-            text = raw.decode("utf-8") if isinstance(data, bytes) else data
-        except UnicodeDecodeError as exc:
-            raise JSONError(f"invalid UTF-8 at byte {exc.start}") from None
-        try:
-            value, end = _DECODER.raw_decode(text, _skip_ws(text, 0))
-        except json.JSONDecodeError as exc:
-            raise JSONError(
-                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-        except RecursionError:
-            raise JSONError("nesting too deep to decode") from None
-        except ValueError as exc:  # an integer above Python's digit limit
-            raise JSONError(f"number out of range: {exc}") from None
-        if text[_skip_ws(text, end) :]:
-            raise JSONError("extra data after the JSON document")
-        _check_tree(value, limits.max_depth)
+        value = _decode(data, raw, limits)
     except JSONError as exc:
-        raise exc.with_source(source) if source else exc
+        if source:
+            exc.with_source(source)
+        raise
+    return value
+
+
+def _raw_decode(text: str) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, _skip_ws(text, 0))
+    except json.JSONDecodeError as exc:
+        raise JSONError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise JSONError("nesting too deep to decode") from None
+    except ValueError as exc:  # an integer above Python's digit limit
+        raise JSONError(f"number out of range: {exc}") from None
+
+
+def _decode(data: bytes | str, raw: bytes, limits: JSONLimits) -> Any:
+    if len(raw) > limits.max_bytes:
+        raise JSONError(f"input is {len(raw)} bytes, above the limit of {limits.max_bytes}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise JSONError("input starts with a UTF-8 byte-order mark")
+    try:
+        text = raw.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise JSONError(f"invalid UTF-8 at byte {exc.start}") from None
+    value, end = _raw_decode(text)
+    if text[_skip_ws(text, end) :]:
+        raise JSONError("extra data after the JSON document")
+    _check_tree(value, limits.max_depth)
     return value
 
 

@@ -284,9 +284,11 @@ class PublicKey:
             raise KeyFormatError(
                 f"key {self.keyid[:16]}: a {type(crypto).__name__} cannot use scheme {self.scheme!r}"
             )
-        if scheme.curve is not None and not isinstance(crypto.curve, scheme.curve):
+        if scheme.curve is not None and not isinstance(
+            getattr(crypto, "curve", None), scheme.curve
+        ):
             raise KeyFormatError(
-                f"key {self.keyid[:16]}: curve {crypto.curve.name} does not fit scheme {self.scheme!r}"
+                f"key {self.keyid[:16]}: the curve does not fit scheme {self.scheme!r}"
             )
         object.__setattr__(self, "_crypto", crypto)
         object.__setattr__(self, "_fingerprint", hashlib.sha256(_spki_der(crypto)).hexdigest())
@@ -420,7 +422,9 @@ def load_public_key_pem(
     try:
         return PublicKey.from_crypto(key, keyid=keyid, scheme=scheme)
     except KeyFormatError as exc:
-        raise exc.with_source(source) if source else exc
+        if source:
+            exc.with_source(source)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,7 +538,9 @@ def load_private_key_pem(
     try:
         return PrivateKey.from_crypto(key, scheme=scheme)
     except KeyFormatError as exc:
-        raise exc.with_source(source) if source else exc
+        if source:
+            exc.with_source(source)
+        raise
 
 
 def private_key_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> PrivateKey:
@@ -558,6 +564,6 @@ def private_key_from_dict(data: Mapping[str, Any], *, source: str | None = None)
             crypto = serialization.load_pem_private_key(private.encode("utf-8"), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise KeyFormatError("keyval.private does not load", source=source) from None
-    if _spki_der(crypto.public_key()) != _spki_der(public._crypto):  # noqa: SLF001
+    if _spki_der(crypto.public_key()) != _spki_der(public._crypto):
         raise KeyFormatError("keyval.private does not match keyval.public", source=source)
     return PrivateKey(public, crypto)

@@ -111,7 +111,11 @@ def lint_layout(
             add("error", f"functionary {fid[:16]}: {exc.problem}", f"/functionaries/{fid}")
     for rid in doc.get("revokedKeys") or []:
         if isinstance(rid, str) and rid not in funcs:
-            add("warning", f"revokedKeys lists {rid[:16]}, which is not a functionary", "/revokedKeys")
+            add(
+                "warning",
+                f"revokedKeys lists {rid[:16]}, which is not a functionary",
+                "/revokedKeys",
+            )
 
     steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]
@@ -135,7 +139,11 @@ def lint_layout(
                 try:
                     rule = ArtifactRule.parse_string(text)
                 except ValidationError as exc:
-                    add("error", f"step {label!r}: rule {text!r}: {exc.problem}", f"{sp}/{field_name}/{j}")
+                    add(
+                        "error",
+                        f"step {label!r}: rule {text!r}: {exc.problem}",
+                        f"{sp}/{field_name}/{j}",
+                    )
                     continue
                 if rule.dest_name and rule.dest_name not in names:
                     add(
@@ -151,7 +159,11 @@ def lint_layout(
             fl = pred.get("functionaries") or step_funcs
             for fid in fl:
                 if fid not in funcs:
-                    add("error", f"step {label!r}: unknown functionary id {fid!r}", f"{pp}/functionaries")
+                    add(
+                        "error",
+                        f"step {label!r}: unknown functionary id {fid!r}",
+                        f"{pp}/functionaries",
+                    )
             threshold = pred.get("threshold", step.get("threshold", 1))
             if isinstance(threshold, int) and threshold > len(set(fl)):
                 add(

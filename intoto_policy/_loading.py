@@ -87,7 +87,9 @@ _StrictLoader.yaml_implicit_resolvers = {
 }
 
 
-def _walk_nodes(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
+def _walk_nodes(node: yaml.Node | None, pointer: str, lines: dict[str, int]) -> None:
+    if node is None:
+        raise SchemaError("the layout is empty")
     lines[pointer] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -126,11 +128,11 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         raise JSONError(f"invalid UTF-8 at byte {exc.start}", source=source) from None
     if len(data) > DEFAULT_LIMITS.max_bytes:
         raise JSONError("layout is too large", source=source)
+    if not text.strip():
+        raise SchemaError("the layout is empty", source=source)
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
-        if node is None:
-            raise SchemaError("the layout is empty", source=source)
         lines: dict[str, int] = {}
         _walk_nodes(node, "", lines)
         doc = loader.construct_document(node)
@@ -147,7 +149,9 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
     try:
         loads(json.dumps(doc, default=str), source=source)
     except (ValueError, TypeError) as exc:
-        raise SchemaError(f"layout contains a value JSON cannot hold: {exc}", source=source) from None
+        raise SchemaError(
+            f"layout contains a value JSON cannot hold: {exc}", source=source
+        ) from None
     return doc, lines
 
 
@@ -170,7 +174,9 @@ def _schema_path(name: str) -> Path:
 def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -> list[SchemaError]:
     """Every JSON Schema violation of a layout document, with line numbers."""
     errors = []
-    for err in sorted(_schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+    for err in sorted(
+        _schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
+    ):
         pointer = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
         line = None
         probe = pointer
@@ -186,7 +192,9 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
             best = min(err.context, key=lambda e: len(list(e.absolute_path)))
             message = f"{message[:120]} ({best.message[:160]})"
         errors.append(
-            SchemaError(message, path=pointer.lstrip("/").replace("/", ".") or "", line=line, source=source)
+            SchemaError(
+                message, path=pointer.lstrip("/").replace("/", ".") or "", line=line, source=source
+            )
         )
     return errors
 
@@ -252,7 +260,8 @@ def load_layout(
         body = envelope.payload
         if not layout_keys:
             raise InputError(
-                "the layout is signed: give its owners' public keys with --layout-key", source=source
+                "the layout is signed: give its owners' public keys with --layout-key",
+                source=source,
             )
         verified = envelope.verified_keys(layout_keys)
         signed_by = tuple(sorted(k.keyid for k in layout_keys if k.fingerprint in verified))
@@ -322,7 +331,11 @@ def unused_parameters(document: Any, params: Mapping[str, str]) -> list[str]:
 def _walk(path: Path, skip: frozenset[Path]) -> Iterable[Path]:
     if path.is_dir():
         for child in sorted(path.rglob("*")):
-            if child.is_file() and child.resolve() not in skip and child.name.endswith(ATTESTATION_SUFFIXES):
+            if (
+                child.is_file()
+                and child.resolve() not in skip
+                and child.name.endswith(ATTESTATION_SUFFIXES)
+            ):
                 yield child
     else:
         yield path

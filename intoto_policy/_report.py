@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -29,17 +29,17 @@ __all__ = [
 ]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of one check."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
     WARN = "warn"
     #: Informational: recorded, never affects the verdict.
     INFO = "info"
 
 
-class CheckKind(str, Enum):
+class CheckKind(StrEnum):
     """The kinds of check; each becomes one SARIF rule / JUnit suite."""
 
     LAYOUT = "layout"
@@ -54,7 +54,7 @@ class CheckKind(str, Enum):
     COMMAND = "command"
 
 
-class RejectReason(str, Enum):
+class RejectReason(StrEnum):
     """Why an attestation did not count toward any step."""
 
     BAD_SIGNATURE = "bad-signature"

@@ -28,7 +28,7 @@ from ._cel import Outcome
 from ._digests import DigestSet
 from ._dsse import Envelope
 from ._errors import JSONError, ValidationError
-from ._functionaries import KeyFunctionary, SigstoreFunctionary, X509Functionary
+from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
 from ._layout import ExpectedPredicate, Layout, Step
 from ._predicates import view_for
@@ -160,9 +160,9 @@ class _Verification:
             env = att.envelope
             payload_type, payload = env.payload_type, env.payload
             checks = env.check_signatures(self.keys)
-            by_fp = {}
-            for f in self.key_functionaries:
-                by_fp.setdefault(f.public_key.fingerprint, []).append(f)
+            by_fp: dict[str, list[KeyFunctionary]] = {}
+            for kf in self.key_functionaries:
+                by_fp.setdefault(kf.public_key.fingerprint, []).append(kf)
             for check in checks:
                 for key in check.verified_by:
                     for func in by_fp.get(key.fingerprint, []):
@@ -203,16 +203,16 @@ class _Verification:
             times = identity.signing_times
             signing_time = times[0] if times else None
             problems_all: list[str] = []
-            for func in self.layout.functionaries.values():
-                if isinstance(func, SigstoreFunctionary) and func.identity is not None:
-                    problems = func.identity.matches(identity)
+            for sfunc in self.layout.functionaries.values():
+                if isinstance(sfunc, SigstoreFunctionary) and sfunc.identity is not None:
+                    problems = sfunc.identity.matches(identity)
                     if problems:
-                        problems_all.append(f"{func.id}: {'; '.join(problems)}")
+                        problems_all.append(f"{sfunc.id}: {'; '.join(problems)}")
                         continue
-                    signers[func.id] = Signer(
+                    signers[sfunc.id] = Signer(
                         principal=identity.principal_id,
                         kind="sigstore",
-                        keyid=func.id,
+                        keyid=sfunc.id,
                         identity=identity.san,
                         issuer=identity.issuer,
                         extensions=dict(identity.extensions),
@@ -368,18 +368,18 @@ class _Verification:
             out.append(_Candidate(auth, principals))
         return out
 
-    def _window_problem(self, func: Any, auth: _Authentic) -> str | None:
+    def _window_problem(self, func: Functionary, auth: _Authentic) -> str | None:
         if func.not_before is None and func.not_after is None:
             return None
         if auth.signing_time is not None:
-            return func.window_problem(auth.signing_time, "signing time")  # type: ignore[no-any-return]
+            return func.window_problem(auth.signing_time, "signing time")
         # A key signature carries no trusted time: the key must be valid now,
         # and the predicate's own time (if any) must be inside the window too.
         problem = func.window_problem(self.at, "verification time")
         if problem:
-            return problem  # type: ignore[no-any-return]
+            return problem
         ts = auth.view.timestamp()
-        return func.window_problem(ts, "predicate time") if ts else None  # type: ignore[no-any-return]
+        return func.window_problem(ts, "predicate time") if ts else None
 
     def subject_filter(self, step: Step, cand: _Candidate) -> Check | None:
         if not self.subjects or not self._binds(step):
@@ -668,7 +668,9 @@ class _Verification:
         for auth in authentic:
             key = auth.att.source + "\0" + auth.att.digest
             if id(auth.att) not in self.counted and key not in self.rejections:
-                label = auth.statement.predicate_type + (f" (link {auth.ref.name!r})" if auth.ref.name else "")
+                label = auth.statement.predicate_type + (
+                    f" (link {auth.ref.name!r})" if auth.ref.name else ""
+                )
                 self._reject(
                     auth.att,
                     RejectReason.UNEXPECTED,
@@ -821,7 +823,7 @@ def _dedupe(items: list[RejectedAttestation]) -> list[RejectedAttestation]:
 
 
 def _rule_expectation(text: str) -> str:
-    head = text.split()[0].upper() if text.split() else ""
+    head = text.split(maxsplit=1)[0].upper() if text.strip() else ""
     return {
         "MATCH": "the artifacts match the named step's artifacts by digest",
         "CREATE": "the artifacts are new products (absent from materials)",
@@ -908,5 +910,4 @@ def verify_attestations(
         raise ValidationError("the verification time must be timezone-aware")
     run = _Verification(layout, attestations, subjects=subjects, at=at, trusted_root=trusted_root)
     info = layout_info or LayoutInfo(source=layout.source, expires=layout.expires)
-    report = run.run(info, layout_checks)
-    return report
+    return run.run(info, layout_checks)

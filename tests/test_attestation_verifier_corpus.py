@@ -59,7 +59,9 @@ def test_derived_scenarios(name: str) -> None:
 
 
 def test_upstream_layout_passes_with_test_data() -> None:
-    report = verify(UPSTREAM / "layouts" / "layout.yml", [UPSTREAM / "test-data"], at=AT, allow_unsigned=True)
+    report = verify(
+        UPSTREAM / "layouts" / "layout.yml", [UPSTREAM / "test-data"], at=AT, allow_unsigned=True
+    )
     assert report, [c.message for c in report.failures]
     assert [s.name for s in report.steps] == ["clone", "test", "build"]
     assert all(len(s.attestations) == 1 for s in report.steps)
@@ -82,7 +84,11 @@ def test_npm_layout_with_a_wrong_parameter_fails() -> None:
     params = json.loads((UPSTREAM / "parameters" / "npm-sigstore.json").read_text())
     params["package_version"] = "9.9.9"
     report = verify(
-        UPSTREAM / "layouts" / "layout-npm.yml", [UPSTREAM / "test-data-npm"], at=AT, allow_unsigned=True, params=params
+        UPSTREAM / "layouts" / "layout-npm.yml",
+        [UPSTREAM / "test-data-npm"],
+        at=AT,
+        allow_unsigned=True,
+        params=params,
     )
     assert not report
     assert CheckKind.ATTRIBUTE_RULE in {c.kind for c in report.failures}

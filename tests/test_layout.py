@@ -39,7 +39,9 @@ def base() -> dict:
                     {
                         "predicateType": "https://slsa.dev/provenance/v1",
                         "functionaries": [KID],
-                        "expectedAttributes": [{"rule": "predicate.runDetails.builder.id == '{builder}'"}],
+                        "expectedAttributes": [
+                            {"rule": "predicate.runDetails.builder.id == '{builder}'"}
+                        ],
                     }
                 ],
             }
@@ -82,14 +84,40 @@ def test_unresolved_parameters_are_an_error() -> None:
 
 
 SEMANTIC = [
-    ("unknown functionary", lambda d: d["steps"][0]["expectedPredicates"][0].update(functionaries=["nobody"]), LayoutError),
-    ("FROM unknown step", lambda d: d["steps"][0].update(expectedMaterials=["MATCH x WITH PRODUCTS FROM ghost"]), LayoutError),
-    ("CEL does not compile", lambda d: d["steps"][0]["expectedPredicates"][0].update(expectedAttributes=[{"rule": "predicate.("}]), LayoutError),
-    ("bad artifact rule", lambda d: d["steps"][0].update(expectedMaterials=["MATCH onlytwo"]), InputError),
+    (
+        "unknown functionary",
+        lambda d: d["steps"][0]["expectedPredicates"][0].update(functionaries=["nobody"]),
+        LayoutError,
+    ),
+    (
+        "FROM unknown step",
+        lambda d: d["steps"][0].update(expectedMaterials=["MATCH x WITH PRODUCTS FROM ghost"]),
+        LayoutError,
+    ),
+    (
+        "CEL does not compile",
+        lambda d: d["steps"][0]["expectedPredicates"][0].update(
+            expectedAttributes=[{"rule": "predicate.("}]
+        ),
+        LayoutError,
+    ),
+    (
+        "bad artifact rule",
+        lambda d: d["steps"][0].update(expectedMaterials=["MATCH onlytwo"]),
+        InputError,
+    ),
     ("bad expiry", lambda d: d.update(expires="tomorrow"), InputError),
     ("duplicate step", lambda d: d["steps"].append(dict(d["steps"][0])), LayoutError),
-    ("bad maxAge", lambda d: d["steps"][0]["expectedPredicates"][0].update(maxAge="P1M"), InputError),
-    ("sigstore identity without issuer", lambda d: d["functionaries"].update(ci={"type": "sigstore", "identity": "x"}), InputError),
+    (
+        "bad maxAge",
+        lambda d: d["steps"][0]["expectedPredicates"][0].update(maxAge="P1M"),
+        InputError,
+    ),
+    (
+        "sigstore identity without issuer",
+        lambda d: d["functionaries"].update(ci={"type": "sigstore", "identity": "x"}),
+        InputError,
+    ),
 ]
 
 
@@ -144,7 +172,8 @@ def test_signed_layout_requires_every_owner(tmp_path: Path) -> None:
     alice, bob = generate_private_key("ed25519"), generate_private_key("ecdsa")
     signed = _sign(tmp_path, alice)
     loaded = load_layout(signed, params=PARAMS, layout_keys=[alice.public_key])
-    assert loaded.info.signed and loaded.info.signed_by == (alice.keyid,)
+    assert loaded.info.signed
+    assert loaded.info.signed_by == (alice.keyid,)
     assert all(c.status.value == "pass" for c in loaded.checks)
     both = load_layout(signed, params=PARAMS, layout_keys=[alice.public_key, bob.public_key])
     assert [c.status.value for c in both.checks] == ["pass", "fail"]
@@ -173,9 +202,17 @@ def test_lint_reports_every_problem(tmp_path: Path) -> None:
     doc["steps"][0]["expectedPredicates"][0]["functionaries"].append("nobody")
     text = yaml.safe_dump(doc, sort_keys=False).encode()
     parsed, lines = parse_layout_document(text, source="l.yml")
-    findings = lint_layout(parsed, source="l.yml", lines=lines, at=AT, params={**PARAMS, "unused": "x"})
+    findings = lint_layout(
+        parsed, source="l.yml", lines=lines, at=AT, params={**PARAMS, "unused": "x"}
+    )
     messages = " | ".join(f.message for f in findings)
-    for needle in ("already expired", "can never be met", "unknown step 'ghost'", "unknown functionary id 'nobody'", "'unused' is given but never used"):
+    for needle in (
+        "already expired",
+        "can never be met",
+        "unknown step 'ghost'",
+        "unknown functionary id 'nobody'",
+        "'unused' is given but never used",
+    ):
         assert needle in messages, messages
     assert all(f.line for f in findings if f.pointer)
 
@@ -183,7 +220,9 @@ def test_lint_reports_every_problem(tmp_path: Path) -> None:
 def test_lint_flags_bad_cel_with_line() -> None:
     doc = base()
     doc["steps"][0]["expectedPredicates"][0]["expectedAttributes"] = [{"rule": "predicate.("}]
-    parsed, lines = parse_layout_document(yaml.safe_dump(doc, sort_keys=False).encode(), source="l.yml")
+    parsed, lines = parse_layout_document(
+        yaml.safe_dump(doc, sort_keys=False).encode(), source="l.yml"
+    )
     findings = lint_layout(parsed, source="l.yml", lines=lines, at=AT, params={"artifact": "app"})
     assert [f.severity for f in findings] == ["error"]
     assert "does not compile" in findings[0].message
@@ -193,13 +232,19 @@ def test_lint_flags_bad_cel_with_line() -> None:
 CLI = [
     ("pass", [], 0),
     ("wrong param value fails the policy", ["--param", "builder=https://other"], 1),
-    ("missing param is bad input", ["--param", "builder=https://b", "--param", "artifact=app", "--param", "extra=1"], 0),
+    (
+        "missing param is bad input",
+        ["--param", "builder=https://b", "--param", "artifact=app", "--param", "extra=1"],
+        0,
+    ),
     ("bad --at is usage", ["--at", "yesterday"], 2),
 ]
 
 
 @pytest.mark.parametrize(("name", "extra", "code"), CLI, ids=[c[0] for c in CLI])
-def test_cli_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, extra: list[str], code: int) -> None:
+def test_cli_verify_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, extra: list[str], code: int
+) -> None:
     from intoto_policy import Envelope
 
     path = write(tmp_path, base())
@@ -212,7 +257,15 @@ def test_cli_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
     env = Envelope.sign(json.dumps(stmt).encode(), "application/vnd.in-toto+json", [KEY])
     (tmp_path / "att").mkdir()
     (tmp_path / "att" / "build.json").write_text(json.dumps(env.to_dict()))
-    argv = ["verify", str(path), "--unsigned-layout", "--attestations", str(tmp_path / "att"), "--at", "2026-06-01T00:00:00Z"]
+    argv = [
+        "verify",
+        str(path),
+        "--unsigned-layout",
+        "--attestations",
+        str(tmp_path / "att"),
+        "--at",
+        "2026-06-01T00:00:00Z",
+    ]
     if not any(a.startswith("builder=") for a in extra):
         argv += ["--param", "builder=https://b"]
     if not any(a.startswith("artifact=") for a in extra):
@@ -220,20 +273,41 @@ def test_cli_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main([*argv, *extra]) == code, name
     out, err = capsys.readouterr()
     if code == 2:
-        assert err.count("\n") == 1 and err.startswith("intoto-policy: ")
+        assert err.count("\n") == 1
+        assert err.startswith("intoto-policy: ")
         assert "Traceback" not in err
     else:
         assert ("PASS" if code == 0 else "FAIL") in out
 
 
-def test_cli_verify_json_is_valid_against_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_json_is_valid_against_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import jsonschema
 
     path = write(tmp_path, base())
-    code = main(["verify", str(path), "--unsigned-layout", "--attestations", str(tmp_path), "--format", "json", "--param", "builder=x", "--param", "artifact=y", "--at", "2026-06-01T00:00:00Z"])
+    code = main(
+        [
+            "verify",
+            str(path),
+            "--unsigned-layout",
+            "--attestations",
+            str(tmp_path),
+            "--format",
+            "json",
+            "--param",
+            "builder=x",
+            "--param",
+            "artifact=y",
+            "--at",
+            "2026-06-01T00:00:00Z",
+        ]
+    )
     assert code == 1
     report = json.loads(capsys.readouterr().out)
-    schema = json.loads((Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text())
+    schema = json.loads(
+        (Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text()
+    )
     jsonschema.validate(report, schema)
     assert report["verdict"] == "fail"
 
@@ -249,8 +323,13 @@ def test_cli_layout_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     doc = base()
     doc["steps"][0]["expectedPredicates"][0]["threshold"] = 2
     path = write(tmp_path, doc)
-    assert main(["layout", "check", str(path), "--param", "artifact=a", "--param", "builder=b"]) == 1
+    assert (
+        main(["layout", "check", str(path), "--param", "artifact=a", "--param", "builder=b"]) == 1
+    )
     out = capsys.readouterr().out
-    assert "can never be met" in out and f"{path}:" in out
+    assert "can never be met" in out
+    assert f"{path}:" in out
     good = write(tmp_path, base(), "good.yml")
-    assert main(["layout", "check", str(good), "--param", "artifact=a", "--param", "builder=b"]) == 0
+    assert (
+        main(["layout", "check", str(good), "--param", "artifact=a", "--param", "builder=b"]) == 0
+    )

@@ -32,7 +32,10 @@ VULNS = "https://in-toto.io/attestation/vulns/v0.2"
 TEST = "https://in-toto.io/attestation/test-result/v0.1"
 BUILDER = "https://builder.example/v1"
 
-KEYS: dict[str, PrivateKey] = {name: generate_private_key("ed25519") for name in ("builder", "scanner", "alice", "bob", "carol", "mallory")}
+KEYS: dict[str, PrivateKey] = {
+    name: generate_private_key("ed25519")
+    for name in ("builder", "scanner", "alice", "bob", "carol", "mallory")
+}
 KEYS["ecdsa"] = generate_private_key("ecdsa")
 
 
@@ -49,7 +52,9 @@ def functionary(name: str, **extra: Any) -> dict[str, Any]:
     return {**key.to_dict(camel=True), **extra}
 
 
-def statement(ptype: str, predicate: dict[str, Any], subjects: dict[str, str] | None = None) -> dict[str, Any]:
+def statement(
+    ptype: str, predicate: dict[str, Any], subjects: dict[str, str] | None = None
+) -> dict[str, Any]:
     subjects = subjects if subjects is not None else {"app": APP}
     return {
         "_type": "https://in-toto.io/Statement/v1",
@@ -59,14 +64,25 @@ def statement(ptype: str, predicate: dict[str, Any], subjects: dict[str, str] | 
     }
 
 
-def signed(doc: dict[str, Any] | bytes, *signers: str, source: str = "att.json", payload_type: str = "application/vnd.in-toto+json") -> Attestation:
+def signed(
+    doc: dict[str, Any] | bytes,
+    *signers: str,
+    source: str = "att.json",
+    payload_type: str = "application/vnd.in-toto+json",
+) -> Attestation:
     payload = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
     env = Envelope.sign(payload, payload_type, [KEYS[s] for s in signers])
     raw = json.dumps(env.to_dict()).encode()
     return Attestation(source=source, digest=hashlib.sha256(raw).hexdigest(), envelope=env)
 
 
-def provenance(builder: str = BUILDER, *, finished: str = "2026-06-01T10:00:00Z", source_digest: str = SRC, subjects: dict[str, str] | None = None) -> dict[str, Any]:
+def provenance(
+    builder: str = BUILDER,
+    *,
+    finished: str = "2026-06-01T10:00:00Z",
+    source_digest: str = SRC,
+    subjects: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return statement(
         PROV,
         {
@@ -83,13 +99,20 @@ def provenance(builder: str = BUILDER, *, finished: str = "2026-06-01T10:00:00Z"
 def link(name: str, materials: dict[str, str], products: dict[str, str]) -> dict[str, Any]:
     return statement(
         LINK,
-        {"name": name, "command": ["make"], "materials": [{"name": n, "digest": {"sha256": d}} for n, d in materials.items()]},
+        {
+            "name": name,
+            "command": ["make"],
+            "materials": [{"name": n, "digest": {"sha256": d}} for n, d in materials.items()],
+        },
         products,
     )
 
 
 def scan(critical: int = 0, *, finished: str = "2026-05-30T00:00:00Z") -> dict[str, Any]:
-    results = [{"id": f"CVE-{i}", "severity": [{"method": "nvd", "score": "CRITICAL"}]} for i in range(critical)]
+    results = [
+        {"id": f"CVE-{i}", "severity": [{"method": "nvd", "score": "CRITICAL"}]}
+        for i in range(critical)
+    ]
     return statement(
         VULNS,
         {
@@ -102,7 +125,10 @@ def scan(critical: int = 0, *, finished: str = "2026-05-30T00:00:00Z") -> dict[s
 def layout_doc(**overrides: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "expires": "2030-01-01T00:00:00Z",
-        "functionaries": {KEYS["builder"].keyid: functionary("builder"), KEYS["scanner"].keyid: functionary("scanner")},
+        "functionaries": {
+            KEYS["builder"].keyid: functionary("builder"),
+            KEYS["scanner"].keyid: functionary("scanner"),
+        },
         "subjectSteps": ["build"],
         "steps": [
             {
@@ -113,7 +139,9 @@ def layout_doc(**overrides: Any) -> dict[str, Any]:
                     {
                         "predicateType": PROV,
                         "functionaries": [KEYS["builder"].keyid],
-                        "expectedAttributes": [{"rule": f"predicate.runDetails.builder.id == '{BUILDER}'"}],
+                        "expectedAttributes": [
+                            {"rule": f"predicate.runDetails.builder.id == '{BUILDER}'"}
+                        ],
                     }
                 ],
             },
@@ -126,7 +154,9 @@ def layout_doc(**overrides: Any) -> dict[str, Any]:
                         "functionaries": [KEYS["scanner"].keyid],
                         "maxAge": "P7D",
                         "expectedAttributes": [
-                            {"rule": "predicate.scanner.result.all(r, r.severity.all(s, s.score != 'CRITICAL'))"}
+                            {
+                                "rule": "predicate.scanner.result.all(r, r.severity.all(s, s.score != 'CRITICAL'))"
+                            }
                         ],
                     }
                 ],
@@ -138,7 +168,10 @@ def layout_doc(**overrides: Any) -> dict[str, Any]:
 
 
 def good_attestations() -> list[Attestation]:
-    return [signed(provenance(), "builder", source="build.json"), signed(scan(), "scanner", source="scan.json")]
+    return [
+        signed(provenance(), "builder", source="build.json"),
+        signed(scan(), "scanner", source="scan.json"),
+    ]
 
 
 @dataclass
@@ -172,7 +205,9 @@ def _tamper(att: Attestation) -> Attestation:
     assert att.envelope is not None
     env = att.envelope
     payload = env.payload.replace(APP.encode(), sha("evil").encode())
-    return Attestation(source=att.source, digest="x", envelope=Envelope(env.payload_type, payload, env.signatures))
+    return Attestation(
+        source=att.source, digest="x", envelope=Envelope(env.payload_type, payload, env.signatures)
+    )
 
 
 CASES = [
@@ -181,7 +216,10 @@ CASES = [
     Case(
         "tampered payload: bad signature",
         downstream=True,
-        attestations=lambda: [_tamper(signed(provenance(), "builder", source="build.json")), signed(scan(), "scanner")],
+        attestations=lambda: [
+            _tamper(signed(provenance(), "builder", source="build.json")),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.BAD_SIGNATURE},
     ),
@@ -223,39 +261,57 @@ CASES = [
     Case(
         "wrong payload type",
         downstream=True,
-        attestations=lambda: [signed(provenance(), "builder", payload_type="text/plain"), signed(scan(), "scanner")],
+        attestations=lambda: [
+            signed(provenance(), "builder", payload_type="text/plain"),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.WRONG_PAYLOAD_TYPE},
     ),
     Case(
         "malformed statement (uppercase digest)",
         downstream=True,
-        attestations=lambda: [signed(json.dumps(provenance()).replace(APP, APP.upper()).encode(), "builder"), signed(scan(), "scanner")],
+        attestations=lambda: [
+            signed(json.dumps(provenance()).replace(APP, APP.upper()).encode(), "builder"),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.MALFORMED},
     ),
     Case(
         "unparsable file",
-        attestations=lambda: [Attestation(source="junk.json", digest="0", problem="not valid JSON"), *good_attestations()],
+        attestations=lambda: [
+            Attestation(source="junk.json", digest="0", problem="not valid JSON"),
+            *good_attestations(),
+        ],
         verdict="pass",
         reasons={RejectReason.MALFORMED},
     ),
     Case(
         "provenance about another artifact: subject mismatch",
         downstream=True,
-        attestations=lambda: [signed(provenance(subjects={"app": sha("other")}), "builder"), signed(scan(), "scanner")],
+        attestations=lambda: [
+            signed(provenance(subjects={"app": sha("other")}), "builder"),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.SUBJECT_BINDING, CheckKind.ARTIFACT_RULE},
         reasons={RejectReason.SUBJECT_MISMATCH},
     ),
     Case(
         "stale scan",
-        attestations=lambda: [signed(provenance(), "builder"), signed(scan(finished="2026-05-01T00:00:00Z"), "scanner")],
+        attestations=lambda: [
+            signed(provenance(), "builder"),
+            signed(scan(finished="2026-05-01T00:00:00Z"), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.FRESHNESS},
         reasons={RejectReason.STALE},
     ),
     Case(
         "scan dated in the future",
-        attestations=lambda: [signed(provenance(), "builder"), signed(scan(finished="2026-06-02T00:00:00Z"), "scanner")],
+        attestations=lambda: [
+            signed(provenance(), "builder"),
+            signed(scan(finished="2026-06-02T00:00:00Z"), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.FRESHNESS},
         reasons={RejectReason.STALE},
     ),
@@ -268,13 +324,19 @@ CASES = [
     Case(
         "wrong builder id",
         downstream=True,
-        attestations=lambda: [signed(provenance("https://evil.example"), "builder"), signed(scan(), "scanner")],
+        attestations=lambda: [
+            signed(provenance("https://evil.example"), "builder"),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.ATTRIBUTE_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
     Case(
         "extra product rejected by DISALLOW",
-        attestations=lambda: [signed(provenance(subjects={"app": APP, "backdoor": sha("x")}), "builder"), signed(scan(), "scanner")],
+        attestations=lambda: [
+            signed(provenance(subjects={"app": APP, "backdoor": sha("x")}), "builder"),
+            signed(scan(), "scanner"),
+        ],
         failing={CheckKind.THRESHOLD, CheckKind.ARTIFACT_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
@@ -291,40 +353,58 @@ CASES = [
     ),
     Case(
         "failing rule with warn only warns",
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "predicate.runDetails.builder.id == 'x'", "warn": True}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "predicate.runDetails.builder.id == 'x'", "warn": True}],
+        ),
         verdict="pass",
         warnings=1,
     ),
     Case(
         "missing claim fails without allowIfNoClaim",
         downstream=True,
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "predicate.nothing.here == 'x'"}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "predicate.nothing.here == 'x'"}],
+        ),
         failing={CheckKind.THRESHOLD, CheckKind.ATTRIBUTE_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
     Case(
         "missing claim passes with allowIfNoClaim",
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "predicate.nothing.here == 'x'", "allowIfNoClaim": True}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "predicate.nothing.here == 'x'", "allowIfNoClaim": True}],
+        ),
         verdict="pass",
     ),
     Case(
         "allowIfNoClaim does not excuse a false rule",
         downstream=True,
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "predicate.runDetails.builder.id == 'x'", "allowIfNoClaim": True}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "predicate.runDetails.builder.id == 'x'", "allowIfNoClaim": True}],
+        ),
         failing={CheckKind.THRESHOLD, CheckKind.ATTRIBUTE_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
     Case(
         "evaluation error fails closed",
         downstream=True,
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "1 / (size(subject) - 1) == 1", "allowIfNoClaim": True}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "1 / (size(subject) - 1) == 1", "allowIfNoClaim": True}],
+        ),
         failing={CheckKind.THRESHOLD, CheckKind.ATTRIBUTE_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
     Case(
         "non-boolean rule fails closed",
         downstream=True,
-        layout=_set(["steps", 0, "expectedPredicates", 0, "expectedAttributes"], [{"rule": "predicate.runDetails.builder.id"}]),
+        layout=_set(
+            ["steps", 0, "expectedPredicates", 0, "expectedAttributes"],
+            [{"rule": "predicate.runDetails.builder.id"}],
+        ),
         failing={CheckKind.THRESHOLD, CheckKind.ATTRIBUTE_RULE, CheckKind.SUBJECT_BINDING},
         reasons={RejectReason.FAILED_RULES},
     ),
@@ -352,7 +432,9 @@ def test_verdicts_and_reasons(case: Case) -> None:
     assert {r.reason for r in report.rejected} == reasons
     assert len(report.warnings) == case.warnings
     if not case.subjects:
-        assert any(c.kind is CheckKind.SUBJECT_BINDING and c.status is Status.INFO for c in report.checks)
+        assert any(
+            c.kind is CheckKind.SUBJECT_BINDING and c.status is Status.INFO for c in report.checks
+        )
     for check in report.failures:
         assert check.message
 
@@ -367,7 +449,11 @@ def _threshold_layout(threshold: int, names: tuple[str, ...] = ("alice", "bob", 
                 {
                     "name": "approve",
                     "expectedPredicates": [
-                        {"predicateType": release, "functionaries": [KEYS[n].keyid for n in names], "threshold": threshold}
+                        {
+                            "predicateType": release,
+                            "functionaries": [KEYS[n].keyid for n in names],
+                            "threshold": threshold,
+                        }
                     ],
                 }
             ],
@@ -380,17 +466,41 @@ def _approval() -> dict[str, Any]:
 
 
 THRESHOLD_CASES = [
-    ("two of three distinct maintainers", lambda: [signed(_approval(), "alice"), signed(_approval(), "bob")], "pass"),
-    ("one envelope signed by two maintainers", lambda: [signed(_approval(), "alice", "bob")], "pass"),
+    (
+        "two of three distinct maintainers",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "bob")],
+        "pass",
+    ),
+    (
+        "one envelope signed by two maintainers",
+        lambda: [signed(_approval(), "alice", "bob")],
+        "pass",
+    ),
     ("only one maintainer", lambda: [signed(_approval(), "alice")], "fail"),
-    ("same key signs twice in one envelope", lambda: [signed(_approval(), "alice", "alice")], "fail"),
-    ("same key signs two envelopes", lambda: [signed(_approval(), "alice"), signed(_approval(), "alice")], "fail"),
-    ("outsider adds the second signature", lambda: [signed(_approval(), "alice", "mallory")], "fail"),
+    (
+        "same key signs twice in one envelope",
+        lambda: [signed(_approval(), "alice", "alice")],
+        "fail",
+    ),
+    (
+        "same key signs two envelopes",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "alice")],
+        "fail",
+    ),
+    (
+        "outsider adds the second signature",
+        lambda: [signed(_approval(), "alice", "mallory")],
+        "fail",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "atts", "verdict"), THRESHOLD_CASES, ids=[c[0] for c in THRESHOLD_CASES])
-def test_threshold_counts_distinct_principals(name: str, atts: Callable[[], list[Attestation]], verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "atts", "verdict"), THRESHOLD_CASES, ids=[c[0] for c in THRESHOLD_CASES]
+)
+def test_threshold_counts_distinct_principals(
+    name: str, atts: Callable[[], list[Attestation]], verdict: str
+) -> None:
     report = verify_attestations(_threshold_layout(2), atts(), at=AT)
     assert report.verdict == verdict, name
     threshold = next(c for c in report.steps[0].checks if c.kind is CheckKind.THRESHOLD)
@@ -408,7 +518,11 @@ def test_one_key_listed_under_two_ids_counts_once() -> None:
                 {
                     "name": "approve",
                     "expectedPredicates": [
-                        {"predicateType": "https://in-toto.io/attestation/release/v0.1", "functionaries": [key.keyid, other_id], "threshold": 2}
+                        {
+                            "predicateType": "https://in-toto.io/attestation/release/v0.1",
+                            "functionaries": [key.keyid, other_id],
+                            "threshold": 2,
+                        }
                     ],
                 }
             ],
@@ -428,20 +542,28 @@ def test_match_chains_links_and_fails_on_digest_mismatch() -> None:
             {
                 "name": "clone",
                 "expectedProducts": ["CREATE src", "DISALLOW *"],
-                "expectedPredicates": [{"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}],
+                "expectedPredicates": [
+                    {"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}
+                ],
             },
             {
                 "name": "build",
                 "expectedMaterials": ["MATCH src WITH PRODUCTS FROM clone", "DISALLOW *"],
-                "expectedPredicates": [{"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}],
+                "expectedPredicates": [
+                    {"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}
+                ],
             },
         ],
     }
     layout = Layout.from_dict(doc)
     clone = signed(link("clone", {}, {"src": SRC}), "alice")
-    ok = verify_attestations(layout, [clone, signed(link("build", {"src": SRC}, {"app": APP}), "alice")], at=AT)
+    ok = verify_attestations(
+        layout, [clone, signed(link("build", {"src": SRC}, {"app": APP}), "alice")], at=AT
+    )
     assert ok, [c.message for c in ok.failures]
-    bad = verify_attestations(layout, [clone, signed(link("build", {"src": sha("x")}, {"app": APP}), "alice")], at=AT)
+    bad = verify_attestations(
+        layout, [clone, signed(link("build", {"src": sha("x")}, {"app": APP}), "alice")], at=AT
+    )
     assert not bad
     failure = next(c for c in bad.failures if c.kind is CheckKind.ARTIFACT_RULE)
     assert failure.actual == ["src"]
@@ -452,9 +574,18 @@ def test_link_counts_only_for_the_step_it_names() -> None:
     doc = {
         "expires": "2030-01-01T00:00:00Z",
         "functionaries": {KEYS["alice"].keyid: functionary("alice")},
-        "steps": [{"name": "build", "expectedPredicates": [{"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}]}],
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [
+                    {"predicateType": LINK, "functionaries": [KEYS["alice"].keyid]}
+                ],
+            }
+        ],
     }
-    report = verify_attestations(Layout.from_dict(doc), [signed(link("other", {}, {"app": APP}), "alice")], at=AT)
+    report = verify_attestations(
+        Layout.from_dict(doc), [signed(link("other", {}, {"app": APP}), "alice")], at=AT
+    )
     assert not report
     assert {r.reason for r in report.rejected} == {RejectReason.UNEXPECTED}
 
@@ -466,7 +597,9 @@ def test_ecdsa_functionary_and_report_is_deterministic() -> None:
     atts = [signed(provenance(), "ecdsa"), signed(scan(), "scanner")]
     layout = Layout.from_dict(doc)
     one = verify_attestations(layout, atts, at=AT, subjects=[DigestSet({"sha256": APP})])
-    two = verify_attestations(layout, list(reversed(atts)), at=AT, subjects=[DigestSet({"sha256": APP})])
+    two = verify_attestations(
+        layout, list(reversed(atts)), at=AT, subjects=[DigestSet({"sha256": APP})]
+    )
     assert one
     assert one.to_dict() == two.to_dict()
 
@@ -481,12 +614,17 @@ def test_verification_does_not_mutate_inputs() -> None:
 
 def test_naive_time_is_rejected() -> None:
     with pytest.raises(ValidationError):
-        verify_attestations(Layout.from_dict(layout_doc()), [], at=datetime(2026, 1, 1))  # noqa: DTZ001
+        verify_attestations(Layout.from_dict(layout_doc()), [], at=datetime(2026, 1, 1))
 
 
 def test_maxage_boundary() -> None:
     layout = Layout.from_dict(layout_doc())
     finished = AT - timedelta(days=7)
-    atts = [signed(provenance(), "builder"), signed(scan(finished=finished.isoformat().replace("+00:00", "Z")), "scanner")]
+    atts = [
+        signed(provenance(), "builder"),
+        signed(scan(finished=finished.isoformat().replace("+00:00", "Z")), "scanner"),
+    ]
     assert verify_attestations(layout, atts, at=AT, subjects=[DigestSet({"sha256": APP})])
-    assert not verify_attestations(layout, atts, at=AT + timedelta(seconds=1), subjects=[DigestSet({"sha256": APP})])
+    assert not verify_attestations(
+        layout, atts, at=AT + timedelta(seconds=1), subjects=[DigestSet({"sha256": APP})]
+    )

@@ -175,6 +175,14 @@ class _Verification:
                 hinted = {s.keyid for s in env.signatures} & {f.id for f in self.key_functionaries}
                 if x509_problem:
                     self._reject(att, RejectReason.BAD_SIGNATURE, x509_problem)
+                elif any(s.cert for s in env.signatures):
+                    self._reject(
+                        att,
+                        RejectReason.UNSUPPORTED,
+                        "signed with a certificate but carries no transparency-log entry or timestamp, "
+                        "so the signing time cannot be established offline; it needs an online Rekor "
+                        "lookup, or an X.509 functionary in the layout",
+                    )
                 elif hinted:
                     self._reject(
                         att,

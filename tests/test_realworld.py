@@ -1,0 +1,531 @@
+"""Real signed attestations from public tooling, verified through `intoto-policy verify`.
+
+Each case writes a small layout naming the identity (or key) the source
+project expects, and checks the verdict INDEX.md lists. Items that need the
+network, or that sigstore-python cannot verify offline, must come out as a
+failure whose reason says so ("unsupported"), never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from intoto_policy._cli import main
+
+pytest.importorskip("sigstore")
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real-world"
+ITEMS = CORPUS / "items"
+PROD = CORPUS / "trust" / "sigstore-prod.trusted_root.sigstore-python-4.5.1.json"
+STAGING = CORPUS / "trust" / "sigstore-staging.trusted_root.sigstore-python-4.5.1.json"
+pytestmark = pytest.mark.skipif(not ITEMS.is_dir(), reason="shared corpus not present")
+
+GHA = "https://token.actions.githubusercontent.com"
+PROV1 = "https://slsa.dev/provenance/v1"
+PROV02 = "https://slsa.dev/provenance/v0.2"
+PYPI = "https://docs.pypi.org/attestations/publish/v1"
+AT = "2026-11-22T00:00:00Z"
+
+
+@dataclass
+class Item:
+    name: str
+    files: list[str]
+    predicate_type: str
+    identity: dict[str, object]
+    verdict: str
+    root: Path | None = PROD
+    subject: str | None = None
+    subject_digest: str | None = None
+    reason: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def sigstore(identity: str, issuer: str = GHA, **extra: object) -> dict[str, object]:
+    return {"type": "sigstore", "identity": identity, "issuer": issuer, **extra}
+
+
+BCR = "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1"
+GO_BUILDER = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml@refs/tags/v2.1.0"
+GENERIC = {
+    "identityRegex": r"https://github\.com/slsa-framework/slsa-github-generator/\.github/workflows/generator_generic_slsa3\.yml@refs/(heads|tags)/.+"
+}
+
+CASES = [
+    Item(
+        "01 slsa-github-generator go builder",
+        ["01-slsaverifier-gha-go-v2.1.0/binary-linux-amd64-workflow_dispatch.intoto.jsonl"],
+        PROV02,
+        sigstore(GO_BUILDER),
+        "pass",
+        subject_digest="sha256:f6ab7ad0c7549b5a4942c3b0690519d791c28c4c0f8b286208cb40da3322a066",
+    ),
+    Item(
+        "01 with another artifact",
+        ["01-slsaverifier-gha-go-v2.1.0/binary-linux-amd64-workflow_dispatch.intoto.jsonl"],
+        PROV02,
+        sigstore(GO_BUILDER),
+        "fail",
+        subject_digest="sha256:" + "0" * 64,
+        reason="subject-mismatch",
+    ),
+    Item(
+        "03 MODULE.bazel from publish-to-bcr",
+        ["03-slsaverifier-bcr-slsa-v1/MODULE.bazel.intoto.jsonl"],
+        PROV1,
+        sigstore(BCR),
+        "pass",
+        subject="03-slsaverifier-bcr-slsa-v1/MODULE.bazel",
+    ),
+    Item(
+        "03 MODULE-wrong-signer: valid crypto, wrong identity",
+        ["03-slsaverifier-bcr-slsa-v1/MODULE-wrong-signer.bazel.intoto.jsonl"],
+        PROV1,
+        sigstore(BCR),
+        "fail",
+        subject="03-slsaverifier-bcr-slsa-v1/MODULE-wrong-signer.bazel",
+        reason="unknown-signer",
+    ),
+    Item(
+        "03 wrong issuer is not the expected identity",
+        ["03-slsaverifier-bcr-slsa-v1/MODULE.bazel.intoto.jsonl"],
+        PROV1,
+        sigstore(BCR, "https://accounts.google.com"),
+        "fail",
+        reason="unknown-signer",
+    ),
+    Item(
+        "03 extension constraint on the source repository",
+        ["03-slsaverifier-bcr-slsa-v1/MODULE.bazel.intoto.jsonl"],
+        PROV1,
+        sigstore(BCR, extensions={"sourceRepositoryURI": "https://github.com/someone/else"}),
+        "fail",
+        reason="unknown-signer",
+    ),
+    Item(
+        "04 generic generator v0.3 bundle",
+        ["04-slsaverifier-bundle-valid-v0.3/valid-v0.3.intoto.sigstore"],
+        PROV02,
+        {"type": "sigstore", **GENERIC, "issuer": GHA},
+        "pass",
+    ),
+    Item(
+        "13 conformance happy path",
+        ["13-sigstore-conformance/happy-path-intoto-in-dsse-v3/bundle.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+        "pass",
+        subject="13-sigstore-conformance/a.txt",
+    ),
+    Item(
+        "13 rekor v2 happy path, own root",
+        ["13-sigstore-conformance/rekor2-dsse-happy-path/bundle.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+        "pass",
+        root=ITEMS / "13-sigstore-conformance/rekor2-dsse-happy-path/trusted_root.json",
+    ),
+    Item(
+        "13 dsse invalid signature",
+        ["13-sigstore-conformance/dsse-invalid-sig_fail/bundle.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+        "fail",
+        reason="bad-signature",
+    ),
+    Item(
+        "13 dsse mismatched envelope",
+        ["13-sigstore-conformance/dsse-mismatch-envelope_fail/bundle.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+        "fail",
+        reason="bad-signature",
+    ),
+    Item(
+        "13 intoto/0.0.2 entries are unsupported offline",
+        ["13-sigstore-conformance/intoto-with-custom-trust-root/bundle.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+        "fail",
+        reason="unsupported",
+    ),
+    Item(
+        "14 staging rekor v2 with TSA",
+        ["14-sigstorepython-dsse-staging-rekor-v2/a.dsse.staging-rekor-v2.txt.sigstore.json"],
+        PROV1,
+        {
+            "type": "sigstore",
+            "identityRegex": r"https://github\.com/sigstore-conformance/.+",
+            "issuer": GHA,
+        },
+        "pass",
+        root=STAGING,
+        subject="14-sigstorepython-dsse-staging-rekor-v2/a.txt",
+    ),
+    Item(
+        "14 against the production root fails",
+        ["14-sigstorepython-dsse-staging-rekor-v2/a.dsse.staging-rekor-v2.txt.sigstore.json"],
+        PROV1,
+        {"type": "sigstore", "identityRegex": ".+", "issuer": GHA},
+        "fail",
+        reason="bad-signature",
+    ),
+    Item(
+        "19 cosign OCI attestation (email identity)",
+        ["19-cosign-oci-attestation/oci-attestation.sigstore.json"],
+        "https://cosign.sigstore.dev/attestation/v1",
+        sigstore("cody@soyland.com", "https://github.com/login/oauth"),
+        "pass",
+    ),
+    Item(
+        "22 GitHub reusable workflow attestation",
+        ["22-ghcli-artifact-attestations/reusable-workflow-attestation.sigstore.json"],
+        PROV1,
+        {
+            "type": "sigstore",
+            "identityRegex": r"https://github\.com/github/artifact-attestations-workflows/\.github/workflows/attest\.yml@.+",
+            "issuer": GHA,
+        },
+        "pass",
+        subject="22-ghcli-artifact-attestations/reusable-workflow-artifact",
+    ),
+    Item(
+        "22 GitHub custom issuer",
+        ["22-ghcli-artifact-attestations/custom-issuer.sigstore.json"],
+        PROV1,
+        sigstore(
+            "https://github.com/too-legit/attest/.github/workflows/integration.yml@refs/heads/main",
+            GHA + "/hammer-time",
+        ),
+        "pass",
+        subject="22-ghcli-artifact-attestations/custom-issuer-artifact",
+    ),
+    Item(
+        "24 PEP 740 publish attestation",
+        [
+            "24-pypi-pep740-pypi_attestations-0.0.19/pypi_attestations-0.0.19.tar.gz.publish.attestation"
+        ],
+        PYPI,
+        sigstore(
+            "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19"
+        ),
+        "pass",
+        subject="24-pypi-pep740-pypi_attestations-0.0.19/pypi_attestations-0.0.19.tar.gz",
+    ),
+    Item(
+        "24 PEP 740 provenance object (two bundles)",
+        ["24-pypi-pep740-pypi_attestations-0.0.19/pypi_attestations-0.0.19.tar.gz.provenance"],
+        PYPI,
+        sigstore(
+            "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19"
+        ),
+        "pass",
+        subject="24-pypi-pep740-pypi_attestations-0.0.19/pypi_attestations-0.0.19.tar.gz",
+    ),
+    Item(
+        "25 PEP 740 from GitLab",
+        ["25-pypi-pep740-gitlab/gitlab_oidc_project-0.0.3.tar.gz.publish.attestation"],
+        PYPI,
+        sigstore(
+            "https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main",
+            "https://gitlab.com",
+        ),
+        "pass",
+        subject="25-pypi-pep740-gitlab/gitlab_oidc_project-0.0.3.tar.gz",
+    ),
+    Item(
+        "26 PEP 740 staging email identity",
+        ["26-pypi-pep740-staging-rfc8785/rfc8785-0.1.2-py3-none-any.whl.publish.attestation"],
+        PYPI,
+        sigstore("william@yossarian.net", "https://github.com/login/oauth"),
+        "pass",
+        root=STAGING,
+        subject="26-pypi-pep740-staging-rfc8785/rfc8785-0.1.2-py3-none-any.whl",
+    ),
+    Item(
+        "27 PEP 740 attestation models",
+        ["27-pypi-pep740-gh-models/pypi_attestation_models-0.0.4a2.tar.gz.attestation"],
+        PYPI,
+        sigstore(
+            "https://github.com/trailofbits/pypi-attestation-models/.github/workflows/release.yml@refs/tags/v0.0.4a2"
+        ),
+        "pass",
+        subject="27-pypi-pep740-gh-models/pypi_attestation_models-0.0.4a2.tar.gz",
+    ),
+    Item(
+        "27 PEP 740 for a different dist",
+        ["27-pypi-pep740-gh-models/pypi_attestation_models-0.0.4a2.tar.gz.attestation"],
+        PYPI,
+        sigstore(
+            "https://github.com/trailofbits/pypi-attestation-models/.github/workflows/release.yml@refs/tags/v0.0.4a2"
+        ),
+        "fail",
+        subject="25-pypi-pep740-gitlab/gitlab_oidc_project-0.0.3.tar.gz",
+        reason="subject-mismatch",
+    ),
+    *[
+        Item(
+            f"{name}: unsupported offline",
+            [path],
+            pt,
+            {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
+            "fail",
+            reason="unsupported",
+        )
+        for name, path, pt in [
+            (
+                "05 invalid dsse sig, intoto/0.0.2 without inclusion proof",
+                "05-slsaverifier-bundle-invalid-dsse-sig/invalid-dsse-sig.intoto.sigstore",
+                PROV1,
+            ),
+            (
+                "06 invalid SET",
+                "06-slsaverifier-bundle-invalid-set/invalid-set.intoto.sigstore",
+                PROV1,
+            ),
+            (
+                "07 mismatching tlog",
+                "07-slsaverifier-bundle-mismatch-tlog/mismatch-tlog.intoto.sigstore",
+                PROV1,
+            ),
+            (
+                "08 v0.1 bundle with SET only",
+                "08-slsaverifier-bundle-v0.1-slsa1draft/attestation.intoto.sigstore",
+                PROV1,
+            ),
+            (
+                "09 npm registry attestations",
+                "09-slsaverifier-npm-attestations/provenance-npm-test-ossf.tgz.json",
+                PROV02,
+            ),
+            (
+                "15 npm provenance v0.1 bundle",
+                "15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",
+                PROV02,
+            ),
+            (
+                "17 two-signature DSSE bundle",
+                "17-sigstorego-dsse-2sigs/dsse-2sigs.sigstore.json",
+                PROV02,
+            ),
+            (
+                "18 npm provenance with inclusion proof, intoto/0.0.2",
+                "18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json",
+                PROV1,
+            ),
+            (
+                "20 GitHub CLI JSON Lines of two bundles",
+                "20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0_with_2_bundles.jsonl",
+                PROV1,
+            ),
+            (
+                "23 invalid signature, intoto/0.0.2",
+                "23-ghcli-invalid-signature/sigstoreBundle-invalid-signature.json",
+                PROV1,
+            ),
+        ]
+    ],
+    Item(
+        "02 legacy DSSE with certificate needs Rekor online",
+        [
+            "02-slsaverifier-gha-generic-v1.2.1-legacy-dsse/binary-linux-amd64-workflow_dispatch.intoto.jsonl"
+        ],
+        PROV02,
+        {"type": "sigstore", **GENERIC, "issuer": GHA},
+        "fail",
+        reason="unsupported",
+    ),
+    Item(
+        "12 no tlog upload needs Rekor online",
+        ["12-slsaverifier-no-tlog-upload/binary-linux-amd64-no-tlog-upload.intoto.jsonl"],
+        PROV02,
+        {"type": "sigstore", **GENERIC, "issuer": GHA},
+        "fail",
+        reason="unsupported",
+    ),
+]
+
+
+def _layout(tmp_path: Path, item: Item) -> Path:
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {"expected": item.identity},
+        "subjectSteps": ["build"],
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [
+                    {"predicateType": item.predicate_type, "functionaries": ["expected"]}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    return path
+
+
+@pytest.mark.parametrize("item", CASES, ids=[c.name for c in CASES])
+def test_real_world_item(tmp_path: Path, capsys: pytest.CaptureFixture[str], item: Item) -> None:
+    argv = [
+        "verify",
+        str(_layout(tmp_path, item)),
+        "--unsigned-layout",
+        "--at",
+        AT,
+        "--format",
+        "json",
+    ]
+    for f in item.files:
+        argv += ["--attestations", str(ITEMS / f)]
+    if item.root is not None:
+        argv += ["--trusted-root", str(item.root)]
+    if item.subject:
+        argv += ["--subject", str(ITEMS / item.subject)]
+    if item.subject_digest:
+        argv += ["--subject-digest", item.subject_digest]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert err == ""
+    report = json.loads(out)
+    assert report["verdict"] == item.verdict, json.dumps(report["rejected"], indent=1)[:3000]
+    assert code == (0 if item.verdict == "pass" else 1)
+    if item.reason:
+        reasons = {r["reason"] for r in report["rejected"]}
+        assert item.reason in reasons, reasons
+    if item.verdict == "pass":
+        signer = report["steps"][0]["attestations"][0]["signers"][0]
+        assert signer["kind"] == "sigstore"
+        assert signer["identity"]
+        assert signer["issuer"]
+
+
+def test_keyless_identity_counts_once_for_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two bundles from the same workflow identity (PEP 740 publish and SLSA
+    # provenance, re-typed here as one expected predicate each) are one principal.
+    ident = sigstore(
+        "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml@refs/tags/v0.0.19"
+    )
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {"a": ident, "b": {**ident}},
+        "steps": [
+            {
+                "name": "publish",
+                "expectedPredicates": [
+                    {"predicateType": PYPI, "functionaries": ["a", "b"], "threshold": 2}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    base = ITEMS / "24-pypi-pep740-pypi_attestations-0.0.19"
+    code = main(
+        [
+            "verify",
+            str(path),
+            "--unsigned-layout",
+            "--at",
+            AT,
+            "--format",
+            "json",
+            "--trusted-root",
+            str(PROD),
+            "--attestations",
+            str(base / "pypi_attestations-0.0.19.tar.gz.publish.attestation"),
+            "--attestations",
+            str(base / "pypi_attestations-0.0.19.tar.gz.provenance"),
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    threshold = next(c for c in report["steps"][0]["checks"] if c["kind"] == "threshold")
+    assert threshold["actual"] == 1
+
+
+def test_key_signed_vsa_with_raw_signature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intoto_policy._files import load_public_key_file
+
+    item = ITEMS / "10-slsaverifier-vsa-gce"
+    key = load_public_key_file(item / "vsa_signing_public_key.pem")
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {key.keyid: key.to_dict(camel=True)},
+        "steps": [
+            {
+                "name": "vsa",
+                "expectedPredicates": [
+                    {
+                        "predicateType": "https://slsa.dev/verification_summary/v1",
+                        "functionaries": [key.keyid],
+                        "expectedAttributes": [
+                            {"rule": "predicate.verificationResult == 'PASSED'"}
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    code = main(
+        [
+            "verify",
+            str(path),
+            "--unsigned-layout",
+            "--at",
+            AT,
+            "--attestations",
+            str(item / "gke-gce-pre.bcid-vsa.jsonl"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().out
+
+
+def test_witness_collection_with_ed25519_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intoto_policy._files import load_public_key_file
+
+    item = ITEMS / "28-witness-sbom-collections"
+    key = load_public_key_file(item / "testpub.pem")
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {key.keyid: key.to_dict(camel=True)},
+        "steps": [
+            {
+                "name": "sbom",
+                "expectedPredicates": [
+                    {
+                        "predicateType": "https://witness.testifysec.com/attestation-collection/v0.1",
+                        "functionaries": [key.keyid],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    code = main(
+        [
+            "verify",
+            str(path),
+            "--unsigned-layout",
+            "--at",
+            AT,
+            "--attestations",
+            str(item / "spdx-att.json"),
+            "--attestations",
+            str(item / "cdx-att.json"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().out

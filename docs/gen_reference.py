@@ -372,6 +372,12 @@ def _inline(text: str) -> str:
     return text.replace("``", "`")
 
 
+def _close_literal(out: list[str]) -> None:
+    while out and not out[-1]:
+        out.pop()
+    out += ["```", ""]
+
+
 def _docstring(obj: Any) -> str:
     """Render a Google-style docstring as Markdown."""
     doc = inspect.getdoc(obj)
@@ -386,10 +392,11 @@ def _docstring(obj: Any) -> str:
         indent = len(raw) - len(raw.lstrip())
         if in_literal:
             if stripped and indent <= literal_indent:
-                out.append("```")
+                _close_literal(out)
                 in_literal = False
             else:
-                out.append(raw[literal_indent + 4 :] if stripped else "")
+                if stripped or out[-1] != "```text":
+                    out.append(raw[literal_indent + 4 :] if stripped else "")
                 continue
         header = stripped[:-1] if stripped.endswith(":") and indent == 0 else ""
         if header in _SECTIONS:
@@ -416,7 +423,7 @@ def _docstring(obj: Any) -> str:
                 section = ""
             out.append(_inline(raw.strip()) if stripped else "")
     if in_literal:
-        out.append("```")
+        _close_literal(out)
     return "\n".join(out).strip()
 
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -342,3 +344,92 @@ def test_script_checks_exit_codes(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert _outputs(result.stdout, 2) == [[], ["1"]]
+
+
+# ---------------------------------------------------------------------------
+# The reference generator and the site
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_reference", DOCS / "gen_reference.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reference_pages_cover_the_cli_and_the_api() -> None:
+    gen = _generator()
+    cli = gen.cli_page()
+    parser = _cli_parser()
+    assert parser is not None
+    for words, sub, _ in gen._subcommands(parser):
+        if not gen._has_subcommands(sub):
+            assert f"## intoto-policy {' '.join(words)} " in cli
+            for action in sub._actions:
+                for flag in action.option_strings:
+                    if flag not in ("-h", "--help"):
+                        assert f"`{flag}" in cli, flag
+    import intoto_policy
+
+    api = gen.api_page()
+    for name in intoto_policy.__all__:
+        if not name.startswith("_"):
+            assert re.search(rf"^### (class )?{re.escape(name)}\b", api, re.MULTILINE), name
+    layout = gen.layout_page()
+    schema = json.loads((ROOT / "schemas" / "layout.schema.json").read_text(encoding="utf-8"))
+    for field in schema["properties"]:
+        assert f"| `{field}` |" in layout, field
+    for name in schema.get("$defs", {}):
+        assert f"### {name} {{#" in layout, name
+
+
+def test_reference_generator_tolerates_missing_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = _generator()
+    monkeypatch.setattr(gen, "LAYOUT_SCHEMA", tmp_path / "missing.json")
+    monkeypatch.setattr(gen, "OUT", tmp_path / "reference")
+    assert "not available yet" in gen.layout_page()
+    assert sorted(gen.generate()) == ["api.md", "cli.md", "layout.md"]
+    assert gen.generate() == []  # unchanged pages are not rewritten
+
+
+@pytest.mark.parametrize(
+    ("docstring", "want"),
+    [
+        (
+            "Do it.\n\nArgs:\n    x: The x.\n        More about x.\n\nRaises:\n    UsageError: Bad.\n",
+            "Do it.\n\n**Arguments**\n\n- `x` — The x. More about x.\n\n**Raises**\n\n- `UsageError` — Bad.",
+        ),
+        ("See :class:`~intoto_policy.Report` and ``code``.", "See `Report` and `code`."),
+        ("Example::\n\n    a = 1\n\nAfter.", "Example:\n\n```text\na = 1\n```\n\nAfter."),
+    ],
+    ids=["sections", "roles", "literal-block"],
+)
+def test_docstring_rendering(docstring: str, want: str) -> None:
+    gen = _generator()
+
+    def documented() -> None:
+        pass
+
+    documented.__doc__ = docstring
+    assert gen._docstring(documented) == want
+
+
+def test_site_builds_strictly(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="mkdocs is not installed")
+    pytest.importorskip("material", reason="mkdocs-material is not installed")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
+    assert not list((tmp_path / "site").rglob("*.py"))

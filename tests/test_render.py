@@ -11,6 +11,7 @@ verifying its envelope and parsing its statement.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -566,6 +567,22 @@ def test_json_escapes_lone_surrogates() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pointer", "enum"),
+    [
+        (("$defs", "check", "properties", "kind", "enum"), CheckKind),
+        (("$defs", "check", "properties", "status", "enum"), Status),
+        (("$defs", "rejectedAttestation", "properties", "reason", "enum"), RejectReason),
+    ],
+    ids=["check-kind", "status", "reject-reason"],
+)
+def test_report_schema_enums_match_the_model(pointer: tuple[str, ...], enum: Any) -> None:
+    node: Any = json.loads(REPORT_SCHEMA.read_text(encoding="utf-8"))
+    for key in pointer:
+        node = node[key]
+    assert sorted(node) == sorted(member.value for member in enum)
+
+
+@pytest.mark.parametrize(
     ("mutate", "why"),
     [
         (lambda d: d.update(verdict="maybe"), "verdict enum"),
@@ -960,6 +977,76 @@ def test_vsa_custom_levels_and_other_tracks_are_kept(vsa_key: PrivateKey) -> Non
 )
 def test_resource_uri_for(digests: dict[str, str], want: str) -> None:
     assert resource_uri_for(digests) == want
+
+
+# ---------------------------------------------------------------------------
+# Reports from the real verifier
+
+
+def _verified(tmp: Path, *, tamper: bool) -> Report:
+    import intoto_policy
+
+    if not hasattr(intoto_policy, "verify"):
+        pytest.skip("intoto_policy.verify does not exist yet")
+    key = PrivateKey.from_crypto(ed25519.Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    artifact = tmp / "app.tar.gz"
+    artifact.write_bytes(b"bits\n")
+    digest = hashlib.sha256(artifact.read_bytes()).hexdigest()
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app.tar.gz", "digest": {"sha256": digest}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {"runDetails": {"builder": {"id": "https://ci.example/b"}}},
+    }
+    envelope = Envelope.sign(json.dumps(statement).encode(), INTOTO_PAYLOAD_TYPE, [key])
+    (tmp / "build.intoto.jsonl").write_text(json.dumps(envelope.to_dict()) + "\n")
+    layout = {
+        "expires": "2099-01-01T00:00:00Z",
+        "functionaries": {key.keyid: key.public_key.to_dict(camel=True)},
+        "subjectSteps": ["build"],
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [
+                    {
+                        "predicateType": "https://slsa.dev/provenance/v1",
+                        "functionaries": [key.keyid],
+                        "expectedAttributes": [
+                            {"rule": "predicate.runDetails.builder.id == 'https://ci.example/b'"}
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    (tmp / "layout.json").write_text(json.dumps(layout, indent=2))
+    if tamper:
+        artifact.write_bytes(b"other bits\n")
+    report: Report = intoto_policy.verify(
+        tmp / "layout.json",
+        [tmp / "build.intoto.jsonl"],
+        at=AT,
+        subject={"sha256": hashlib.sha256(artifact.read_bytes()).hexdigest()},
+        allow_unsigned=True,
+    )
+    return report
+
+
+@pytest.mark.parametrize("tamper", [False, True], ids=["pass", "tampered"])
+def test_real_reports_render_valid_documents(
+    tamper: bool,
+    tmp_path: Path,
+    report_validator: jsonschema.Draft202012Validator,
+    sarif_validator: jsonschema.Draft4Validator,
+) -> None:
+    report = _verified(tmp_path, tamper=tamper)
+    assert bool(report) is not tamper
+    report_validator.validate(json.loads(render_json(report)))
+    sarif_validator.validate(json.loads(render_sarif(report, include_passing=True)))
+    junit = ET.fromstring(render_junit(report))
+    assert int(junit.get("failures", "-1")) == len(report.failures)
+    assert render_text(report).startswith("FAIL" if tamper else "PASS")
+    assert render_markdown(report).startswith("### ❌" if tamper else "### ✅")
 
 
 # ---------------------------------------------------------------------------

@@ -46,8 +46,7 @@ _INVISIBLE: Final = frozenset(
 # The same, plus DEL, C1 controls, surrogates and non-characters, for JSON
 # text (which can only hold them inside strings, where \\u escapes are valid).
 _JSON_UNSAFE: Final = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
-    "\ud800-\udfff\ufffe\uffff]"
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff\ufffe\uffff]"
 )
 
 

@@ -55,6 +55,10 @@ _EXPORTS: dict[str, str] = {
     "load_public_key_pem": "_keys",
     "load_private_key_pem": "_keys",
     "view_for": "_predicates",
+    # rendering
+    "render": "_render",
+    "RENDERERS": "_render",
+    "FORMATS": "_render",
     # errors
     "IntotoPolicyError": "_errors",
     "InputError": "_errors",
@@ -69,6 +73,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "FORMATS",
+    "RENDERERS",
     "Attestation",
     "AttestationRef",
     "AttributeRule",
@@ -111,6 +117,7 @@ __all__ = [
     "load_trusted_root_file",
     "pae",
     "parse_attestations",
+    "render",
     "verify",
     "verify_attestations",
     "view_for",
@@ -157,6 +164,7 @@ if TYPE_CHECKING:
     from ._layout import AttributeRule, ExpectedPredicate, Layout, Step
     from ._loading import LoadedLayout, load_attestations, load_layout
     from ._predicates import view_for
+    from ._render import FORMATS, RENDERERS, render
     from ._report import (
         AttestationRef,
         Check,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -48,6 +48,7 @@ def verify(
     layout_keys: Sequence[PublicKey] = (),
     allow_unsigned: bool = False,
     trusted_root: SigstoreTrustedRoot | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Report:
     """Verify attestations against an attestation layout.
 
@@ -66,6 +67,8 @@ def verify(
         allow_unsigned: Accept an unsigned layout file.
         trusted_root: Sigstore trusted root for keyless attestations; if
             absent, the layout's ``trustedRoot`` is used when it names one.
+        progress: Called with 1 as each attestation is checked (for a
+            progress bar); never called for output.
 
     Returns:
         The report. ``bool(report)`` is the verdict.
@@ -122,4 +125,5 @@ def verify(
         trusted_root=trusted_root,
         layout_info=info,
         layout_checks=checks,
+        progress=progress,
     )

@@ -125,6 +125,9 @@ class CompiledRule:
         out: dict[str, Any] = {}
         for match in _READS.finditer(self.text):
             root, tail = match.group(1), match.group(2)
+            # ``x.all(...)``, ``x.startsWith(...)``: the last name is a call, not a field.
+            if self.text[match.end() :].lstrip().startswith("("):
+                tail = re.sub(r"\s*\.\s*[A-Za-z_][A-Za-z0-9_]*$", "", tail)
             path = root + re.sub(r"\s+", "", tail)
             value: Any = activation.get(root)
             for step in _STEP.finditer(tail):

@@ -218,14 +218,21 @@ def _verify(args: argparse.Namespace) -> int:
         trusted_root = (
             load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
         )
+        from ._progress import Progress  # noqa: PLC0415
+
         attestations = load_attestations(attestation_paths, skip=[layout_path])
-        report = verify(
-            loaded,
-            attestations,
-            at=at,
-            subject=_subject_digests(args),
-            trusted_root=trusted_root,
-        )
+        # Drawn on stderr and only on a terminal, so machine output stays clean.
+        with Progress(
+            len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr
+        ) as bar:
+            report = verify(
+                loaded,
+                attestations,
+                at=at,
+                subject=_subject_digests(args),
+                trusted_root=trusted_root,
+                progress=bar.advance,
+            )
     _emit(args, report)
     return EXIT_OK if report else EXIT_FAILED
 
@@ -244,6 +251,7 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
         options["key"] = load_private_key_file(
             args.vsa_key, _passphrase_source(args.passphrase_env, args.vsa_key)
         )
+        options["verified_levels"] = report.layout.verified_levels
         if args.vsa_verifier_id:
             options["verifier_id"] = args.vsa_verifier_id
         if args.vsa_resource_uri:

@@ -315,6 +315,7 @@ def load_layout(
         expires=layout.expires,
         signed_by=signed_by,
         signed=signed,
+        verified_levels=layout.verified_levels,
     )
     return LoadedLayout(layout=layout, info=info, checks=tuple(checks), document=doc)
 

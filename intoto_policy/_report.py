@@ -300,6 +300,7 @@ class LayoutInfo:
         expires: The layout's expiry, if it has one.
         signed_by: Key ids of the layout owners whose signatures verified.
         signed: Whether the layout came signed.
+        verified_levels: Levels the layout declares for a pass (for a VSA).
     """
 
     source: str
@@ -308,6 +309,7 @@ class LayoutInfo:
     expires: datetime | None = None
     signed_by: tuple[str, ...] = ()
     signed: bool = False
+    verified_levels: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -318,6 +320,7 @@ class LayoutInfo:
             "expires": _rfc3339(self.expires) if self.expires else None,
             "signed": self.signed,
             "signedBy": list(self.signed_by),
+            "verifiedLevels": list(self.verified_levels),
         }
 
 

@@ -18,7 +18,7 @@ here does I/O or reads the clock; the reference time is a parameter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
@@ -113,7 +113,9 @@ class _Verification:
         subjects: Sequence[DigestSet],
         at: datetime,
         trusted_root: SigstoreTrustedRoot | None,
+        progress: Callable[[int], object] | None = None,
     ) -> None:
+        self.progress = progress
         self.layout = layout
         self.attestations = attestations
         self.subjects = tuple(subjects)
@@ -146,6 +148,8 @@ class _Verification:
             auth = self._authenticate_one(att)
             if auth is not None:
                 out.append(auth)
+            if self.progress is not None:
+                self.progress(1)
         return out
 
     def _authenticate_one(self, att: Attestation) -> _Authentic | None:
@@ -896,6 +900,7 @@ def verify_attestations(
     trusted_root: SigstoreTrustedRoot | None = None,
     layout_info: LayoutInfo | None = None,
     layout_checks: Sequence[Check] = (),
+    progress: Callable[[int], object] | None = None,
 ) -> Report:
     """Verify attestations against an attestation layout.
 
@@ -907,6 +912,7 @@ def verify_attestations(
         trusted_root: Sigstore trusted root for keyless attestations.
         layout_info: What the report says about the layout.
         layout_checks: Checks about the layout made by the loader (signature).
+        progress: Called with 1 as each attestation is authenticated.
 
     Returns:
         The report; ``bool(report)`` is the verdict.
@@ -916,6 +922,10 @@ def verify_attestations(
     """
     if at.tzinfo is None:
         raise ValidationError("the verification time must be timezone-aware")
-    run = _Verification(layout, attestations, subjects=subjects, at=at, trusted_root=trusted_root)
-    info = layout_info or LayoutInfo(source=layout.source, expires=layout.expires)
+    run = _Verification(
+        layout, attestations, subjects=subjects, at=at, trusted_root=trusted_root, progress=progress
+    )
+    info = layout_info or LayoutInfo(
+        source=layout.source, expires=layout.expires, verified_levels=layout.verified_levels
+    )
     return run.run(info, layout_checks)

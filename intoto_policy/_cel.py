@@ -53,6 +53,10 @@ class RuleResult:
     detail: str = ""
 
 
+_TRUE: Final = RuleResult(Outcome.TRUE)
+_FALSE: Final = RuleResult(Outcome.FALSE)
+
+
 def _env() -> Any:
     from cel_expr_python import cel  # noqa: PLC0415 - heavy native module, loaded on first use
 
@@ -101,10 +105,14 @@ class CompiledRule:
             value = self._program.eval(data=activation)
         except (RuntimeError, ValueError, TypeError) as exc:
             return self._error(str(exc))
+        plain = value.value()
+        # Only a bool value can be the True/False singletons; check those first.
+        if plain is True:
+            return _TRUE
+        if plain is False:
+            return _FALSE
         kind = value.type()
         types = _EnvHolder.types
-        if kind == types.BOOL:
-            return RuleResult(Outcome.TRUE if value.value() is True else Outcome.FALSE)
         if kind == types.ERROR:
             return self._error(str(value.value()))
         return RuleResult(Outcome.NOT_BOOL, f"{kind.name()} {value.plain_value()!r}"[:200])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -57,6 +58,8 @@ def _parse_float(text: str) -> float:
         raise JSONError(f"number {text[:32]} is out of range")
     return value
 
+
+_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 _DECODER: Final = json.JSONDecoder(
     object_pairs_hook=_pairs, parse_constant=_reject_constant, parse_float=_parse_float
@@ -118,7 +121,10 @@ def _decode(data: bytes | str, raw: bytes, limits: JSONLimits) -> Any:
     value, end = _raw_decode(text)
     if text[_skip_ws(text, end) :]:
         raise JSONError("extra data after the JSON document")
-    _check_tree(value, limits.max_depth)
+    # The tree walk can only find something if the text could nest that deep
+    # or contains a surrogate escape; both are cheap to rule out first.
+    if raw.count(b"[") + raw.count(b"{") > limits.max_depth or _SURROGATE.search(raw):
+        _check_tree(value, limits.max_depth)
     return value
 
 

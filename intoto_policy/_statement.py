@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -41,22 +41,84 @@ _RD_FIELDS: Final = (
 )
 
 
+_ABSENT: Final = object()
+
+
+class FrozenJSON(Mapping[str, Any]):
+    """A read-only view of a parsed JSON object.
+
+    Nested objects are wrapped when read and arrays come back as tuples, so
+    nothing reachable through the view can be mutated, and building the view
+    costs nothing however large the object is.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return _frozen(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at ``key`` (read-only), or ``default``."""
+        value = self._data.get(key, _ABSENT)
+        return default if value is _ABSENT else _frozen(value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenJSON):
+            return self._data == other._data
+        if isinstance(other, Mapping):
+            return bool(self._data == thaw(other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FrozenJSON({self._data!r})"
+
+
 def _frozen(value: Any) -> Any:
-    # Deep read-only view of parsed JSON, so a model's parts cannot be mutated.
-    if isinstance(value, dict):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
-    if isinstance(value, list):
+    if type(value) is dict:
+        return FrozenJSON(value)
+    if type(value) is list:
         return tuple(_frozen(v) for v in value)
     return value
 
 
+def _freeze_copy(value: Any) -> Any:
+    # Construction from caller-owned data: copy once, so later changes to the
+    # caller's objects cannot reach the model.
+    if isinstance(value, FrozenJSON):
+        return value
+    if type(value) is dict and not value:
+        return FrozenJSON({})
+    return FrozenJSON(thaw(value)) if isinstance(value, Mapping) else _frozen(thaw(value))
+
+
 def thaw(value: Any) -> Any:
-    """Turn a read-only JSON view back into plain dicts and lists."""
-    if isinstance(value, Mapping):
+    """Turn a read-only JSON view back into plain (new) dicts and lists."""
+    if isinstance(value, FrozenJSON):
+        value = value._data
+    if isinstance(value, dict | MappingProxyType | Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
         return [thaw(v) for v in value]
     return value
+
+
+def json_of(value: FrozenJSON) -> dict[str, Any]:
+    """The parsed JSON behind a view, without copying. Callers must not mutate it."""
+    return value._data
 
 
 def _opt_str(data: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -98,7 +160,7 @@ class ResourceDescriptor:
             raise ValidationError(
                 "a resource descriptor needs at least one of uri, digest, content"
             )
-        object.__setattr__(self, "extra", _frozen(dict(self.extra)))
+        object.__setattr__(self, "extra", _freeze_copy(self.extra))
 
     @classmethod
     def from_dict(cls, data: Any, *, path: str = "") -> ResourceDescriptor:
@@ -140,7 +202,7 @@ class ResourceDescriptor:
                 content=content,
                 download_location=_opt_str(data, "downloadLocation", path),
                 media_type=_opt_str(data, "mediaType", path),
-                annotations=_frozen(annotations) if annotations is not None else None,
+                annotations=FrozenJSON(dict(annotations)) if annotations is not None else None,
                 # An explicit null for a spec field is kept in extra, so
                 # to_dict writes it back and the round trip stays lossless.
                 extra={k: v for k, v in data.items() if k not in _RD_FIELDS or v is None},
@@ -215,16 +277,22 @@ class Statement:
             raise ValidationError("predicateType must be a non-empty string", path="predicateType")
         if not isinstance(self.predicate, Mapping):
             raise ValidationError("predicate must be an object", path="predicate")
-        object.__setattr__(self, "predicate", _frozen(dict(self.predicate)))
-        object.__setattr__(self, "extra", _frozen(dict(self.extra)))
+        object.__setattr__(self, "predicate", _freeze_copy(self.predicate))
+        object.__setattr__(self, "extra", _freeze_copy(self.extra))
 
     @classmethod
-    def from_dict(cls, data: Any) -> Statement:
+    def from_dict(cls, data: Any, *, copy: bool = True) -> Statement:
         """Validate a parsed JSON Statement.
 
         ``type`` is accepted in place of ``_type``: protobuf JSON parsers
         (the Go and Python bindings) accept the proto field name, and
         signed statements using it exist (attestation-verifier test data).
+
+        Args:
+            data: The parsed statement.
+            copy: Copy the predicate so later changes to ``data`` cannot
+                reach the model. Pass False only for JSON nobody else holds
+                (freshly decoded bytes): the verifier's hot path.
 
         Raises:
             ValidationError: The statement violates the spec.
@@ -261,6 +329,8 @@ class Statement:
             if k not in (type_key, "subject", "predicateType", "predicate")
             or (k == "predicate" and v is None)
         }
+        if not copy and type(predicate) is dict:
+            predicate = FrozenJSON(predicate)
         return cls(
             type=stype,
             subject=parsed,
@@ -285,5 +355,11 @@ class Statement:
 
     @property
     def plain_predicate(self) -> dict[str, Any]:
-        """The predicate as plain dicts and lists (for rule engines)."""
+        """The predicate as new plain dicts and lists."""
         return thaw(self.predicate)  # type: ignore[no-any-return]
+
+    @property
+    def predicate_json(self) -> dict[str, Any]:
+        """The predicate's parsed JSON, shared, not copied: read it, never mutate it."""
+        assert isinstance(self.predicate, FrozenJSON)
+        return json_of(self.predicate)

@@ -68,17 +68,35 @@ class _Authentic:
 
     att: Attestation
     statement: Statement
-    view: PredicateView
     # functionary id -> signer record
     signers: dict[str, Signer]
     signing_time: datetime | None
     ref: AttestationRef
     _activation: dict[str, Any] | None = None
+    _view: PredicateView | None = None
+    _view_error: str | None = None
+
+    @property
+    def view(self) -> PredicateView:
+        """The typed predicate view, built on first use (most checks need none).
+
+        Raises:
+            ValidationError: The predicate violates its type's schema.
+        """
+        if self._view is None:
+            if self._view_error is not None:
+                raise ValidationError(self._view_error)
+            try:
+                self._view = view_for(self.statement)
+            except ValidationError as exc:
+                self._view_error = str(exc)
+                raise
+        return self._view
 
     def activation(self) -> dict[str, Any]:
         if self._activation is None:
             self._activation = {
-                "predicate": self.statement.plain_predicate,
+                "predicate": self.statement.predicate_json,
                 "subject": [s.to_dict() for s in self.statement.subject],
                 "predicateType": self.statement.predicate_type,
             }
@@ -94,10 +112,6 @@ class _Candidate:
     @property
     def failed(self) -> bool:
         return any(c.failed for c in self.checks)
-
-
-def _loc(layout: Layout, pointer: str) -> Location:
-    return Location(file=layout.source, line=layout.line_of(pointer), pointer=pointer)
 
 
 def _fmt(when: datetime) -> str:
@@ -117,6 +131,9 @@ class _Verification:
     ) -> None:
         self.progress = progress
         self.layout = layout
+        # Locations are the same for every attestation checked against a rule.
+        self._locations: dict[str, Location] = {}
+        self._passes: dict[str, Check] = {}
         self.attestations = attestations
         self.subjects = tuple(subjects)
         self.at = at
@@ -128,9 +145,24 @@ class _Verification:
         keys = [f for f in layout.functionaries.values() if isinstance(f, KeyFunctionary)]
         self.key_functionaries = keys
         self.keys = [f.public_key for f in keys]
+        # Key fingerprint -> (functionary id, Signer) for every id listing that key.
+        self.key_signers: dict[str, list[tuple[str, Signer]]] = {}
+        for kf in keys:
+            self.key_signers.setdefault(kf.public_key.fingerprint, []).append(
+                (kf.id, Signer(principal=kf.public_key.principal_id, kind="key", keyid=kf.id))
+            )
         self.revoked_fingerprints = {
             f.public_key.fingerprint for f in keys if f.id in layout.revoked_keys
         }
+
+    def loc(self, pointer: str) -> Location:
+        found = self._locations.get(pointer)
+        if found is None:
+            found = Location(
+                file=self.layout.source, line=self.layout.line_of(pointer), pointer=pointer
+            )
+            self._locations[pointer] = found
+        return found
 
     # -- phase 0: authentication ------------------------------------------------
 
@@ -163,16 +195,10 @@ class _Verification:
         if att.envelope is not None:
             env = att.envelope
             payload_type, payload = env.payload_type, env.payload
-            checks = env.check_signatures(self.keys)
-            by_fp: dict[str, list[KeyFunctionary]] = {}
-            for kf in self.key_functionaries:
-                by_fp.setdefault(kf.public_key.fingerprint, []).append(kf)
-            for check in checks:
+            for check in env.check_signatures(self.keys):
                 for key in check.verified_by:
-                    for func in by_fp.get(key.fingerprint, []):
-                        signers[func.id] = Signer(
-                            principal=key.principal_id, kind="key", keyid=func.id
-                        )
+                    for func_id, signer in self.key_signers.get(key.fingerprint, ()):
+                        signers[func_id] = signer
             x509_signers, x509_problem = self._certificate_signers(att, env)
             signers.update(x509_signers)
             if not signers:
@@ -255,8 +281,9 @@ class _Verification:
                     f"signed by {identity.san} ({identity.issuer}), which matches no functionary: {detail}",
                 )
                 return None
-        ref = AttestationRef(source=att.source, digest=att.digest, signers=tuple(signers.values()))
-        self.refs[id(att)] = ref
+        self.refs[id(att)] = AttestationRef(
+            source=att.source, digest=att.digest, signers=tuple(signers.values())
+        )
         if payload_type != "application/vnd.in-toto+json":
             self._reject(
                 att,
@@ -266,18 +293,19 @@ class _Verification:
             return None
         try:
             statement = Envelope(payload_type, payload, ()).statement()
-            view = view_for(statement)
         except (ValidationError, JSONError) as exc:
             self._reject(att, RejectReason.MALFORMED, f"statement is malformed: {exc}")
             return None
         name = statement.predicate.get("name") if statement.predicate_type == LINK_V03 else None
-        ref = replace(
-            ref,
+        ref = AttestationRef(
+            source=att.source,
+            digest=att.digest,
             predicate_type=statement.predicate_type,
             name=name if isinstance(name, str) else None,
+            signers=tuple(signers.values()),
         )
         self.refs[id(att)] = ref
-        return _Authentic(att, statement, view, signers, signing_time, ref)
+        return _Authentic(att, statement, signers, signing_time, ref)
 
     def _certificate_signers(
         self, att: Attestation, env: Envelope
@@ -390,7 +418,10 @@ class _Verification:
         problem = func.window_problem(self.at, "verification time")
         if problem:
             return problem
-        ts = auth.view.timestamp()
+        try:
+            ts = auth.view.timestamp()
+        except ValidationError as exc:
+            return f"the predicate's time cannot be read: {exc}"
         return func.window_problem(ts, "predicate time") if ts else None
 
     def subject_filter(self, step: Step, cand: _Candidate) -> Check | None:
@@ -418,8 +449,18 @@ class _Verification:
     def freshness(self, step: Step, pred: ExpectedPredicate, cand: _Candidate) -> Check | None:
         if pred.max_age is None:
             return None
-        loc = _loc(self.layout, pred.pointer)
-        ts = cand.auth.view.timestamp()
+        loc = self.loc(pred.pointer)
+        try:
+            ts = cand.auth.view.timestamp()
+        except ValidationError as exc:
+            return Check(
+                kind=CheckKind.FRESHNESS,
+                status=Status.FAIL,
+                message=f"{cand.auth.att.source}: the predicate is malformed, so its time cannot be read: {exc}",
+                step=step.name,
+                predicate_type=pred.predicate_type,
+                location=loc,
+            )
         base = {
             "kind": CheckKind.FRESHNESS,
             "step": step.name,
@@ -466,7 +507,10 @@ class _Verification:
         for attr in pred.attributes:
             compiled = self.layout.compiled(attr.rule)
             result = compiled.evaluate(activation)
-            loc = _loc(self.layout, attr.pointer)
+            if result.outcome is Outcome.TRUE and attr.pointer in self._passes:
+                checks.append(self._passes[attr.pointer])
+                continue
+            loc = self.loc(attr.pointer)
             common: dict[str, Any] = {
                 "kind": CheckKind.ATTRIBUTE_RULE,
                 "step": step.name,
@@ -475,7 +519,10 @@ class _Verification:
                 "location": loc,
             }
             if result.outcome is Outcome.TRUE:
-                checks.append(Check(status=Status.PASS, message=f"{attr.rule} holds", **common))
+                # The same passing check for every attestation: build it once.
+                passed = Check(status=Status.PASS, message=f"{attr.rule} holds", **common)
+                self._passes[attr.pointer] = passed
+                checks.append(passed)
                 continue
             if result.outcome is Outcome.MISSING and attr.allow_if_no_claim:
                 checks.append(
@@ -514,11 +561,22 @@ class _Verification:
         self,
         step: Step,
         cand: _Candidate,
-        step_artifacts: Mapping[str, tuple[dict[str, DigestSet], dict[str, DigestSet]]],
+        step_artifacts: Callable[[str], tuple[dict[str, DigestSet], dict[str, DigestSet]] | None],
     ) -> list[Check]:
         if not step.expected_materials and not step.expected_products:
             return []
-        materials, products = _artifacts_for(cand.auth)
+        try:
+            materials, products = _artifacts_for(cand.auth)
+        except ValidationError as exc:
+            return [
+                Check(
+                    kind=CheckKind.ARTIFACT_RULE,
+                    status=Status.FAIL,
+                    message=f"{cand.auth.att.source}: materials and products cannot be read: {exc}",
+                    step=step.name,
+                    location=self.loc(step.pointer),
+                )
+            ]
         checks = []
         for kind, rules, field_name in (
             ("materials", step.expected_materials, "expectedMaterials"),
@@ -531,11 +589,11 @@ class _Verification:
                 source_type=kind,  # type: ignore[arg-type]
                 materials=materials,
                 products=products,
-                step_artifacts=step_artifacts.get,
+                step_artifacts=step_artifacts,
                 digests_equal=_digests_equal,
             )
             for i, (rule, outcome) in enumerate(zip(rules, result.outcomes, strict=True)):
-                loc = _loc(self.layout, f"{step.pointer}/{field_name}/{i}")
+                loc = self.loc(f"{step.pointer}/{field_name}/{i}")
                 text = str(rule)
                 if outcome.passed:
                     checks.append(
@@ -581,7 +639,7 @@ class _Verification:
                     message=f"the layout expired at {_fmt(layout.expires)} (verification time {_fmt(self.at)})",
                     expected=f"expires after {_fmt(self.at)}",
                     actual=_fmt(layout.expires),
-                    location=_loc(layout, "/expires"),
+                    location=self.loc("/expires"),
                 )
             )
         else:
@@ -590,7 +648,7 @@ class _Verification:
                     kind=CheckKind.LAYOUT,
                     status=Status.PASS,
                     message=f"the layout is valid until {_fmt(layout.expires)}",
-                    location=_loc(layout, "/expires"),
+                    location=self.loc("/expires"),
                 )
             )
 
@@ -612,18 +670,30 @@ class _Verification:
                     cand.checks.extend(self.attribute_checks(step, pred, cand))
                 per_pred[(si, pi)] = cands
 
-        # Artifacts of each step, from its phase-1 candidates that passed so far.
-        step_artifacts: dict[str, tuple[dict[str, DigestSet], dict[str, DigestSet]]] = {}
-        for si, step in enumerate(layout.steps):
-            mats: list[dict[str, DigestSet]] = []
-            prods: list[dict[str, DigestSet]] = []
-            for pi in range(len(step.expected_predicates)):
-                for cand in per_pred[(si, pi)]:
-                    if not cand.failed:
-                        m, p = _artifacts_for(cand.auth)
+        # Artifacts of each step, from its phase-1 candidates that passed so
+        # far; computed only for steps a MATCH rule reads.
+        artifacts_cache: dict[str, tuple[dict[str, DigestSet], dict[str, DigestSet]] | None] = {}
+
+        def step_artifacts(name: str) -> tuple[dict[str, DigestSet], dict[str, DigestSet]] | None:
+            if name not in artifacts_cache:
+                index = next((i for i, st in enumerate(layout.steps) if st.name == name), None)
+                if index is None:
+                    artifacts_cache[name] = None
+                    return None
+                mats: list[dict[str, DigestSet]] = []
+                prods: list[dict[str, DigestSet]] = []
+                for pi in range(len(layout.steps[index].expected_predicates)):
+                    for cand in per_pred[(index, pi)]:
+                        if cand.failed:
+                            continue
+                        try:
+                            m, p = _artifacts_for(cand.auth)
+                        except ValidationError:
+                            continue  # its own artifact checks report this
                         mats.append(m)
                         prods.append(p)
-            step_artifacts[step.name] = (_merge(mats), _merge(prods))
+                artifacts_cache[name] = (_merge(mats), _merge(prods))
+            return artifacts_cache[name]
 
         # Phase 2 and thresholds.
         results = []
@@ -672,7 +742,7 @@ class _Verification:
                     name=step.name,
                     checks=tuple(step_checks),
                     attestations=tuple(counted_refs.values()),
-                    location=_loc(layout, step.pointer),
+                    location=self.loc(step.pointer),
                 )
             )
 
@@ -742,7 +812,7 @@ class _Verification:
             expected=pred.threshold,
             actual=len(principals),
             details={"principals": sorted(principals), "candidates": len(cands)},
-            location=_loc(self.layout, pred.pointer),
+            location=self.loc(pred.pointer),
         )
 
     def _subject_checks(self) -> list[Check]:
@@ -787,9 +857,7 @@ class _Verification:
                     status=Status.PASS if ok else Status.FAIL,
                     message=message,
                     expected=subj.to_dict(),
-                    location=_loc(self.layout, "/subjectSteps")
-                    if self.layout.subject_steps
-                    else None,
+                    location=self.loc("/subjectSteps") if self.layout.subject_steps else None,
                 )
             )
         return checks

@@ -529,3 +529,51 @@ def test_witness_collection_with_ed25519_key(
         ]
     )
     assert code == 0, capsys.readouterr().out
+
+
+def _fulcio_pems() -> tuple[list[str], list[str]]:
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    roots, intermediates = [], []
+    for ca in json.loads(PROD.read_text())["certificateAuthorities"]:
+        certs = [
+            x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"])).public_bytes(Encoding.PEM).decode()
+            for c in ca["certChain"]["certificates"]
+        ]
+        roots.append(certs[-1])
+        intermediates.extend(certs[:-1])
+    return roots, intermediates
+
+
+X509_CASES = [
+    ("chain and URI match at signing time", "2022-10-18T22:10:52Z", r"https://github\.com/slsa-framework/slsa-github-generator/.+", 0),
+    ("certificate expired at verification time", "2026-11-22T00:00:00Z", r"https://github\.com/slsa-framework/slsa-github-generator/.+", 1),
+    ("URI constraint does not match", "2022-10-18T22:10:52Z", r"https://github\.com/someone-else/.+", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "at", "uri", "code"), X509_CASES, ids=[c[0] for c in X509_CASES])
+def test_x509_functionary_on_legacy_certificate_envelope(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, at: str, uri: str, code: int
+) -> None:
+    roots, intermediates = _fulcio_pems()
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {"fulcio": {"type": "x509", "roots": roots, "intermediates": intermediates, "uris": [{"regex": uri}]}},
+        "steps": [{"name": "build", "expectedPredicates": [{"predicateType": PROV02, "functionaries": ["fulcio"]}]}],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    item = ITEMS / "02-slsaverifier-gha-generic-v1.2.1-legacy-dsse" / "binary-linux-amd64-workflow_dispatch.intoto.jsonl"
+    result = main(["verify", str(path), "--unsigned-layout", "--at", at, "--format", "json", "--attestations", str(item)])
+    report = json.loads(capsys.readouterr().out)
+    assert result == code, name
+    if code == 0:
+        signer = report["steps"][0]["attestations"][0]["signers"][0]
+        assert signer["kind"] == "x509"
+        assert signer["identity"].startswith("https://github.com/slsa-framework/")
+    else:
+        assert {r["reason"] for r in report["rejected"]} == {"bad-signature"}

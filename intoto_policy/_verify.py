@@ -253,7 +253,7 @@ class _Verification:
                         keyid=sfunc.id,
                         identity=identity.san,
                         issuer=identity.issuer,
-                        extensions=dict(identity.extensions),
+                        extensions=_relevant(identity.extensions, sfunc.identity.extensions),
                     )
             if not signers:
                 ref = AttestationRef(
@@ -265,7 +265,7 @@ class _Verification:
                             kind="sigstore",
                             identity=identity.san,
                             issuer=identity.issuer,
-                            extensions=dict(identity.extensions),
+                            extensions=_relevant(identity.extensions, {}),
                         ),
                     ),
                 )
@@ -861,6 +861,22 @@ class _Verification:
                 )
             )
         return checks
+
+
+# Fulcio extensions every keyless report shows, besides those a layout constrains.
+_SHOWN_EXTENSIONS: Final = (
+    "sourceRepositoryURI",
+    "sourceRepositoryRef",
+    "sourceRepositoryDigest",
+    "buildSignerURI",
+    "buildTrigger",
+    "runnerEnvironment",
+)
+
+
+def _relevant(extensions: Mapping[str, str], constrained: Mapping[str, object]) -> dict[str, str]:
+    names = set(_SHOWN_EXTENSIONS) | set(constrained)
+    return {k: v for k, v in extensions.items() if k in names}
 
 
 def _age(delta: Any) -> str:

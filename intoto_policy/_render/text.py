@@ -142,6 +142,11 @@ def _write_step(out: _Writer, step: StepResult) -> None:
             if att.signers:
                 for signer in att.signers:
                     out.line(f"      signed by {clean(signer_text(signer), keep_newlines=False)}")
+                    for ext_name, ext_value in sorted(signer.extensions.items()):
+                        out.line(
+                            f"        {clean(ext_name, keep_newlines=False)}: "
+                            f"{clean(ext_value, keep_newlines=False)}"
+                        )
             else:
                 out.line("      signed by nobody")
     else:
@@ -167,6 +172,11 @@ def _write_rejected(out: _Writer, rejected: tuple[RejectedAttestation, ...]) -> 
             out.line(f"      predicate {clean(att.predicate_type, keep_newlines=False)}")
         for signer in att.signers:
             out.line(f"      signed by {clean(signer_text(signer), keep_newlines=False)}")
+            for ext_name, ext_value in sorted(signer.extensions.items()):
+                out.line(
+                    f"        {clean(ext_name, keep_newlines=False)}: "
+                    f"{clean(ext_value, keep_newlines=False)}"
+                )
 
 
 def _summary(report: Report) -> str:

@@ -48,7 +48,7 @@ def export_pubkeys(keyids: Sequence[str], home: Path | None) -> dict[str, dict[s
         if not keyid or any(c not in "0123456789abcdefABCDEF" for c in keyid):
             raise KeyFormatError(f"GPG key id {keyid!r} is not hex")
         try:
-            key = gpg.export_pubkey(keyid, homedir=str(home) if home else None)
+            key = gpg.export_pubkey(keyid, homedir=str(home) if home else None)  # type: ignore[no-untyped-call]
         except gpg_exceptions.KeyNotFoundError:
             raise KeyFormatError(f"no GPG key {keyid} in the keyring") from None
         except (
@@ -102,7 +102,7 @@ def verify(sig: Mapping[str, Any], key: Mapping[str, Any], data: bytes, at: date
         if isinstance(sub, dict):
             sub.pop("validity_period", None)
     try:
-        return bool(gpg.verify_signature(dict(sig), plain, data))
+        return bool(gpg.verify_signature(dict(sig), plain, data))  # type: ignore[no-untyped-call]
     except (
         SslibError,
         gpg_exceptions.KeyExpirationError,

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["DEFAULT_TIMEOUT", "EXCLUDE_PATTERNS", "InspectionRun", "record_artifacts", "run_inspection"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EXCLUDE_PATTERNS",
+    "InspectionRun",
+    "record_artifacts",
+    "run_inspection",
+]
 
 #: The reference's default inspection timeout, in seconds.
 DEFAULT_TIMEOUT: Final = 10.0
@@ -57,13 +63,13 @@ def record_artifacts(workdir: Path) -> dict[str, dict[str, str]]:
         for name in names:
             if _excluded(name):
                 continue
-            full = os.path.join(base, name)
-            if not os.path.isfile(full):
+            full = os.path.join(base, name)  # noqa: PTH118 - os.walk gives str paths
+            if not os.path.isfile(full):  # noqa: PTH113
                 continue  # a broken symlink, a socket...
             digest = _sha256(full)
             if digest is None:
                 continue
-            rel = name if rel_base == "." else os.path.join(rel_base, name)
+            rel = name if rel_base == "." else os.path.join(rel_base, name)  # noqa: PTH118
             out[os.path.normpath(rel).replace("\\", "/")] = {"sha256": digest}
     return out
 
@@ -89,9 +95,13 @@ def run_inspection(run: Sequence[Any], workdir: Path, timeout: float) -> Inspect
     """Record, run ``run`` in ``workdir``, record again."""
     materials = record_artifacts(workdir)
     if not run:
-        return InspectionRun(materials, record_artifacts(workdir), None, "the inspection has no command")
+        return InspectionRun(
+            materials, record_artifacts(workdir), None, "the inspection has no command"
+        )
     if not all(isinstance(arg, str) for arg in run):
-        return InspectionRun(materials, materials, None, "the inspection command is not a list of strings")
+        return InspectionRun(
+            materials, materials, None, "the inspection command is not a list of strings"
+        )
     args = [str(arg) for arg in run]
     try:
         done = subprocess.run(

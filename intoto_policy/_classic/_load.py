@@ -32,7 +32,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -45,6 +45,7 @@ __all__ = [
     "Document",
     "parse_document",
     "read_optional",
+    "read_required",
 ]
 
 #: The payloadType in-toto uses for links and layouts in DSSE envelopes.
@@ -60,12 +61,12 @@ _RISKY_ESCAPE: Final = re.compile(rb"\\u(?:[dD][89a-fA-F]|003[aA])")
 _BOM: Final = b"\xef\xbb\xbf"
 
 
-class _Fallback(Exception):
+class _FallbackError(Exception):
     """The fast path cannot vouch for this document."""
 
 
 def _reject_constant(name: str) -> Any:
-    raise _Fallback(name)
+    raise _FallbackError(name)
 
 
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
@@ -79,25 +80,26 @@ def loads_strict(data: bytes, *, source: str | None = None, limits: JSONLimits) 
     """
     try:
         return _fast(data, limits)
-    except (_Fallback, ValueError, RecursionError, TypeError):
+    except (_FallbackError, ValueError, RecursionError, TypeError):
         return loads(data, source=source, limits=limits)
 
 
 def _fast(data: bytes, limits: JSONLimits) -> Any:
     if len(data) > limits.max_bytes or data.startswith(_BOM):
-        raise _Fallback
+        raise _FallbackError
     if b"\\u" in data and _RISKY_ESCAPE.search(data):
-        raise _Fallback
+        raise _FallbackError
     text = data.decode("utf-8")  # UnicodeDecodeError is a ValueError
     value = _DECODER.decode(text)  # JSONDecodeError is a ValueError
     members, string_colons = _census(value, limits.max_depth)
     if data.count(b":") != members + string_colons:
-        raise _Fallback
+        raise _FallbackError
     return value
 
 
 def _count_colons(strings: Any) -> int:
-    return sum(map(str.count, strings, repeat(":")))
+    # Joining first is much faster than counting string by string.
+    return "\n".join(strings).count(":")
 
 
 def _census(value: Any, max_depth: int) -> tuple[int, int]:
@@ -112,13 +114,13 @@ def _census(value: Any, max_depth: int) -> tuple[int, int]:
             continue
         if isinstance(item, dict):
             if depth >= max_depth:
-                raise _Fallback
+                raise _FallbackError
             members += len(item)
             colons += _count_colons(item)
             values = list(item.values())
         elif isinstance(item, list):
             if depth >= max_depth:
-                raise _Fallback
+                raise _FallbackError
             values = item
         else:
             continue
@@ -162,6 +164,25 @@ def read_optional(path: Path, limits: JSONLimits = LINK_LIMITS) -> bytes | None:
         return None
 
 
+def read_required(path: Path, limits: JSONLimits) -> bytes:
+    """Read a file that must exist.
+
+    Raises:
+        InputError: It cannot be read, or is larger than ``limits.max_bytes``.
+    """
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > limits.max_bytes:
+                raise InputError(
+                    f"file is {size} bytes, above the limit of {limits.max_bytes}",
+                    source=str(path),
+                )
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+
+
 @dataclass(slots=True)
 class Document:
     """A classic in-toto document as read: its envelope and its payload.
@@ -202,7 +223,7 @@ def _b64(text: Any, what: str) -> bytes:
     if not isinstance(text, str):
         raise ValidationError(f"{what} must be a base64 string")
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         pass
     try:

@@ -26,8 +26,8 @@ __all__ = [
     "Layout",
     "Link",
     "Step",
-    "link_from_payload",
     "layout_from_payload",
+    "link_from_payload",
     "normalized_layout",
     "normalized_link",
 ]
@@ -126,16 +126,11 @@ def _check_hash_dicts(artifacts: Any, what: str) -> None:
         raise ValidationError(f"{what} must be an object", path=what)
     if not artifacts:
         return
-    values = artifacts.values()
+    # Bulk check first (object keys from JSON are always strings); the loop
+    # below only runs to name the offending entry.
     try:
-        digests = list(chain.from_iterable(map(dict.values, values)))
-        names = list(chain.from_iterable(values))
-        blob = "".join(digests).encode("ascii")
-        ok = (
-            set(map(type, names)) <= {str}
-            and (not digests or min(map(len, digests)) > 0)
-            and not blob.translate(None, _HEX_DIGITS)
-        )
+        digests = list(chain.from_iterable(map(dict.values, artifacts.values())))
+        ok = "" not in digests and not "".join(digests).encode("ascii").translate(None, _HEX_DIGITS)
     except (TypeError, UnicodeEncodeError):
         ok = False
     if ok:
@@ -145,9 +140,7 @@ def _check_hash_dicts(artifacts: Any, what: str) -> None:
             raise ValidationError("a digest set must be an object", path=f"{what}.{path}")
         for alg, value in digest.items():
             if not isinstance(alg, str) or not isinstance(value, str) or not _HEX.fullmatch(value):
-                raise ValidationError(
-                    f"digest {alg!r} is not a hex string", path=f"{what}.{path}"
-                )
+                raise ValidationError(f"digest {alg!r} is not a hex string", path=f"{what}.{path}")
 
 
 def link_from_payload(payload: Mapping[str, Any]) -> Link:
@@ -221,7 +214,9 @@ def _rules(item: Mapping[str, Any], name: str, where: str) -> tuple[ArtifactRule
     for index, rule in enumerate(rules):
         # The reference's unpack_rule takes lists of strings only.
         if not isinstance(rule, list):
-            raise ValidationError("an artifact rule must be a list", path=f"{where}.{name}[{index}]")
+            raise ValidationError(
+                "an artifact rule must be a list", path=f"{where}.{name}[{index}]"
+            )
     return parse_rules(rules, path=f"{where}.{name}")
 
 
@@ -300,7 +295,9 @@ def layout_from_payload(payload: Mapping[str, Any]) -> Layout:
             raise ValidationError("threshold must be an integer", path=f"{where}.threshold")
         command = item.get("expected_command", [])
         if not isinstance(command, list):
-            raise ValidationError("expected_command must be a list", path=f"{where}.expected_command")
+            raise ValidationError(
+                "expected_command must be a list", path=f"{where}.expected_command"
+            )
         steps.append(
             Step(
                 name,

@@ -28,7 +28,6 @@ from typing import Any
 from .._canonical import encode_canonical
 from .._errors import IntotoPolicyError
 from .._keys import PublicKey, compute_keyid
-from . import _gpg
 from ._load import Document
 
 __all__ = ["Functionary", "functionary_from_dict", "functionary_from_key", "keyid_aliases"]
@@ -43,7 +42,7 @@ def keyid_aliases(key: PublicKey) -> frozenset[str]:
     for keytype in {key.keytype, _ALIASES.get(key.keytype, key.keytype)}:
         for public in publics:
             for style in ("securesystemslib", "legacy"):
-                ids.add(compute_keyid(keytype, key.scheme, public, style))  # type: ignore[arg-type]
+                ids.add(compute_keyid(keytype, key.scheme, public, style))
     return frozenset(ids)
 
 
@@ -89,9 +88,11 @@ class Functionary:
                 return False
             raw = _decode_b64(sig.get("sig"))
             return raw is not None and self.key.verify(raw, doc.signed_bytes)
-        if _gpg.is_gpg_signature(sig):
+        if isinstance(sig, Mapping) and "signature" in sig and "other_headers" in sig:
             if self.gpg is None:
                 return False
+            from . import _gpg  # noqa: PLC0415 - gpg support is imported only when used
+
             return any(
                 _gpg.verify(sig, self.gpg, data, at) for data in _metablock_bytes(doc, normalize)
             )
@@ -164,7 +165,7 @@ def functionary_from_gpg(key: Mapping[str, Any]) -> Functionary:
 
 def functionary_from_dict(listed_id: str, data: Mapping[str, Any]) -> Functionary:
     """A functionary key from a layout's ``keys``; unusable keys get a ``problem``."""
-    if _gpg.is_gpg_key(data):
+    if all(name in data for name in ("type", "method", "hashes", "keyval")):
         fun = functionary_from_gpg(data)
         fun.keyid = listed_id
         fun.ids = fun.ids | {listed_id}

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._errors import InputError, IntotoPolicyError, LayoutError, ValidationError
-from .._files import read_file
 from .._json import DEFAULT_LIMITS
 from .._keys import PublicKey
 from .._report import (
@@ -48,9 +47,7 @@ from .._report import (
     StepResult,
 )
 from .._rules import ArtifactRule, RulesResult, evaluate_rules
-from . import _gpg
-from ._inspect import DEFAULT_TIMEOUT, run_inspection
-from ._load import LINK_LIMITS, Document, parse_document, read_optional
+from ._load import LINK_LIMITS, Document, parse_document, read_optional, read_required
 from ._model import (
     Layout,
     Link,
@@ -79,7 +76,7 @@ def verify_classic(
     at: datetime,
     run_inspections: bool = False,
     workdir: Path | None = None,
-    inspection_timeout: float = DEFAULT_TIMEOUT,
+    inspection_timeout: float = 10.0,
 ) -> Report:
     """Verify a classic in-toto layout and its links.
 
@@ -94,7 +91,8 @@ def verify_classic(
             layout with inspections fails, naming ``--run-inspections``.
         workdir: Where inspections run and record files (default: the
             current directory).
-        inspection_timeout: Seconds an inspection command may run.
+        inspection_timeout: Seconds an inspection command may run (the
+            reference's default is 10).
 
     Returns:
         The report; ``bool(report)`` is the verdict.
@@ -106,7 +104,7 @@ def verify_classic(
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     source = os.fspath(layout_path)
-    data = read_file(layout_path, DEFAULT_LIMITS)
+    data = read_required(layout_path, DEFAULT_LIMITS)
     try:
         doc = parse_document(data, source=source, limits=DEFAULT_LIMITS)
         if doc.type != "layout":
@@ -116,7 +114,11 @@ def verify_classic(
         raise exc.with_source(source) from None
     owners = [functionary_from_key(key) for key in layout_keys]
     if gpg_keyids:
-        owners += [functionary_from_gpg(k) for k in _gpg.export_pubkeys(gpg_keyids, gpg_home).values()]
+        from . import _gpg  # noqa: PLC0415 - gpg support is imported only when used
+
+        owners += [
+            functionary_from_gpg(k) for k in _gpg.export_pubkeys(gpg_keyids, gpg_home).values()
+        ]
     ctx = _Context(
         at=at,
         run_inspections=run_inspections,
@@ -201,7 +203,7 @@ def _paths(paths: Sequence[str] | frozenset[str] | set[str]) -> dict[str, Any]:
     return out
 
 
-def _verify_layout(
+def _verify_layout(  # noqa: PLR0917
     ctx: _Context,
     doc: Document,
     layout: Layout,
@@ -361,7 +363,10 @@ def _verify_layout(
         link = reduced.get(step.name)
         if link is None:
             continue
-        for side, rules in (("materials", step.expected_materials), ("products", step.expected_products)):
+        for side, rules in (
+            ("materials", step.expected_materials),
+            ("products", step.expected_products),
+        ):
             result = evaluate_rules(
                 rules,
                 source_type=side,  # type: ignore[arg-type]
@@ -371,7 +376,9 @@ def _verify_layout(
             )
             step_checks[step.name].extend(
                 ctx.note(c)
-                for c in _rule_checks(doc, result, rules, prefix + step.name, f"/steps/{step.index}")
+                for c in _rule_checks(
+                    doc, result, rules, prefix + step.name, f"/steps/{step.index}"
+                )
             )
 
     # 8./9. Inspections and their rules.
@@ -424,13 +431,13 @@ def _verification_key(
             for sub in subkeys:
                 main_for_sub[sub] = kid
     for authorized in step.pubkeys:
-        key = layout.keys.get(authorized)
-        if key is not None and link_keyid == authorized:
+        listed = layout.keys.get(authorized)
+        if listed is not None and link_keyid == authorized:
             return functionaries[authorized]
         if authorized in main_for_sub and link_keyid == authorized:
             return functionaries[main_for_sub[authorized]]
-        subkeys = (key or {}).get("subkeys") or {}
-        if key is not None and isinstance(subkeys, Mapping) and link_keyid in subkeys:
+        subkeys = (listed or {}).get("subkeys") or {}
+        if listed is not None and isinstance(subkeys, Mapping) and link_keyid in subkeys:
             return functionaries[authorized]
     return None
 
@@ -455,7 +462,7 @@ def _model(ev_doc: Document) -> tuple[Link | None, Layout | None]:
     return link_from_payload(ev_doc.payload), None
 
 
-def _collect_links(
+def _collect_links(  # noqa: PLR0917
     ctx: _Context,
     doc: Document,
     layout: Layout,
@@ -493,7 +500,9 @@ def _collect_links(
                 )
             )
             ctx.rejected.append(
-                RejectedAttestation(AttestationRef(source=str(path)), RejectReason.MALFORMED, loaded, name)
+                RejectedAttestation(
+                    AttestationRef(source=str(path)), RejectReason.MALFORMED, loaded, name
+                )
             )
             continue
         fun = _verification_key(step, layout, functionaries, link_keyid)
@@ -514,7 +523,9 @@ def _collect_links(
 
     needed = max(step.threshold, 1)
     if len(principals) < needed:
-        for ev in _fallback(ctx, step, functionaries, link_dir, seen_paths, principals, name, checks):
+        for ev in _fallback(
+            ctx, step, functionaries, link_dir, seen_paths, principals, name, checks
+        ):
             found.append(ev)
             principals.add(ev.functionary.principal)
             if len(principals) >= needed:
@@ -546,7 +557,7 @@ def _collect_links(
     return found
 
 
-def _accept(
+def _accept(  # noqa: PLR0917
     ctx: _Context,
     loaded: Document,
     fun: Functionary,
@@ -574,10 +585,13 @@ def _accept(
         )
         return None
     payload = loaded.payload
-    normalize = (lambda: normalized_layout(payload)) if sublayout else (lambda: normalized_link(payload))
+    normalize = (
+        (lambda: normalized_layout(payload)) if sublayout else (lambda: normalized_link(payload))
+    )
     ok = fun.verify(loaded, ctx.at, normalize)
     loaded.canonical.clear()
-    loaded.signed_bytes = None
+    if sublayout is None:
+        loaded.signed_bytes = None  # a big link's PAE is not needed again
     if not ok:
         reason = fun.problem or f"no valid signature by key {fun.keyid[:16]}"
         ctx.rejected.append(
@@ -587,7 +601,7 @@ def _accept(
     return _Evidence(link_keyid, fun, loaded, path, link, sublayout)
 
 
-def _fallback(
+def _fallback(  # noqa: PLR0917
     ctx: _Context,
     step: Step,
     functionaries: Mapping[str, Functionary],
@@ -600,11 +614,10 @@ def _fallback(
     """Links for ``step`` under other file names, signed by an authorized key."""
     candidates = [functionaries[k] for k in step.pubkeys if k in functionaries]
     try:
-        names = sorted(n for n in os.listdir(link_dir) if n.endswith(".link"))
+        paths = sorted(p for p in link_dir.iterdir() if p.name.endswith(".link"))
     except OSError:
         return
-    for file_name in names:
-        path = link_dir / file_name
+    for path in paths:
         if path in seen_paths or not path.is_file():
             continue
         loaded = _load(path)
@@ -619,7 +632,8 @@ def _fallback(
                 link = link_from_payload(loaded.payload)
             except ValidationError:
                 break
-            if fun.verify(loaded, ctx.at, lambda p=loaded.payload: normalized_link(p)):
+            payload = loaded.payload
+            if fun.verify(loaded, ctx.at, lambda: normalized_link(payload)):  # noqa: B023
                 seen_paths.add(path)
                 yield _Evidence(fun.keyid, fun, loaded, path, link, None)
                 break
@@ -663,8 +677,7 @@ def _agreement(
     return Check(
         CheckKind.THRESHOLD,
         Status.FAIL,
-        f"links disagree on materials or products: {', '.join(differing)} differ from "
-        f"{first.path}",
+        f"links disagree on materials or products: {', '.join(differing)} differ from {first.path}",
         step=prefix + step.name,
         details={"reference": str(first.path), "differing": differing, **_paths(paths)},
         location=_loc(doc, f"/steps/{step.index}/threshold"),
@@ -691,8 +704,9 @@ def _rule_checks(
             details.update(_paths(outcome.failed_paths))
             shown = ", ".join(outcome.failed_paths[:5])
             more = len(outcome.failed_paths) - 5
-            message = f"{result.source_type}: {text} failed: {outcome.note or 'rule failed'}: {shown}" + (
-                f" (+{more} more)" if more > 0 else ""
+            message = (
+                f"{result.source_type}: {text} failed: {outcome.note or 'rule failed'}: {shown}"
+                + (f" (+{more} more)" if more > 0 else "")
             )
             status = Status.FAIL
         yield Check(
@@ -746,6 +760,8 @@ def _inspections(
                 )
             )
             continue
+        from ._inspect import run_inspection  # noqa: PLC0415 - only when inspections run
+
         outcome = run_inspection(insp.run, ctx.workdir, ctx.timeout)
         ok = not outcome.problem
         checks[insp.name].append(

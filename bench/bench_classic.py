@@ -1,0 +1,287 @@
+"""Classic in-toto verification: intoto_policy side by side with the reference (in-toto 3.x).
+
+Usage: python bench/bench_classic.py [--quick] [--repeat N]
+
+Builds supply chains with in-toto's own API (ed25519 functionaries; step k
+records the previous step's products as materials and the same files as
+products, so every link after the first lists 2 x N artifacts; rules are
+MATCH / CREATE / DISALLOW), then reports, as medians of repeated runs:
+
+1. in-process verification, 3 steps x N artifacts, DSSE links and metablock
+   links: ours, the reference's ``in_toto_verify``, and the ratio;
+2. peak memory of one verification (tracemalloc), ours vs the reference;
+3. whole-CLI wall time on the small demo (scenario ``pass_single_signed``):
+   ``in-toto-verify`` vs a fresh interpreter running intoto_policy;
+4. how our time grows with artifacts (1k, 10k, 100k) and steps (3, 10, 30).
+
+Not collected by pytest; no thresholds: it prints numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus" / "intoto-reference" / "scenarios"
+
+
+def build_chain(directory: Path, n: int, steps: int, *, dsse: bool) -> dict[str, Any]:
+    """Write root.layout and one link per step; return the owner's key dict."""
+    from in_toto.models.layout import Layout, Step
+    from in_toto.models.link import Link
+    from in_toto.models.metadata import Envelope, Metablock
+    from securesystemslib.signer import CryptoSigner
+
+    directory.mkdir(parents=True, exist_ok=True)
+    owner = CryptoSigner.generate_ed25519()
+    files = {
+        f"src/d{i % 100}/f{i:07d}.c": {"sha256": hashlib.sha256(b"%d" % i).hexdigest()}
+        for i in range(n)
+    }
+    layout_steps, keys = [], {}
+    prev = None
+    for k in range(steps):
+        name = f"step{k}"
+        signer = CryptoSigner.generate_ed25519()
+        key = signer.public_key.to_dict()
+        key["keyid"] = signer.public_key.keyid
+        keys[signer.public_key.keyid] = key
+        if prev is None:
+            materials: dict[str, Any] = {}
+            expected_materials = [["DISALLOW", "*"]]
+            expected_products = [["CREATE", "src/*"], ["DISALLOW", "*"]]
+        else:
+            materials = files
+            expected_materials = [
+                ["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", prev],
+                ["DISALLOW", "*"],
+            ]
+            expected_products = [
+                ["MATCH", "src/*", "WITH", "MATERIALS", "FROM", name],
+                ["DISALLOW", "*"],
+            ]
+        layout_steps.append(
+            Step(
+                name=name,
+                pubkeys=[signer.public_key.keyid],
+                expected_materials=expected_materials,
+                expected_products=expected_products,
+            )
+        )
+        link = Link(
+            name=name,
+            materials=materials,
+            products=files,
+            command=[],
+            byproducts={},
+            environment={},
+        )
+        md = Envelope.from_signable(link) if dsse else Metablock(signed=link)
+        md.create_signature(signer)
+        md.dump(str(directory / f"{name}.{signer.public_key.keyid[:8]}.link"))
+        prev = name
+    layout = Layout(steps=layout_steps, keys=keys, expires="2099-01-01T00:00:00Z", inspect=[])
+    md = Metablock(signed=layout)
+    md.create_signature(owner)
+    md.dump(str(directory / "root.layout"))
+    out: dict[str, Any] = owner.public_key.to_dict()
+    out["keyid"] = owner.public_key.keyid
+    return out
+
+
+def run_ours(directory: Path, owner: dict[str, Any]) -> bool:
+    from intoto_policy._classic import verify_classic
+    from intoto_policy._keys import PublicKey
+
+    report = verify_classic(
+        directory / "root.layout",
+        layout_keys=[PublicKey.from_dict(owner)],
+        link_dir=directory,
+        at=datetime.now(UTC),
+    )
+    return report.passed
+
+
+def run_reference(directory: Path, owner: dict[str, Any]) -> bool:
+    from in_toto.models.metadata import Metadata
+    from in_toto.verifylib import in_toto_verify
+
+    in_toto_verify(
+        Metadata.load(str(directory / "root.layout")), {owner["keyid"]: owner}, str(directory)
+    )
+    return True
+
+
+def median_time(fn: Callable[[], bool], repeat: int) -> float:
+    fn()  # warm up: imports and caches are not what is measured
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ok = fn()
+        times.append(time.perf_counter() - start)
+        assert ok, "verification failed"
+    return statistics.median(times)
+
+
+def peak_memory(fn: Callable[[], bool]) -> int:
+    fn()  # warm up, so that module imports are not counted
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def side_by_side(tmp: Path, n: int, repeat: int, memory: bool) -> None:
+    print(f"\n== in process: 3 steps x {n:,} artifacts (median of {repeat}) ==")
+    for fmt in ("dsse", "metablock"):
+        directory = tmp / f"chain-{fmt}-{n}"
+        owner = build_chain(directory, n, 3, dsse=fmt == "dsse")
+        ours = median_time(lambda d=directory, o=owner: run_ours(d, o), repeat)
+        ref = median_time(lambda d=directory, o=owner: run_reference(d, o), repeat)
+        print(
+            f"{fmt:9s} links: ours {ours:7.3f} s   reference {ref:7.3f} s   speed-up {ref / ours:5.1f}x"
+        )
+        if memory:
+            mine = peak_memory(lambda d=directory, o=owner: run_ours(d, o))
+            theirs = peak_memory(lambda d=directory, o=owner: run_reference(d, o))
+            print(
+                f"{fmt:9s} peak memory (tracemalloc): ours {mine / 2**20:7.1f} MiB   "
+                f"reference {theirs / 2**20:7.1f} MiB   ratio {mine / theirs:4.2f}"
+            )
+        shutil.rmtree(directory)
+
+
+_OURS_CLI = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from intoto_policy._classic import verify_classic
+from intoto_policy._files import load_public_key_file
+root = Path(sys.argv[1])
+report = verify_classic(root / "root.layout", layout_keys=[load_public_key_file(root / "keys/rsa_public.pem")],
+                        link_dir=root, at=datetime.now(UTC), run_inspections=True, workdir=root)
+sys.exit(0 if report.passed else 1)
+"""
+
+
+def cli(tmp: Path, repeat: int) -> None:
+    print(f"\n== whole CLI on the demo layout (median of {repeat}, fresh interpreter each run) ==")
+    if not (CORPUS / "pass_single_signed").is_dir():
+        print("shared corpus not available: skipped")
+        return
+    bindir = Path(sys.executable).parent
+    reference_cli = bindir / "in-toto-verify"
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '')}", PYTHONPATH=str(ROOT))
+
+    def once(cmd: list[str], where: Path) -> float:
+        shutil.rmtree(where, ignore_errors=True)
+        shutil.copytree(CORPUS / "pass_single_signed", where)
+        for path in [where, *where.rglob("*")]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=where, env=env, capture_output=True, check=False)
+        elapsed = time.perf_counter() - start
+        assert done.returncode == 0, done.stderr.decode()
+        return elapsed
+
+    where = tmp / "demo"
+    theirs = statistics.median(
+        once(
+            [
+                str(reference_cli),
+                "--layout",
+                "root.layout",
+                "--verification-keys",
+                "keys/rsa_public.pem",
+            ],
+            where,
+        )
+        for _ in range(repeat)
+    )
+    ours = statistics.median(
+        once([sys.executable, "-c", _OURS_CLI, str(where)], where) for _ in range(repeat)
+    )
+    print(
+        f"in-toto-verify {theirs:6.3f} s   intoto_policy {ours:6.3f} s   ratio {ours / theirs:4.2f}"
+    )
+    for module in ("intoto_policy._classic", "in_toto.verifylib"):
+        lines = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            env=env,
+            capture_output=True,
+            check=False,
+            text=True,
+        ).stderr.splitlines()
+        total = next(
+            int(line.split("|")[1])
+            for line in reversed(lines)
+            if line.rstrip().endswith(f" {module}")
+        )
+        print(f"(import {module}: {total / 1e6:.3f} s)")
+
+
+def growth(tmp: Path, artifact_sizes: list[int], step_counts: list[int], repeat: int) -> None:
+    print(f"\n== growth: ours, DSSE links (median of {repeat}) ==")
+    base = None
+    for n in artifact_sizes:
+        directory = tmp / f"grow-a{n}"
+        owner = build_chain(directory, n, 3, dsse=True)
+        seconds = median_time(lambda d=directory, o=owner: run_ours(d, o), repeat)
+        per = seconds / (n * 5) * 1e6  # 5 artifact lists of n entries in 3 links
+        base = base or per
+        print(
+            f"3 steps x {n:>7,} artifacts: {seconds:7.3f} s   {per:5.2f} us per recorded artifact"
+        )
+        shutil.rmtree(directory)
+    n = artifact_sizes[min(1, len(artifact_sizes) - 1)]
+    for steps in step_counts:
+        directory = tmp / f"grow-s{steps}"
+        owner = build_chain(directory, n, steps, dsse=True)
+        seconds = median_time(lambda d=directory, o=owner: run_ours(d, o), repeat)
+        print(
+            f"{steps:>3} steps x {n:,} artifacts: {seconds:7.3f} s   {seconds / steps * 1e3:6.1f} ms per step"
+        )
+        shutil.rmtree(directory)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--repeat", type=int, default=None)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the reference logs per artifact at INFO
+    repeat = args.repeat or (2 if args.quick else 5)
+    n = 10_000 if args.quick else 100_000
+    with tempfile.TemporaryDirectory(prefix="bench-classic-") as name:
+        tmp = Path(name)
+        side_by_side(tmp, n, repeat, memory=True)
+        cli(tmp, max(repeat, 3))
+        if args.quick:
+            growth(tmp, [1_000, 10_000], [3, 10], repeat)
+        else:
+            growth(tmp, [1_000, 10_000, 100_000], [3, 10, 30], 3)
+    print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -517,3 +517,4 @@ if __name__ == "__main__":
 # Subcommands defined in other modules register themselves when imported;
 # their heavy dependencies load inside their handlers.
 from . import _cmd_verify  # noqa: E402, F401
+from . import _cmd_demo  # noqa: E402, F401

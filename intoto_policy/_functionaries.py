@@ -160,7 +160,9 @@ def _sigstore(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
             "and an issuer (issuer or issuerRegex)",
             path=path,
         )
-    ext_raw = data.get("extensions") or {}
+    ext_raw = data.get("extensions")
+    if ext_raw is None:
+        ext_raw = {}
     if not isinstance(ext_raw, Mapping):
         raise ValidationError("extensions must be an object", path=path)
     extensions: dict[str, str | ValuePattern] = {}

@@ -1,0 +1,188 @@
+"""``intoto-policy demo``: a passing report, then a failing one, and no files left behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import intoto_policy._cmd_demo as cmd_demo  # registers the subcommand
+from intoto_policy._cli import main
+from intoto_policy._demo import TAMPERINGS, DemoOutcome, run_demo
+from intoto_policy._errors import ValidationError
+from intoto_policy._report import RejectReason
+
+AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A fresh working directory and a private temporary directory, both empty."""
+    cwd = tmp_path / "cwd"
+    tmp = tmp_path / "tmp"
+    cwd.mkdir()
+    tmp.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return cwd, tmp
+
+
+# Named cases: (argv after "demo", what the tampered report must be rejected for).
+CLI_CASES: dict[str, tuple[list[str], frozenset[RejectReason]]] = {
+    "default": ([], TAMPERINGS["product-digest"].detected_as),
+    **{
+        f"tamper-{name}": (["--tamper", name], tampering.detected_as)
+        for name, tampering in TAMPERINGS.items()
+    },
+}
+
+
+@pytest.mark.parametrize(("argv", "reasons"), list(CLI_CASES.values()), ids=list(CLI_CASES))
+def test_demo_prints_a_pass_then_a_failure(
+    argv: list[str],
+    reasons: frozenset[RejectReason],
+    isolated: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--color", "never", *argv]) == 0
+    out = capsys.readouterr().out
+    first = out.index("PASS: the artifact may be deployed")
+    second = out.index("FAIL:", first)
+    assert "== 2. after tampering" in out[first:second]
+    assert "demo succeeded" in out[second:]
+    assert any(reason.value in out[second:] for reason in reasons)
+    assert "\x1b[" not in out
+    cwd, tmp = isolated
+    assert list(cwd.iterdir()) == [], "the demo writes nothing to the working directory"
+    assert list(tmp.iterdir()) == [], "the demo's temporary directory is removed"
+
+
+def _two_json_documents(text: str) -> tuple[Any, Any]:
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(text)
+    start = len(text) - len(text[end:].lstrip())
+    second, end = decoder.raw_decode(text, start)
+    assert text[end:].strip() == ""
+    return first, second
+
+
+def _pair(values: list[str]) -> tuple[str, str]:
+    first, second = values
+    return first, second
+
+
+def _json_verdicts(text: str) -> tuple[str, str]:
+    first, second = _two_json_documents(text)
+    return first["verdict"], second["verdict"]
+
+
+def _sarif_verdicts(text: str) -> tuple[str, str]:
+    runs = [doc["runs"][0] for doc in _two_json_documents(text)]
+    errors = [sum(1 for r in run["results"] if r["level"] == "error") for run in runs]
+    return _pair(["fail" if e else "pass" for e in errors])
+
+
+def _vsa_verdicts(text: str) -> tuple[str, str]:
+    results = []
+    for envelope in _two_json_documents(text):
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        results.append(statement["predicate"]["verificationResult"])
+    return _pair(["pass" if r == "PASSED" else "fail" for r in results])
+
+
+def _junit_verdicts(text: str) -> tuple[str, str]:
+    documents = [d for d in text.split("<?xml") if d.strip()]
+    assert len(documents) == 2
+    return _pair(["fail" if re.search(r'failures="[1-9]', d) else "pass" for d in documents])
+
+
+MACHINE_FORMATS: dict[str, Callable[[str], tuple[str, str]]] = {
+    "json": _json_verdicts,
+    "sarif": _sarif_verdicts,
+    "vsa": _vsa_verdicts,
+    "junit": _junit_verdicts,
+}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "verdicts"), list(MACHINE_FORMATS.items()), ids=list(MACHINE_FORMATS)
+)
+def test_demo_machine_formats_give_a_pass_then_a_failure(
+    fmt: str,
+    verdicts: Callable[[str], tuple[str, str]],
+    isolated: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--format", fmt]) == 0
+    assert verdicts(capsys.readouterr().out) == ("pass", "fail")
+
+
+def test_demo_reads_the_clock_once_in_the_handler(
+    isolated: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class FixedClock(datetime):
+        calls: ClassVar[int] = 0
+
+        @classmethod
+        def now(cls, tz: object = None) -> FixedClock:
+            cls.calls += 1
+            return cls(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+    monkeypatch.setattr(cmd_demo, "datetime", FixedClock)
+    assert main(["demo", "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert FixedClock.calls == 1
+    assert out.count("verified at: 2026-03-01T09:30:00Z") == 2
+
+
+def test_demo_exit_code_is_1_when_the_tampering_goes_unnoticed(
+    isolated: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = run_demo(AT)
+
+    def unnoticed(at: datetime, *, tampering: str = "product-digest") -> DemoOutcome:
+        return replace(real, tampered=real.passing)
+
+    monkeypatch.setattr("intoto_policy._demo.run_demo", unnoticed)
+    assert main(["demo", "--color", "never"]) == 1
+    assert "the tampered evidence passed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+def test_run_demo_outcome(tampering: str, isolated: tuple[Path, Path]) -> None:
+    outcome = run_demo(AT, tampering=tampering)
+    assert outcome.as_expected
+    assert bool(outcome.passing)
+    assert not outcome.tampered
+    assert outcome.passing.verified_at == AT
+    assert outcome.passing.layout.signed
+    assert outcome.passing.layout.expires == AT + timedelta(days=30)
+    assert [s.name for s in outcome.passing.steps] == ["clone", "test", "build", "scan", "sbom"]
+    assert all(step.attestations for step in outcome.passing.steps)
+    assert any(f.startswith("keys/") and f.endswith(".key") for f in outcome.files)
+    _, tmp = isolated
+    assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("at", "tampering", "message"),
+    [
+        pytest.param(datetime(2026, 3, 1), "product-digest", "timezone-aware", id="naive-time"),
+        pytest.param(AT, "delete-everything", "unknown tampering", id="unknown-tampering"),
+    ],
+)
+def test_run_demo_rejects(at: datetime, tampering: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        run_demo(at, tampering=tampering)

@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 from ._digests import DigestSet
 from ._dsse import INTOTO_PAYLOAD_TYPE, Envelope
@@ -110,8 +111,17 @@ def subcommand(name: str, *, help: str, arguments: Configure) -> Callable[[Handl
     return register
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix(PROG).strip()
+        _error(f"{command}: {message} (see --help)" if command else f"{message} (see --help)")
+        raise SystemExit(EXIT_INPUT)
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Verify in-toto attestations against layouts.",
         epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
@@ -516,5 +526,5 @@ if __name__ == "__main__":
 
 # Subcommands defined in other modules register themselves when imported;
 # their heavy dependencies load inside their handlers.
-from . import _cmd_verify  # noqa: E402, F401
-from . import _cmd_demo  # noqa: E402, F401
+for _module in ("_cmd_verify", "_cmd_demo"):
+    importlib.import_module(f"{__package__}.{_module}")

@@ -154,7 +154,8 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
 def _subject_digests(args: argparse.Namespace) -> list[Any]:
     from ._files import hash_file  # noqa: PLC0415
 
-    out: list[Any] = [hash_file(path) for path in args.subject]
+    # sha512 too: some ecosystems (npm) name artifacts by sha512 only.
+    out: list[Any] = [hash_file(path, ("sha256", "sha512")) for path in args.subject]
     for text in args.subject_digest:
         alg, sep, value = text.partition(":")
         if not sep:

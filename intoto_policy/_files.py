@@ -93,21 +93,26 @@ def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS)
     return data
 
 
-def hash_file(path: str | os.PathLike[str]) -> DigestSet:
-    """The sha256 DigestSet of a file, read in chunks (artifacts may be large).
+def hash_file(path: str | os.PathLike[str], algorithms: tuple[str, ...] = ("sha256",)) -> DigestSet:
+    """The DigestSet of a file, read in chunks (artifacts may be large).
+
+    Args:
+        path: The file.
+        algorithms: hashlib names to compute (default sha256 only).
 
     Raises:
         InputError: The file cannot be opened or read.
     """
     name = os.fspath(path)
-    digest = hashlib.sha256()
+    digests = {alg: hashlib.new(alg) for alg in algorithms}
     try:
         with Path(name).open("rb") as fh:
             while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
     except OSError as exc:
         raise InputError(_os_problem("read", exc), source=name) from None
-    return DigestSet({"sha256": digest.hexdigest()})
+    return DigestSet({alg: d.hexdigest() for alg, d in digests.items()})
 
 
 def _is_json(data: bytes) -> bool:

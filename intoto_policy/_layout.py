@@ -455,16 +455,43 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
     )
 
 
+def _resolve_values(params: Mapping[str, str]) -> dict[str, str]:
+    # Values may refer to other parameters; resolve them to a fixed point
+    # first (as the attestation-verifier does), with a bound so that mutually
+    # recursive parameters are an error rather than a hang.
+    resolved = dict(params)
+    for _ in range(_MAX_SUBSTITUTION_ROUNDS):
+        changed = False
+        for name, value in resolved.items():
+            new = _PARAM_REF.sub(lambda m: resolved.get(m.group(1), m.group(0)), value)
+            if new != value:
+                resolved[name] = new
+                changed = True
+        if not changed:
+            break
+    else:
+        raise ParameterError("parameters refer to each other in a cycle")
+    for name, value in resolved.items():
+        if any(ref in params for ref in _PARAM_REF.findall(value)):
+            raise ParameterError(
+                f"parameter {name!r} refers to itself through other parameters (a cycle)"
+            )
+    return resolved
+
+
 def substitute_parameters(data: Any, params: Mapping[str, str]) -> Any:
     """Replace ``{name}`` in every string of a layout document.
 
-    Values may refer to other parameters; substitution repeats until
-    nothing changes (as the attestation-verifier does), with a bound so
-    that mutually recursive parameters are an error rather than a hang.
+    Values may refer to other parameters. A value is text, never syntax: it
+    may not contain quotes, backslashes, white space or control characters
+    (so it cannot end a CEL string literal or add words to an artifact
+    rule), and it is inserted escaped into regular-expression fields
+    (``identityRegex``, ``{regex: ...}``...).
 
     Raises:
         ParameterError: A name is not ``[A-Za-z0-9_-]+``, a value is not a
-            string, a value refers to itself, or substitution does not settle.
+            string or has a forbidden character, a value refers to itself,
+            or the values refer to each other in a cycle.
     """
     for name, value in params.items():
         if not _PARAM_NAME.match(name):
@@ -475,50 +502,37 @@ def substitute_parameters(data: Any, params: Mapping[str, str]) -> Any:
             raise ParameterError(f"parameter {name!r} must be a string")
         if f"{{{name}}}" in value:
             raise ParameterError(f"parameter {name!r} refers to itself")
+        bad = sorted({ch for ch in value if ch in "'\"\\" or ch.isspace() or not ch.isprintable()})
+        if bad:
+            raise ParameterError(
+                f"parameter {name!r} contains {', '.join(repr(c) for c in bad)}: parameter "
+                "values are plain text and may not contain quotes, backslashes or white space"
+            )
+    resolved = _resolve_values(params)
+    escaped = {name: re.escape(value) for name, value in resolved.items()}
 
-    def sub_text(text: str) -> str:
-        for _ in range(_MAX_SUBSTITUTION_ROUNDS):
-            new = _PARAM_REF.sub(lambda m: params.get(m.group(1), m.group(0)), text)
-            if new == text:
-                return new
-            text = new
-        raise ParameterError("parameters refer to each other in a cycle")
+    def sub_text(text: str, regex: bool) -> str:
+        table = escaped if regex else resolved
+        return _PARAM_REF.sub(lambda m: table.get(m.group(1), m.group(0)), text)
 
-    def walk(value: Any) -> Any:
+    def walk(value: Any, *, regex: bool) -> Any:
         if isinstance(value, str):
-            return sub_text(value)
+            return sub_text(value, regex)
         if isinstance(value, list):
-            return [walk(v) for v in value]
+            return [walk(v, regex=regex) for v in value]
         if isinstance(value, Mapping):
             # Keys are ids (functionary key ids) and stay as written.
-            return {k: walk(v) for k, v in value.items()}
+            return {k: walk(v, regex=k == "regex" or k.endswith("Regex")) for k, v in value.items()}
         return value
 
-    return walk(data)
+    return walk(data, regex=False)
 
 
 def _check_unresolved(data: Any) -> None:
-    # Only the parts where the attestation-verifier substitutes: rules and
-    # CEL expressions. A leftover {name} there would silently change meaning.
-    steps = data.get("steps") if isinstance(data, Mapping) else None
-    if not isinstance(steps, list):
-        return
-    found: set[str] = set()
-    for step in steps:
-        if not isinstance(step, Mapping):
-            continue
-        texts: list[Any] = [
-            *(step.get("expectedMaterials") or []),
-            *(step.get("expectedProducts") or []),
-        ]
-        for pred in step.get("expectedPredicates") or []:
-            if isinstance(pred, Mapping):
-                for attr in pred.get("expectedAttributes") or []:
-                    if isinstance(attr, Mapping):
-                        texts.extend([attr.get("rule"), attr.get("debug")])
-        for text in texts:
-            if isinstance(text, str):
-                found.update(_PARAM_REF.findall(text))
+    # Anywhere in the document: a leftover {name} would silently change what
+    # a rule, an identity or a key means. Names of digits only ("{40}") are
+    # regular-expression repetition counts, not parameters.
+    found = {name for name in parameters_used(data) if not name.isdigit()}
     if found:
         raise ParameterError(
             "unresolved layout parameters: "

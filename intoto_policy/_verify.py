@@ -151,6 +151,17 @@ class _Verification:
             self.key_signers.setdefault(kf.public_key.fingerprint, []).append(
                 (kf.id, Signer(principal=kf.public_key.principal_id, kind="key", keyid=kf.id))
             )
+        # Every id a signature might give as its hint for a layout key: the
+        # functionary id, and the key's own ids under both conventions.
+        self.known_key_ids = {
+            ident
+            for kf in keys
+            for ident in (
+                kf.id,
+                kf.public_key.computed_keyid("securesystemslib"),
+                kf.public_key.computed_keyid("legacy"),
+            )
+        }
         self.revoked_fingerprints = {
             f.public_key.fingerprint for f in keys if f.id in layout.revoked_keys
         }
@@ -202,7 +213,7 @@ class _Verification:
             x509_signers, x509_problem = self._certificate_signers(att, env)
             signers.update(x509_signers)
             if not signers:
-                hinted = {s.keyid for s in env.signatures} & {f.id for f in self.key_functionaries}
+                hinted = {s.keyid for s in env.signatures} & self.known_key_ids
                 if x509_problem:
                     self._reject(att, RejectReason.BAD_SIGNATURE, x509_problem)
                 elif any(s.cert for s in env.signatures):
@@ -758,15 +769,14 @@ class _Verification:
                     RejectReason.UNEXPECTED,
                     f"no step of the layout expects {label} from its signers",
                 )
+        counted_keys = {
+            a.source + "\0" + a.digest for a in self.attestations if id(a) in self.counted
+        }
         rejected = [
             r
             for key, rs in sorted(self.rejections.items())
+            if key not in counted_keys
             for r in _dedupe(rs)
-            if not any(
-                id(a) in self.counted
-                for a in self.attestations
-                if a.source + "\0" + a.digest == key
-            )
         ]
         return Report(
             layout=layout_info,

@@ -502,7 +502,10 @@ def test_usage_errors_exit_2(run: Run, argv: list[str]) -> None:
     code, out, err = run(*argv)
     assert code == 2
     assert out == ""
-    assert "usage:" in err
+    # One line, like every other error, pointing at --help.
+    assert err.startswith("intoto-policy: ")
+    assert err.count("\n") == 1
+    assert "(see --help)" in err
 
 
 def test_attest_without_subjects(run: Run, work: Path) -> None:

@@ -333,3 +333,51 @@ def test_cli_layout_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (
         main(["layout", "check", str(good), "--param", "artifact=a", "--param", "builder=b"]) == 0
     )
+
+
+INJECTION = [
+    ("CEL string breakout", "x' || true || '"),
+    ("double quote", 'x" || true || "'),
+    ("backslash", "x\\\\"),
+    ("white space adds rule words", "app DISALLOW"),
+    ("newline", "a\nb"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), INJECTION, ids=[c[0] for c in INJECTION])
+def test_parameter_values_cannot_inject(name: str, value: str) -> None:
+    with pytest.raises(ParameterError, match="plain text"):
+        Layout.from_dict(base(), params={"artifact": "app", "builder": value})
+
+
+def test_parameters_are_escaped_in_regex_fields() -> None:
+    doc = {
+        "functionaries": {
+            "ci": {
+                "type": "sigstore",
+                "identityRegex": "https://github.com/{repo}/.+",
+                "issuer": "x",
+            }
+        },
+        "rule": "{repo}",
+    }
+    out = substitute_parameters(doc, {"repo": "acme/app.v2"})
+    assert out["functionaries"]["ci"]["identityRegex"] == r"https://github.com/acme/app\.v2/.+"
+    assert out["rule"] == "acme/app.v2"
+
+
+def test_unresolved_parameter_outside_rules_is_an_error() -> None:
+    doc = base()
+    doc["steps"][0]["expectedPredicates"][0]["predicateType"] = "{ptype}"
+    with pytest.raises(ParameterError, match="ptype"):
+        Layout.from_dict(doc, params=PARAMS)
+
+
+def test_regex_repetition_is_not_a_parameter() -> None:
+    doc = base()
+    doc["functionaries"]["ci"] = {
+        "type": "sigstore",
+        "identityRegex": "https://x/[0-9a-f]{40}",
+        "issuer": "y",
+    }
+    assert Layout.from_dict(doc, params=PARAMS).functionaries["ci"].kind == "sigstore"

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ._errors import LayoutError
 
-__all__ = ["CompiledRule", "Outcome", "RuleResult", "compile_rule"]
+__all__ = ["CompiledRule", "Outcome", "RuleResult", "bind", "compile_rule"]
 
 # Messages cel-cpp gives for a field or key that is not there.
 _MISSING: Final = re.compile(r"no such (key|field|attribute)|Key not found|not found in map", re.I)
@@ -96,13 +96,22 @@ class CompiledRule:
     text: str
     _program: Any
 
-    def evaluate(self, activation: Mapping[str, Any]) -> RuleResult:
+    def evaluate(self, activation: Mapping[str, Any], bound: Any = None) -> RuleResult:
         """Evaluate against ``{"predicate", "subject", "predicateType"}``.
+
+        Args:
+            activation: The variables.
+            bound: The same variables converted once with :func:`bind`, to
+                share the conversion between the rules of one attestation.
 
         Never raises for an evaluation problem: it is an outcome.
         """
         try:
-            value = self._program.eval(data=activation)
+            value = (
+                self._program.eval(bound)
+                if bound is not None
+                else self._program.eval(data=activation)
+            )
         except (RuntimeError, ValueError, TypeError) as exc:
             return self._error(str(exc))
         plain = value.value()
@@ -168,6 +177,18 @@ def _shorten(value: Any) -> Any:
     if len(text) > 300:
         return text[:297] + "..."
     return value
+
+
+def bind(activation: Mapping[str, Any]) -> Any:
+    """Convert the variables once for several rules (see :meth:`CompiledRule.evaluate`).
+
+    Raises:
+        LayoutError: The variables cannot be converted to CEL values.
+    """
+    try:
+        return _get_env().Activation(data=activation)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise LayoutError(f"attestation data cannot be given to CEL: {exc}") from None
 
 
 def compile_rule(text: str) -> CompiledRule:

@@ -50,6 +50,17 @@ LEGACY_KEYID_HASH_ALGORITHMS: Final = ("sha256", "sha512")
 
 _VerifyFn = Callable[[Any, bytes, bytes], None]
 
+# PyNaCl (libsodium) is optional: when present it verifies Ed25519 signatures.
+_NACL_OPEN: Callable[[bytes, bytes], bytes] | None
+_NACL_ERRORS: tuple[type[Exception], ...]
+try:
+    from nacl.bindings import crypto_sign_open as _nacl_open
+    from nacl.exceptions import CryptoError as _NaclCryptoError
+except ImportError:  # pragma: no cover - exercised where PyNaCl is absent
+    _NACL_OPEN, _NACL_ERRORS = None, ()
+else:
+    _NACL_OPEN, _NACL_ERRORS = _nacl_open, (_NaclCryptoError, ValueError, TypeError)
+
 
 @dataclass(frozen=True, slots=True)
 class _Scheme:
@@ -255,6 +266,7 @@ class PublicKey:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
     _crypto: Any = field(default=None, repr=False, compare=False)
     _fingerprint: str = field(default="", repr=False, compare=False)
+    _ed25519_raw: bytes | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keytype = _KEYTYPE_ALIASES.get(self.keytype, self.keytype)
@@ -292,6 +304,8 @@ class PublicKey:
             )
         object.__setattr__(self, "_crypto", crypto)
         object.__setattr__(self, "_fingerprint", hashlib.sha256(_spki_der(crypto)).hexdigest())
+        if keytype == "ed25519" and _NACL_OPEN is not None:
+            object.__setattr__(self, "_ed25519_raw", bytes.fromhex(self.public))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     @property
@@ -309,6 +323,16 @@ class PublicKey:
 
         Never raises for a bad signature: a malformed signature is just invalid.
         """
+        if self._ed25519_raw is not None and _NACL_OPEN is not None:
+            # libsodium verifies Ed25519 about twice as fast as OpenSSL, and it
+            # is at least as strict (it rejects non-canonical encodings).
+            if len(signature) != 64:
+                return False
+            try:
+                _NACL_OPEN(signature + data, self._ed25519_raw)
+            except _NACL_ERRORS:
+                return False
+            return True
         try:
             SCHEMES[self.scheme].verify(self._crypto, signature, data)
         except (InvalidSignature, ValueError):

@@ -25,9 +25,10 @@ from typing import Any, Final
 
 from ._attestations import Attestation
 from ._cel import Outcome
+from ._cel import bind as cel_bind
 from ._digests import DigestSet
 from ._dsse import Envelope
-from ._errors import JSONError, ValidationError
+from ._errors import JSONError, LayoutError, ValidationError
 from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
 from ._layout import ExpectedPredicate, Layout, Step
@@ -108,10 +109,15 @@ class _Candidate:
     auth: _Authentic
     principals: dict[str, Signer]  # principal id -> signer (authorized, valid)
     checks: list[Check] = field(default_factory=list)
+    failed: bool = False
 
-    @property
-    def failed(self) -> bool:
-        return any(c.failed for c in self.checks)
+    def add(self, check: Check) -> None:
+        self.checks.append(check)
+        self.failed = self.failed or check.failed
+
+    def extend(self, checks: Iterable[Check]) -> None:
+        for check in checks:
+            self.add(check)
 
 
 def _fmt(when: datetime) -> str:
@@ -515,9 +521,13 @@ class _Verification:
     ) -> list[Check]:
         checks = []
         activation = cand.auth.activation()
+        try:
+            bound = cel_bind(activation) if len(pred.attributes) > 1 else None
+        except LayoutError:
+            bound = None  # each rule then reports the conversion error itself
         for attr in pred.attributes:
             compiled = self.layout.compiled(attr.rule)
-            result = compiled.evaluate(activation)
+            result = compiled.evaluate(activation, bound)
             if result.outcome is Outcome.TRUE and attr.pointer in self._passes:
                 checks.append(self._passes[attr.pointer])
                 continue
@@ -673,12 +683,12 @@ class _Verification:
                 for cand in cands:
                     subject_check = self.subject_filter(step, cand)
                     if subject_check is not None:
-                        cand.checks.append(subject_check)
+                        cand.add(subject_check)
                         continue
                     fresh = self.freshness(step, pred, cand)
                     if fresh is not None:
-                        cand.checks.append(fresh)
-                    cand.checks.extend(self.attribute_checks(step, pred, cand))
+                        cand.add(fresh)
+                    cand.extend(self.attribute_checks(step, pred, cand))
                 per_pred[(si, pi)] = cands
 
         # Artifacts of each step, from its phase-1 candidates that passed so
@@ -715,7 +725,7 @@ class _Verification:
                 cands = per_pred[(si, pi)]
                 for cand in cands:
                     if not any(c.kind is CheckKind.SUBJECT_BINDING for c in cand.checks):
-                        cand.checks.extend(self.artifact_checks(step, cand, step_artifacts))
+                        cand.extend(self.artifact_checks(step, cand, step_artifacts))
                 good = [c for c in cands if not c.failed]
                 principals: dict[str, Signer] = {}
                 for cand in good:

@@ -462,3 +462,31 @@ def test_public_key_is_immutable() -> None:
         key.keyid = "y"  # type: ignore[misc]
     with pytest.raises(TypeError):
         key.extra["keyid_hash_algorithms"] = []  # type: ignore[index]
+
+
+ED25519_PATHS = [
+    ("valid", lambda sig, msg: (sig, msg), True),
+    ("other message", lambda sig, msg: (sig, msg + b"!"), False),
+    ("flipped bit", lambda sig, msg: (bytes([sig[0] ^ 1]) + sig[1:], msg), False),
+    ("short signature", lambda sig, msg: (sig[:63], msg), False),
+    ("long signature", lambda sig, msg: (sig + b"\0", msg), False),
+    ("empty signature", lambda sig, msg: (b"", msg), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "expected"), ED25519_PATHS, ids=[c[0] for c in ED25519_PATHS]
+)
+def test_ed25519_libsodium_and_openssl_agree(
+    monkeypatch: pytest.MonkeyPatch, name: str, mutate, expected: bool
+) -> None:
+    import intoto_policy._keys as keys_module
+
+    key = keys_module.generate_private_key("ed25519")
+    sig, msg = mutate(key.sign(b"payload"), b"payload")
+    fast = keys_module.PublicKey.from_dict(key.public_key.to_dict())
+    with monkeypatch.context() as patched:
+        patched.setattr(keys_module, "_NACL_OPEN", None)
+        slow = keys_module.PublicKey.from_dict(key.public_key.to_dict())
+        assert slow.verify(sig, msg) is expected, name
+    assert fast.verify(sig, msg) is expected, name

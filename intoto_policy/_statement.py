@@ -261,6 +261,7 @@ class Statement:
     predicate: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     _has_predicate: bool = field(default=True, repr=False, compare=False)
+    _subject_json: Any = field(default=None, repr=False, compare=False)
     _type_key: str = field(default="_type", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -329,8 +330,10 @@ class Statement:
             if k not in (type_key, "subject", "predicateType", "predicate")
             or (k == "predicate" and v is None)
         }
+        subject_json = None
         if not copy and type(predicate) is dict:
             predicate = FrozenJSON(predicate)
+            subject_json = subjects
         return cls(
             type=stype,
             subject=parsed,
@@ -338,6 +341,7 @@ class Statement:
             predicate=predicate,
             extra=extra,
             _has_predicate=has_predicate,
+            _subject_json=subject_json,
             _type_key=type_key,
         )
 
@@ -357,6 +361,13 @@ class Statement:
     def plain_predicate(self) -> dict[str, Any]:
         """The predicate as new plain dicts and lists."""
         return thaw(self.predicate)  # type: ignore[no-any-return]
+
+    @property
+    def subject_json(self) -> list[Any]:
+        """The subjects as JSON: shared when parsed from owned bytes; never mutate it."""
+        if self._subject_json is not None:
+            return self._subject_json  # type: ignore[no-any-return]
+        return [s.to_dict() for s in self.subject]
 
     @property
     def predicate_json(self) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class _Authentic:
         if self._activation is None:
             self._activation = {
                 "predicate": self.statement.predicate_json,
-                "subject": [s.to_dict() for s in self.statement.subject],
+                "subject": self.statement.subject_json,
                 "predicateType": self.statement.predicate_type,
             }
         return self._activation
@@ -754,8 +754,10 @@ class _Verification:
                     if not cand.failed:
                         self.counted.add(id(cand.auth.att))
                         self.counted_statements[step.name].append(cand.auth.statement)
-                        counted_refs[id(cand.auth.att)] = replace(
-                            cand.auth.ref, signers=tuple(cand.principals.values())
+                        signers = tuple(cand.principals.values())
+                        ref = cand.auth.ref
+                        counted_refs[id(cand.auth.att)] = (
+                            ref if signers == ref.signers else replace(ref, signers=signers)
                         )
                 step_checks.append(self._threshold_check(step, pred, principals, cands))
             results.append(

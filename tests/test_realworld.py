@@ -540,7 +540,9 @@ def _fulcio_pems() -> tuple[list[str], list[str]]:
     roots, intermediates = [], []
     for ca in json.loads(PROD.read_text())["certificateAuthorities"]:
         certs = [
-            x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"])).public_bytes(Encoding.PEM).decode()
+            x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"]))
+            .public_bytes(Encoding.PEM)
+            .decode()
             for c in ca["certChain"]["certificates"]
         ]
         roots.append(certs[-1])
@@ -549,9 +551,24 @@ def _fulcio_pems() -> tuple[list[str], list[str]]:
 
 
 X509_CASES = [
-    ("chain and URI match at signing time", "2022-10-18T22:10:52Z", r"https://github\.com/slsa-framework/slsa-github-generator/.+", 0),
-    ("certificate expired at verification time", "2026-11-22T00:00:00Z", r"https://github\.com/slsa-framework/slsa-github-generator/.+", 1),
-    ("URI constraint does not match", "2022-10-18T22:10:52Z", r"https://github\.com/someone-else/.+", 1),
+    (
+        "chain and URI match at signing time",
+        "2022-10-18T22:10:52Z",
+        r"https://github\.com/slsa-framework/slsa-github-generator/.+",
+        0,
+    ),
+    (
+        "certificate expired at verification time",
+        "2026-11-22T00:00:00Z",
+        r"https://github\.com/slsa-framework/slsa-github-generator/.+",
+        1,
+    ),
+    (
+        "URI constraint does not match",
+        "2022-10-18T22:10:52Z",
+        r"https://github\.com/someone-else/.+",
+        1,
+    ),
 ]
 
 
@@ -562,13 +579,41 @@ def test_x509_functionary_on_legacy_certificate_envelope(
     roots, intermediates = _fulcio_pems()
     layout = {
         "expires": "2100-01-01T00:00:00Z",
-        "functionaries": {"fulcio": {"type": "x509", "roots": roots, "intermediates": intermediates, "uris": [{"regex": uri}]}},
-        "steps": [{"name": "build", "expectedPredicates": [{"predicateType": PROV02, "functionaries": ["fulcio"]}]}],
+        "functionaries": {
+            "fulcio": {
+                "type": "x509",
+                "roots": roots,
+                "intermediates": intermediates,
+                "uris": [{"regex": uri}],
+            }
+        },
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [{"predicateType": PROV02, "functionaries": ["fulcio"]}],
+            }
+        ],
     }
     path = tmp_path / "layout.json"
     path.write_text(json.dumps(layout))
-    item = ITEMS / "02-slsaverifier-gha-generic-v1.2.1-legacy-dsse" / "binary-linux-amd64-workflow_dispatch.intoto.jsonl"
-    result = main(["verify", str(path), "--unsigned-layout", "--at", at, "--format", "json", "--attestations", str(item)])
+    item = (
+        ITEMS
+        / "02-slsaverifier-gha-generic-v1.2.1-legacy-dsse"
+        / "binary-linux-amd64-workflow_dispatch.intoto.jsonl"
+    )
+    result = main(
+        [
+            "verify",
+            str(path),
+            "--unsigned-layout",
+            "--at",
+            at,
+            "--format",
+            "json",
+            "--attestations",
+            str(item),
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert result == code, name
     if code == 0:
@@ -577,3 +622,47 @@ def test_x509_functionary_on_legacy_certificate_envelope(
         assert signer["identity"].startswith("https://github.com/slsa-framework/")
     else:
         assert {r["reason"] for r in report["rejected"]} == {"bad-signature"}
+
+
+def test_layout_names_its_trusted_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    shutil.copy(PROD, tmp_path / "trusted_root.json")
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "trustedRoot": "trusted_root.json",
+        "functionaries": {"bcr": sigstore(BCR)},
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [{"predicateType": PROV1, "functionaries": ["bcr"]}],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    att = str(ITEMS / "03-slsaverifier-bcr-slsa-v1/MODULE.bazel.intoto.jsonl")
+    code = main(["verify", str(path), "--unsigned-layout", "--at", AT, "--attestations", att])
+    assert code == 0, capsys.readouterr().out
+    capsys.readouterr()
+    # Without any trusted root the bundle cannot be checked, and says so.
+    del layout["trustedRoot"]
+    path.write_text(json.dumps(layout))
+    assert (
+        main(
+            [
+                "verify",
+                str(path),
+                "--unsigned-layout",
+                "--at",
+                AT,
+                "--attestations",
+                att,
+                "--format",
+                "json",
+            ]
+        )
+        == 1
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert {r["reason"] for r in report["rejected"]} == {"unsupported"}

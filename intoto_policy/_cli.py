@@ -47,6 +47,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, NoReturn, TextIO
 
 from ._digests import DigestSet
@@ -66,7 +67,7 @@ from ._json import loads
 from ._keys import PublicKey, generate_private_key
 from ._statement import STATEMENT_V1, ResourceDescriptor, Statement
 
-__all__ = ["main", "subcommand"]
+__all__ = ["main", "now", "subcommand"]
 
 PROG: Final = "intoto-policy"
 EXIT_OK: Final = 0
@@ -137,6 +138,11 @@ def _build_parser() -> argparse.ArgumentParser:
         cmd.configure(sub)
         sub.set_defaults(handler=cmd.run)
     return parser
+
+
+def now() -> datetime:
+    """The current time: the CLI's one clock read, passed to the library as ``at``."""
+    return datetime.now(UTC)
 
 
 def _one_line(text: str) -> str:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ._cli import EXIT_FAILED, EXIT_OK, subcommand
+from ._cli import EXIT_FAILED, EXIT_OK, now, subcommand
 
 if TYPE_CHECKING:
     from ._report import Report
@@ -76,7 +75,7 @@ def _say(text: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from ._demo import LAYOUT_NAME, run_demo  # noqa: PLC0415
 
-    at = datetime.now(UTC)  # the one clock read: the verification time
+    at = now()  # the verification time
     outcome = run_demo(at, tampering=args.tamper)
     color = _use_color(args.color)
     human = args.format in ("text", "markdown")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._cli import EXIT_FAILED, EXIT_OK, _passphrase_source, subcommand
+from ._cli import EXIT_FAILED, EXIT_OK, _passphrase_source, now, subcommand
 from ._errors import InputError, ParameterError, UsageError
 from ._files import load_private_key_file, load_public_key_file, read_file, write_file
 
@@ -46,7 +46,7 @@ def _params(args: argparse.Namespace) -> dict[str, str]:
 
 def _at(text: str | None) -> datetime:
     if text is None:
-        return datetime.now(UTC)  # the CLI is where "now" is decided
+        return now()
     from ._time import parse_rfc3339  # noqa: PLC0415
 
     try:

@@ -28,6 +28,17 @@ def _param(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a layout parameter (repeatable)",
+    )
+    parser.add_argument("--params-file", metavar="FILE", help="JSON object of layout parameters")
+
+
 def _params(args: argparse.Namespace) -> dict[str, str]:
     from ._json import loads  # noqa: PLC0415
     from ._layout import check_params_shape  # noqa: PLC0415
@@ -101,14 +112,7 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ALG:HEX",
         help="the artifact's digest, e.g. sha256:abc... (repeatable)",
     )
-    parser.add_argument(
-        "--param",
-        action="append",
-        type=_param,
-        metavar="NAME=VALUE",
-        help="a layout parameter (repeatable)",
-    )
-    parser.add_argument("--params-file", metavar="FILE", help="JSON object of layout parameters")
+    _add_parameter_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
         "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
@@ -314,14 +318,7 @@ def _layout_sign(args: argparse.Namespace) -> int:
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("layout", metavar="LAYOUT", help="the layout to check (signed or not)")
-    parser.add_argument(
-        "--param",
-        action="append",
-        type=_param,
-        metavar="NAME=VALUE",
-        help="a layout parameter (repeatable)",
-    )
-    parser.add_argument("--params-file", metavar="FILE", help="JSON object of layout parameters")
+    _add_parameter_arguments(parser)
     parser.add_argument(
         "--at", metavar="TIME", help="judge expiry at this RFC 3339 time (default: now)"
     )

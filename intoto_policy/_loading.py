@@ -112,6 +112,72 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+_JSON_WS: Final = frozenset(" \t\r\n")
+
+
+def _json_lines(text: str) -> dict[str, int]:
+    """JSON pointer -> 1-based line of each value in a JSON text.
+
+    Runs only on text the strict decoder has already accepted, so it needs no
+    error handling of its own; it walks values iteratively (no recursion).
+    """
+    lines: dict[str, int] = {}
+    pos = 0
+    line = 1
+    n = len(text)
+
+    def skip() -> None:
+        nonlocal pos, line
+        while pos < n and text[pos] in _JSON_WS:
+            if text[pos] == "\n":
+                line += 1
+            pos += 1
+
+    def string_end(start: int) -> int:
+        i = start + 1
+        while text[i] != '"':
+            i += 2 if text[i] == "\\" else 1
+        return i + 1
+
+    # Stack of (container kind, pointer, next array index).
+    stack: list[list[Any]] = []
+    pointer = ""
+    while True:
+        skip()
+        if pos >= n:
+            break
+        ch = text[pos]
+        if stack and stack[-1][0] == "{" and ch == '"':
+            end = string_end(pos)
+            key = json.loads(text[pos:end])
+            pos = end
+            skip()
+            pos += 1  # the ':'
+            skip()
+            pointer = f"{stack[-1][1]}/{_escape(key)}"
+            ch = text[pos]
+        elif stack and stack[-1][0] == "[" and ch not in "],":
+            pointer = f"{stack[-1][1]}/{stack[-1][2]}"
+            stack[-1][2] += 1
+        if ch in "]}":
+            stack.pop()
+            pos += 1
+        elif ch == ",":
+            pos += 1
+        elif ch in "{[":
+            lines[pointer] = line
+            stack.append([ch, pointer, 0])
+            pos += 1
+        else:
+            lines[pointer] = line
+            if ch == '"':
+                pos = string_end(pos)
+            else:
+                while pos < n and text[pos] not in ",]}" and text[pos] not in _JSON_WS:
+                    pos += 1
+    return lines
+
+
 def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, int]]:
     """Parse layout bytes (JSON or YAML) into a document and a line map.
 
@@ -121,7 +187,8 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
     """
     stripped = data.lstrip()
     if stripped.startswith(b"{"):
-        return loads(data, source=source), {}
+        doc = loads(data, source=source)
+        return doc, _json_lines(data.decode("utf-8"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

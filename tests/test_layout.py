@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import yaml
 
 from intoto_policy import (
@@ -381,3 +383,50 @@ def test_regex_repetition_is_not_a_parameter() -> None:
         "issuer": "y",
     }
     assert Layout.from_dict(doc, params=PARAMS).functionaries["ci"].kind == "sigstore"
+
+
+def _pointers(value, pointer=""):
+    yield pointer
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _pointers(sub, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _pointers(sub, f"{pointer}/{i}")
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@given(
+    doc=st.dictionaries(st.text(max_size=6), _JSON_VALUES, max_size=5),
+    indent=st.sampled_from([None, 1, 2]),
+)
+def test_json_line_map_finds_every_value(doc: dict, indent: int | None) -> None:
+    from intoto_policy._loading import _json_lines
+
+    text = json.dumps(doc, indent=indent)
+    lines = _json_lines(text)
+    assert set(lines) == set(_pointers(doc))
+    if indent is None:
+        assert set(lines.values()) == {1}
+    else:
+        # In document order, lines never go backwards.
+        ordered = [lines[p] for p in _pointers(doc)]
+        assert ordered == sorted(ordered)
+
+
+def test_json_layout_checks_carry_lines(tmp_path: Path) -> None:
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(base(), indent=2))
+    loaded = load_layout(path, params=PARAMS, allow_unsigned=True)
+    text_lines = path.read_text().splitlines()
+    line = loaded.layout.line_of("/steps/0/expectedPredicates/0/expectedAttributes/0/rule")
+    assert line is not None
+    assert text_lines[line - 1].strip().startswith('"rule": "predicate.runDetails.builder.id')

@@ -628,3 +628,25 @@ def test_maxage_boundary() -> None:
     assert not verify_attestations(
         layout, atts, at=AT + timedelta(seconds=1), subjects=[DigestSet({"sha256": APP})]
     )
+
+
+def test_concurrent_verifications_share_one_layout() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    layout = Layout.from_dict(layout_doc())
+    inputs = [
+        good_attestations(),
+        [signed(provenance("https://evil.example"), "builder"), signed(scan(), "scanner")],
+        [signed(provenance(), "builder"), signed(scan(critical=2), "scanner")],
+    ] * 6
+
+    def run(atts: list[Attestation]) -> dict[str, Any]:
+        return verify_attestations(
+            layout, atts, at=AT, subjects=[DigestSet({"sha256": APP})]
+        ).to_dict()
+
+    expected = [run(a) for a in inputs]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(run, inputs))
+    assert got == expected
+    assert [r["verdict"] for r in got[:3]] == ["pass", "fail", "fail"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -397,16 +398,17 @@ def unused_parameters(document: Any, params: Mapping[str, str]) -> list[str]:
 
 
 def _walk(path: Path, skip: frozenset[Path]) -> Iterable[Path]:
-    if path.is_dir():
-        for child in sorted(path.rglob("*")):
-            if (
-                child.is_file()
-                and child.resolve() not in skip
-                and child.name.endswith(ATTESTATION_SUFFIXES)
-            ):
-                yield child
-    else:
+    if not path.is_dir():
         yield path
+        return
+    for root, dirs, files in os.walk(path):
+        # Hidden directories (.git, .venv...) hold no evidence and may be huge:
+        # do not even descend into them. Sorted, so the order is deterministic.
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            child = Path(root) / name
+            if name.endswith(ATTESTATION_SUFFIXES) and child.resolve() not in skip:
+                yield child
 
 
 def load_attestations(

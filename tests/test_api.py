@@ -312,3 +312,17 @@ def test_layout_check_of_a_signed_layout(
     assert code == 0
     assert report["layout"]["signed"] is True
     assert report["layout"]["signedBy"] == [KEY.keyid]
+
+
+def test_directories_skip_hidden_folders_and_other_files(tree: Path) -> None:
+    from intoto_policy import load_attestations
+
+    hidden = tree / "atts" / ".git" / "objects"
+    hidden.mkdir(parents=True)
+    (hidden / "pack.json").write_text("{}")
+    (tree / "atts" / "nested").mkdir()
+    (tree / "atts" / "nested" / "extra.intoto.jsonl").write_text(
+        json.dumps(envelope().to_dict()) + "\n"
+    )
+    found = load_attestations([tree / "atts"])
+    assert sorted(Path(a.source).name for a in found) == ["build.json", "extra.intoto.jsonl"]

@@ -357,3 +357,43 @@ def _layout_check(args: argparse.Namespace) -> int:
     warnings = len(findings) - errors
     sys.stdout.write(f"{path}: {errors} error(s), {warnings} warning(s)\n")
     return EXIT_FAILED if errors else EXIT_OK
+
+
+def _functionary_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "keys", nargs="+", metavar="PUB", help="public keys (PEM or JSON key dicts)"
+    )
+    parser.add_argument("--format", default="yaml", choices=["yaml", "json"], help="output format")
+    parser.add_argument(
+        "--not-before", metavar="TIME", help="start of the keys' validity window (RFC 3339)"
+    )
+    parser.add_argument(
+        "--not-after", metavar="TIME", help="end of the keys' validity window (RFC 3339)"
+    )
+
+
+@subcommand(
+    "layout functionary",
+    help="print layout functionary entries (key id -> key) for public keys",
+    arguments=_functionary_arguments,
+)
+def _layout_functionary(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    entries: dict[str, Any] = {}
+    for path in args.keys:
+        key = load_public_key_file(path)
+        entry = key.to_dict(camel=True)
+        for option, name in ((args.not_before, "notBefore"), (args.not_after, "notAfter")):
+            if option is not None:
+                entry[name] = option
+                _at(option)  # reject a malformed time here, not at verification
+        entries[key.keyid] = entry
+    doc = {"functionaries": entries}
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        import yaml  # noqa: PLC0415
+
+        sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, width=1000))
+    return EXIT_OK

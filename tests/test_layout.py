@@ -430,3 +430,25 @@ def test_json_layout_checks_carry_lines(tmp_path: Path) -> None:
     line = loaded.layout.line_of("/steps/0/expectedPredicates/0/expectedAttributes/0/rule")
     assert line is not None
     assert text_lines[line - 1].strip().startswith('"rule": "predicate.runDetails.builder.id')
+
+
+def test_cli_layout_functionary_entries_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = [generate_private_key(t) for t in ("ed25519", "ecdsa", "rsa")]
+    paths = []
+    for i, key in enumerate(keys):
+        path = tmp_path / f"k{i}.pub"
+        path.write_bytes(key.public_pem())
+        paths.append(str(path))
+    assert main(["layout", "functionary", *paths, "--not-after", "2030-01-01T00:00:00Z"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert list(doc["functionaries"]) == [k.keyid for k in keys]
+    layout = base()
+    layout["functionaries"] = doc["functionaries"]
+    layout["steps"][0]["expectedPredicates"][0]["functionaries"] = [k.keyid for k in keys]
+    loaded = Layout.from_dict(layout, params=PARAMS)
+    assert all(f.not_after is not None for f in loaded.functionaries.values())
+    assert (
+        main(["layout", "functionary", paths[0], "--format", "json", "--not-before", "soon"]) == 2
+    )

@@ -38,11 +38,18 @@ astral-plane keys, and on every code point.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ._errors import ValidationError
 
-__all__ = ["encode_canonical"]
+__all__ = ["CanonicalMemo", "encode_canonical"]
+
+#: Encodings of large objects already encoded, by ``id``: the object itself
+#: (which keeps the id from being reused) and its canonical text.
+CanonicalMemo = dict[int, tuple[Any, str]]
+
+#: Objects with at least this many members are remembered in a memo.
+_MEMO_MIN: Final = 1024
 
 
 class _UnencodableError(Exception):
@@ -70,16 +77,16 @@ def _text(value: Any) -> str:
     return text
 
 
-def _encode_into(value: Any, out: list[str]) -> None:
+def _encode_into(value: Any, out: list[str], memo: CanonicalMemo | None = None) -> None:
     kind = type(value)
     if kind is str:
         if '"' in value or "\\" in value:
             value = _escape(value)
         out.append(f'"{value}"')
     elif kind is dict:
-        _encode_dict_into(value, out)
+        _encode_dict_into(value, out, memo)
     elif kind is list or kind is tuple:
-        _encode_array_into(value, out)
+        _encode_array_into(value, out, memo)
     elif kind is bool:
         out.append("true" if value else "false")
     elif kind is int:
@@ -90,27 +97,50 @@ def _encode_into(value: Any, out: list[str]) -> None:
     elif isinstance(value, str):
         out.append(f'"{_text(value)}"')
     elif isinstance(value, dict):
+        # A copy: it is not remembered in the memo (it would not be met again).
         _encode_dict_into(dict(dict.items(value)), out)
     elif isinstance(value, (list, tuple)):
-        _encode_array_into(value, out)
+        _encode_array_into(value, out, memo)
     elif isinstance(value, int) and not isinstance(value, bool):
         out.append(int.__repr__(value))
     else:
         raise _UnencodableError
 
 
-def _encode_array_into(items: list[Any] | tuple[Any, ...], out: list[str]) -> None:
+def _encode_array_into(
+    items: list[Any] | tuple[Any, ...], out: list[str], memo: CanonicalMemo | None = None
+) -> None:
     if not items:
         out.append("[]")
         return
     out.append("[")
     for item in items:
-        _encode_into(item, out)
+        _encode_into(item, out, memo)
         out.append(",")
     out[-1] = "]"
 
 
-def _encode_dict_into(obj: dict[Any, Any], out: list[str]) -> None:
+def _encode_dict_into(
+    obj: dict[Any, Any], out: list[str], memo: CanonicalMemo | None = None
+) -> None:
+    if memo is not None and len(obj) >= _MEMO_MIN:
+        known = memo.get(id(obj))
+        if known is not None and known[0] is obj:
+            out.append(known[1])
+            return
+        # Encoded on its own and remembered.
+        own: list[str] = []
+        _encode_members_into(obj, own, memo)
+        text = "".join(own)
+        memo[id(obj)] = (obj, text)
+        out.append(text)
+        return
+    _encode_members_into(obj, out, memo)
+
+
+def _encode_members_into(
+    obj: dict[Any, Any], out: list[str], memo: CanonicalMemo | None = None
+) -> None:
     size = len(obj)
     if size == 0:
         out.append("{}")
@@ -121,7 +151,7 @@ def _encode_dict_into(obj: dict[Any, Any], out: list[str]) -> None:
             out.append(f'{{"{_text(key)}":"{_text(value)}"}}')
         else:
             out.append(f'{{"{_text(key)}":')
-            _encode_into(value, out)
+            _encode_into(value, out, memo)
             out.append("}")
         return
     keys = list(obj)
@@ -154,7 +184,7 @@ def _encode_dict_into(obj: dict[Any, Any], out: list[str]) -> None:
     out.append("{")
     for key, value in zip(keys, values, strict=True):
         out.append(f'"{key}":')
-        _encode_into(value, out)
+        _encode_into(value, out, memo)
         out.append(",")
     out[-1] = "}"
 
@@ -218,12 +248,16 @@ def _flat_object(obj: dict[Any, Any]) -> str:
     return "{" + ",".join(members) + "}"
 
 
-def encode_canonical(obj: Any) -> bytes:
+def encode_canonical(obj: Any, *, memo: CanonicalMemo | None = None) -> bytes:
     """Encode a JSON value as canonical JSON bytes (UTF-8).
 
     Args:
         obj: A tree of ``dict`` (``str`` keys), ``list``, ``tuple``, ``str``,
             ``int``, ``bool`` and ``None``.
+        memo: Remembers the encodings of large ``dict`` objects by identity,
+            for trees that share them (the same artifact map in several
+            links). Only for objects that are not modified while the memo is
+            in use.
 
     Returns:
         The canonical encoding, identical to securesystemslib's.
@@ -236,7 +270,7 @@ def encode_canonical(obj: Any) -> bytes:
     """
     out: list[str] = []
     try:
-        _encode_into(obj, out)
+        _encode_into(obj, out, memo)
         return "".join(out).encode("utf-8")
     except (_UnencodableError, UnicodeEncodeError, ValueError, RecursionError):
         pass

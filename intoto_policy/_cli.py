@@ -121,7 +121,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, only the subcommand it names gets its arguments.
+
+    A subcommand's arguments may need imports (choices listed by a heavy
+    module), so the others are left bare: argparse only looks at the one
+    the command line names.
+    """
     parser = _Parser(
         prog=PROG,
         description="Verify in-toto attestations against layouts.",
@@ -135,7 +141,8 @@ def _build_parser() -> argparse.ArgumentParser:
                 group = groups[prefix[:-1]].add_parser(prefix[-1], help=f"{prefix[-1]} commands")
                 groups[prefix] = group.add_subparsers(dest=f"command_{depth}", required=True)
         sub = groups[cmd.words[:-1]].add_parser(cmd.words[-1], help=cmd.help, description=cmd.help)
-        cmd.configure(sub)
+        if argv is None or tuple(argv[: len(cmd.words)]) == cmd.words:
+            cmd.configure(sub)
         sub.set_defaults(handler=cmd.run)
     return parser
 
@@ -170,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code: 0 success, 1 verification failure, 2 bad input or usage.
     """
-    parser = _build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = _build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

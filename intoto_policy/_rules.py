@@ -46,9 +46,9 @@ import functools
 import operator
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress, filterfalse
+from itertools import compress, filterfalse, repeat
 from typing import Final, Generic, Literal, TypeVar
 
 from ._errors import ValidationError
@@ -328,7 +328,7 @@ class RulesResult:
 # from, never in set order: with 100,000 artifacts, memory locality decides
 # the speed (iterating a set touches the path strings in hash order).
 
-_Selector = Callable[[Iterable[str]], list[str]]
+_Selector = Callable[[Collection[str]], list[str]]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -348,18 +348,27 @@ def _selector(pattern: str) -> _Selector:
             test: Callable[[str], object] = pattern.__eq__
         elif not core:  # only stars
             return list
-        elif leading and trailing:
-            test = operator.methodcaller("__contains__", core)
-        elif leading:
-            test = operator.methodcaller("endswith", core)
         else:
-            test = operator.methodcaller("startswith", core)
+            if not leading:
+                return functools.partial(_select_prefix, core)
+            # One C-level pass (no Python call per path).
+            method = operator.contains if trailing else str.endswith
+            return lambda paths: list(compress(paths, map(method, paths, repeat(core))))
     else:
         test = re.compile(fnmatch.translate(pattern)).match
     return lambda paths: list(filter(test, paths))
 
 
-def _select(pattern: str, queue: Mapping[str, None]) -> list[str]:
+def _select_prefix(prefix: str, paths: Collection[str]) -> list[str]:
+    """The paths that start with ``prefix``, in order."""
+    # Strings with a common prefix are contiguous in code point order, so
+    # when the least and the greatest path have it, every path has it.
+    if paths and min(paths).startswith(prefix) and max(paths).startswith(prefix):
+        return list(paths)
+    return list(compress(paths, map(str.startswith, paths, repeat(prefix))))
+
+
+def _select(pattern: str, queue: Mapping[str, object]) -> list[str]:
     """The queued paths ``pattern`` matches, in queue order."""
     if not _WILDCARDS.search(pattern):
         return [pattern] if pattern in queue else []
@@ -426,15 +435,27 @@ def evaluate_rules(
                 f"rule {index} is a {type(rule).__name__}, not a parsed ArtifactRule"
             )
     evaluation = _Evaluation(source_type, materials, products, step_artifacts, digests_equal)
+    evaluation.queue_in_source = True  # every queue below holds source paths only
     # The queue is a dict used as an ordered set (see "pattern matching").
-    queue: dict[str, None] = dict.fromkeys(evaluation.source)
+    # The queue starts as the source mapping itself (only its keys are read)
+    # and is copied when a rule first consumes something.
+    source = evaluation.source
+    queue: Mapping[str, object] = source if type(source) is dict else dict.fromkeys(source)
     outcomes: list[RuleOutcome] = []
     for rule in rule_list:
         outcome = evaluation.apply(rule, queue)
         consumed = outcome.consumed
-        if len(consumed) * 8 < len(queue):
-            for path in consumed:
-                queue.pop(path, None)
+        if len(consumed) == len(queue) and not (rule.kind == "match" and rule.source_prefix):
+            # Everything queued was consumed: every rule but a MATCH with a
+            # source prefix consumes queued paths only.
+            queue = {}
+        elif len(consumed) * 8 < len(queue):
+            if consumed:
+                own = dict.fromkeys(queue) if queue is source else queue
+                assert isinstance(own, dict)
+                for path in consumed:
+                    own.pop(path, None)
+                queue = own
         elif consumed:
             queue = dict.fromkeys(filterfalse(consumed.__contains__, queue))
         outcomes.append(outcome)
@@ -448,6 +469,7 @@ class _Evaluation(Generic[D]):
         "digests_equal",
         "materials",
         "products",
+        "queue_in_source",
         "source",
         "source_type",
         "step_artifacts",
@@ -467,8 +489,11 @@ class _Evaluation(Generic[D]):
         self.source = materials if source_type == "materials" else products
         self.step_artifacts = step_artifacts
         self.digests_equal = digests_equal
+        #: Whether the queues given to apply() hold only paths of the source
+        #: side (as in evaluate_rules), which spares looking them up there.
+        self.queue_in_source = False
 
-    def apply(self, rule: ArtifactRule, queue: Mapping[str, None]) -> RuleOutcome:
+    def apply(self, rule: ArtifactRule, queue: Mapping[str, object]) -> RuleOutcome:
         """Apply one rule to the queue (not changed here); the reference's verify_*_rule."""
         kind = rule.kind
         if kind == "require":
@@ -497,10 +522,22 @@ class _Evaluation(Generic[D]):
             )
         materials, products = self.materials, self.products
         consumed: Iterable[str]
+        # Where the queued paths are artifacts of the source side, only the
+        # other side needs looking up.
         if kind == "create":
-            consumed = filter(products.__contains__, filterfalse(materials.__contains__, selected))
+            if self.source is materials or not self.queue_in_source:
+                consumed = filter(
+                    products.__contains__, filterfalse(materials.__contains__, selected)
+                )
+            else:
+                consumed = filterfalse(materials.__contains__, selected) if materials else selected
         elif kind == "delete":
-            consumed = filter(materials.__contains__, filterfalse(products.__contains__, selected))
+            if self.source is products or not self.queue_in_source:
+                consumed = filter(
+                    materials.__contains__, filterfalse(products.__contains__, selected)
+                )
+            else:
+                consumed = filterfalse(products.__contains__, selected) if products else selected
         else:  # modify: in both sides, with digests that differ
             both = list(filter(products.__contains__, filter(materials.__contains__, selected)))
             same = map(
@@ -511,7 +548,7 @@ class _Evaluation(Generic[D]):
             consumed = compress(both, map(operator.not_, same))
         return RuleOutcome(rule, frozenset(consumed))
 
-    def apply_match(self, rule: ArtifactRule, queue: Mapping[str, None]) -> RuleOutcome:
+    def apply_match(self, rule: ArtifactRule, queue: Mapping[str, object]) -> RuleOutcome:
         recorded = self.step_artifacts(rule.dest_name)
         if recorded is None:
             return RuleOutcome(
@@ -522,6 +559,25 @@ class _Evaluation(Generic[D]):
         dest = recorded[0] if rule.dest_type == "materials" else recorded[1]
         source, equal = self.source, self.digests_equal
         source_prefix, dest_prefix, pattern = rule.source_prefix, rule.dest_prefix, rule.pattern
+        if not source_prefix and not dest_prefix and self.queue_in_source:
+            # The common case, in C-level passes: the selected names are
+            # queued, so they are artifacts of the source side.
+            names = _select(pattern, queue)
+            if dest is source:  # the same record (a step's materials and products)
+                # Every selected name is a key of source: when all keys are
+                # selected, their values are source.values().
+                selected: Iterable[D] = (
+                    source.values() if len(names) == len(source) else map(source.__getitem__, names)
+                )
+                if equal is operator.eq and set(map(type, selected)) <= {dict}:
+                    # A dict equals itself: dict comparison takes identical
+                    # members as equal without comparing them.
+                    return RuleOutcome(rule, frozenset(names))
+                values = list(map(source.__getitem__, names))
+                return RuleOutcome(rule, frozenset(compress(names, map(equal, values, values))))
+            both = list(filter(dest.__contains__, names))
+            same = map(equal, map(source.__getitem__, both), map(dest.__getitem__, both))
+            return RuleOutcome(rule, frozenset(compress(both, same)))
         stem = _join(source_prefix, "") if source_prefix else ""
         if not source_prefix:
             names = _select(pattern, queue)

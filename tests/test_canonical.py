@@ -306,3 +306,55 @@ def test_property_insertion_order_is_irrelevant(value: dict[str, Any], rnd: rand
 def test_property_any_float_is_rejected(value: float) -> None:
     with pytest.raises(ValidationError):
         encode_canonical({"a": [value]})
+
+
+# A memo remembers the encodings of large objects by identity, for trees that
+# share them (the same artifact map in several links). With a low threshold,
+# every object of two or more members goes through it.
+@given(
+    st.lists(st.dictionaries(TEXT, JSON, min_size=2, max_size=5), min_size=1, max_size=3), st.data()
+)
+@settings(max_examples=300)
+def test_property_memo_matches_securesystemslib(
+    shared: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    import intoto_policy._canonical as canonical
+
+    memo: canonical.CanonicalMemo = {}
+    old = canonical._MEMO_MIN
+    setattr(canonical, "_MEMO_MIN", 2)  # noqa: B010 - a Final; no fixture inside @given
+    try:
+        for _ in range(3):
+            tree = {
+                "a": data.draw(st.sampled_from(shared)),
+                "b": [data.draw(st.sampled_from(shared)), data.draw(JSON)],
+            }
+            assert encode_canonical(tree, memo=memo) == reference(tree)
+    finally:
+        setattr(canonical, "_MEMO_MIN", old)  # noqa: B010
+
+
+def test_memo_is_by_identity_and_skips_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    import intoto_policy._canonical as canonical
+
+    monkeypatch.setattr(canonical, "_MEMO_MIN", 3)
+    memo: canonical.CanonicalMemo = {}
+    shared = artifacts(5)
+    assert encode_canonical({"m": shared, "p": shared}, memo=memo) == reference(
+        {"m": shared, "p": shared}
+    )
+    assert [entry[0] for entry in memo.values()] == [shared]  # the outer one is small
+    # An equal object that is not the same one is encoded on its own.
+    other = dict(shared)
+    assert encode_canonical([other], memo=memo) == reference([other])
+    assert len(memo) == 2
+    assert encode_canonical([other, shared], memo=memo) == reference([other, shared])
+    assert len(memo) == 2
+    # A dict subclass is copied before it is encoded: the copy is not kept.
+    ordered = OrderedDict(shared)
+    assert encode_canonical([ordered], memo=memo) == reference([ordered])
+    assert len(memo) == 2
+    # An object that cannot be encoded is not remembered.
+    with pytest.raises(ValidationError):
+        encode_canonical([{"a": 1.5, "b": 2, "c": 3}], memo=memo)
+    assert len(memo) == 2

@@ -841,3 +841,73 @@ def test_property_selector_is_fnmatch_filter(paths: list[str], pattern: str) -> 
     from intoto_policy._rules import _selector
 
     assert _selector(pattern)(paths) == fnmatch.filter(paths, pattern)
+
+
+@st.composite
+def shared_records(draw: st.DrawFn) -> tuple[dict[str, Any], ...]:
+    """Records that are one object: a step's materials are its products, or another step's."""
+    shared = draw(ARTIFACTS)
+    other = draw(related(shared))
+    return tuple(draw(st.sampled_from([shared, shared, other, draw(ARTIFACTS)])) for _ in range(4))
+
+
+@given(
+    scenario=shared_records(),
+    rules=st.lists(rule_lists(), max_size=6),
+    side=st.sampled_from(["materials", "products"]),
+)
+@settings(max_examples=1000, deadline=None)
+def test_property_shared_records_agree_with_reference(
+    scenario: tuple[dict[str, Any], ...], rules: list[list[str]], side: Any
+) -> None:
+    check_against_reference(scenario, rules, side)
+
+
+def test_match_against_the_same_record_compares_values() -> None:
+    # Values that are not dicts may differ from themselves: they are compared.
+    nan = float("nan")
+    artifacts: dict[str, Any] = {"a": nan, "b": "1", "c": {"sha256": "00"}}
+    result = evaluate_rules(
+        parse_rules([["MATCH", "*", "WITH", "PRODUCTS", "FROM", "self"]]),
+        source_type="materials",
+        materials=artifacts,
+        products=artifacts,
+        step_artifacts=lambda _name: (artifacts, artifacts),
+    )
+    assert result.outcomes[0].consumed == {"b", "c"}
+    calls: list[tuple[Any, Any]] = []
+
+    def equal(left: Any, right: Any) -> bool:
+        calls.append((left, right))
+        return True
+
+    same = {"a": {"sha256": "00"}, "b": {"sha256": "11"}}
+    result = evaluate_rules(
+        parse_rules([["MATCH", "a*", "WITH", "MATERIALS", "FROM", "self"]]),
+        source_type="products",
+        materials=same,
+        products=same,
+        step_artifacts=lambda _name: (same, same),
+        digests_equal=equal,
+    )
+    assert result.outcomes[0].consumed == {"a"}
+    assert calls == [(same["a"], same["a"])]
+
+
+def test_rules_do_not_modify_the_records() -> None:
+    artifacts = {f"src/{i}": {"sha256": f"{i:02x}"} for i in range(40)}
+    before = dict(artifacts)
+    for rules in (
+        [["ALLOW", "src/1*"], ["DISALLOW", "*"]],
+        [["CREATE", "src/*"]],
+        [["MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "self"], ["REQUIRE", "src/3"]],
+    ):
+        result = evaluate_rules(
+            parse_rules(rules),
+            source_type="products",
+            materials={},
+            products=artifacts,
+            step_artifacts=lambda _name: (artifacts, artifacts),
+        )
+        assert list(artifacts.items()) == list(before.items())
+        assert result.remaining <= set(artifacts)

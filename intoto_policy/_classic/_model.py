@@ -15,11 +15,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import chain
 from typing import Any, Final
 
 from .._errors import LayoutError, ValidationError
 from .._rules import ArtifactRule, parse_rules
+from ._load import ParseCache
 
 __all__ = [
     "Inspection",
@@ -143,8 +145,13 @@ def _check_hash_dicts(artifacts: Any, what: str) -> None:
                 raise ValidationError(f"digest {alg!r} is not a hex string", path=f"{what}.{path}")
 
 
-def link_from_payload(payload: Mapping[str, Any]) -> Link:
+def link_from_payload(payload: Mapping[str, Any], cache: ParseCache | None = None) -> Link:
     """Validate a link payload as the reference's ``Link.read`` does.
+
+    Args:
+        payload: The link payload.
+        cache: The verification's parse cache: an artifact map shared by
+            several links is then checked once.
 
     Raises:
         ValidationError: A field has the wrong type or a digest is not hex.
@@ -153,8 +160,11 @@ def link_from_payload(payload: Mapping[str, Any]) -> Link:
         raise ValidationError("not a link (_type is not 'link')")
     materials = payload.get("materials", {})
     products = payload.get("products", {})
-    _check_hash_dicts(materials, "materials")
-    _check_hash_dicts(products, "products")
+    for what, artifacts in (("materials", materials), ("products", products)):
+        if cache is not None and isinstance(artifacts, dict):
+            cache.validated("hash dicts", artifacts, partial(_check_hash_dicts, what=what))
+        else:
+            _check_hash_dicts(artifacts, what)
     byproducts = payload.get("byproducts", {})
     if not isinstance(byproducts, dict):
         raise ValidationError("byproducts must be an object", path="byproducts")
@@ -233,7 +243,19 @@ def _parse_expires(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _EXPIRES.fullmatch(value):
         raise ValidationError("expires must be 'YYYY-MM-DDTHH:MM:SSZ'", path="expires")
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if not value.isascii():  # other Unicode digits: strptime decides
+            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        # What strptime("%Y-%m-%dT%H:%M:%SZ") gives for ASCII text of this
+        # shape, without importing _strptime (a CLI start-up cost).
+        return datetime(
+            int(value[0:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+            tzinfo=UTC,
+        )
     except ValueError:
         raise ValidationError(f"expires {value!r} is not a valid date", path="expires") from None
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .._canonical import encode_canonical
+from .._canonical import CanonicalMemo, encode_canonical
 from .._errors import IntotoPolicyError
 from .._keys import PublicKey, compute_keyid
 from ._load import Document
@@ -71,6 +71,18 @@ class Functionary:
 
     def verify(self, doc: Document, at: datetime, normalize: Callable[[], Any]) -> bool:
         """Whether ``doc`` carries a valid signature by this key."""
+        if doc.format == "dsse":
+            # Checked at most once per key, possibly before the payload was
+            # parsed (the signed bytes are dropped after that).
+            for fun, outcome in doc.checked:
+                if fun is self:
+                    return outcome
+            outcome = self._verify_all(doc, at, normalize)
+            doc.checked.append((self, outcome))
+            return outcome
+        return self._verify_all(doc, at, normalize)
+
+    def _verify_all(self, doc: Document, at: datetime, normalize: Callable[[], Any]) -> bool:
         if self.problem:
             return False
         for sig in doc.signatures:
@@ -108,22 +120,23 @@ class Functionary:
 def _metablock_bytes(doc: Document, normalize: Callable[[], Any]) -> Iterable[bytes]:
     """The canonical bytes of the document as written, then of the rebuilt object."""
     cache = doc.canonical
+    memo = None if doc.cache is None else doc.cache.canonical
     if "written" not in cache:
-        cache["written"] = _encode(doc.payload)
+        cache["written"] = _encode(doc.payload, memo)
     written = cache["written"]
     if written is not None:
         yield written
     if "normalized" not in cache:
         rebuilt = normalize()
-        cache["normalized"] = None if rebuilt == doc.payload else _encode(rebuilt)
+        cache["normalized"] = None if rebuilt == doc.payload else _encode(rebuilt, memo)
     normalized = cache["normalized"]
     if normalized is not None and normalized != written:
         yield normalized
 
 
-def _encode(value: Any) -> bytes | None:
+def _encode(value: Any, memo: CanonicalMemo | None) -> bytes | None:
     try:
-        return encode_canonical(value)
+        return encode_canonical(value, memo=memo)
     except IntotoPolicyError:
         return None
 

@@ -47,7 +47,7 @@ from .._report import (
     StepResult,
 )
 from .._rules import ArtifactRule, RulesResult, evaluate_rules
-from ._load import LINK_LIMITS, Document, parse_document, read_optional, read_required
+from ._load import LINK_LIMITS, Document, ParseCache, parse_document, read_document, read_required
 from ._model import (
     Layout,
     Link,
@@ -105,8 +105,9 @@ def verify_classic(
         at = at.replace(tzinfo=UTC)
     source = os.fspath(layout_path)
     data = read_required(layout_path, DEFAULT_LIMITS)
+    cache = ParseCache()
     try:
-        doc = parse_document(data, source=source, limits=DEFAULT_LIMITS)
+        doc = parse_document(data, source=source, limits=DEFAULT_LIMITS, cache=cache)
         if doc.type != "layout":
             raise LayoutError(f"not a layout: its _type is {doc.type or 'missing'!r}")
         layout = layout_from_payload(doc.payload)
@@ -124,6 +125,7 @@ def verify_classic(
         run_inspections=run_inspections,
         workdir=workdir if workdir is not None else Path.cwd(),
         timeout=inspection_timeout,
+        cache=cache,
     )
     outcome = _verify_layout(ctx, doc, layout, owners, link_dir, prefix="")
     return Report(
@@ -148,6 +150,7 @@ class _Context:
     run_inspections: bool
     workdir: Path
     timeout: float
+    cache: ParseCache
     failed: bool = False
     rejected: list[RejectedAttestation] = field(default_factory=list)
 
@@ -203,7 +206,7 @@ def _paths(paths: Sequence[str] | frozenset[str] | set[str]) -> dict[str, Any]:
     return out
 
 
-def _verify_layout(  # noqa: PLR0917
+def _verify_layout(
     ctx: _Context,
     doc: Document,
     layout: Layout,
@@ -442,15 +445,28 @@ def _verification_key(
     return None
 
 
-def _load(path: Path) -> Document | str | None:
-    """The document at ``path``; ``None`` if unreadable; a problem string if malformed."""
-    data = read_optional(path, LINK_LIMITS)
-    if data is None:
-        return None
+def _load(ctx: _Context, path: Path, presign: Functionary | None = None) -> Document | str | None:
+    """The document at ``path``; ``None`` if unreadable; a problem string if malformed.
+
+    A DSSE envelope's signature by ``presign`` is checked before its payload
+    is parsed (the outcome is kept in the document for ``presign.verify``).
+    """
+
+    def check(doc: Document) -> None:
+        assert presign is not None
+        presign.verify(doc, ctx.at, dict)
+
     try:
-        doc = parse_document(data, source=str(path), limits=LINK_LIMITS)
+        doc = read_document(
+            path,
+            limits=LINK_LIMITS,
+            cache=ctx.cache,
+            presign=None if presign is None else check,
+        )
     except InputError as exc:
         return exc.problem
+    if doc is None:
+        return None
     if doc.type not in ("link", "layout"):
         return f"neither a link nor a layout (_type {doc.type or 'missing'!r})"
     return doc
@@ -459,10 +475,10 @@ def _load(path: Path) -> Document | str | None:
 def _model(ev_doc: Document) -> tuple[Link | None, Layout | None]:
     if ev_doc.type == "layout":
         return None, layout_from_payload(ev_doc.payload)
-    return link_from_payload(ev_doc.payload), None
+    return link_from_payload(ev_doc.payload, ev_doc.cache), None
 
 
-def _collect_links(  # noqa: PLR0917
+def _collect_links(
     ctx: _Context,
     doc: Document,
     layout: Layout,
@@ -482,7 +498,8 @@ def _collect_links(  # noqa: PLR0917
         if path in seen_paths:
             continue
         seen_paths.add(path)
-        loaded = _load(path)
+        fun = _verification_key(step, layout, functionaries, link_keyid)
+        loaded = _load(ctx, path, fun)
         if loaded is None:
             tried.append(path.name)
             continue
@@ -505,7 +522,6 @@ def _collect_links(  # noqa: PLR0917
                 )
             )
             continue
-        fun = _verification_key(step, layout, functionaries, link_keyid)
         if fun is None:
             ctx.rejected.append(
                 RejectedAttestation(
@@ -557,7 +573,7 @@ def _collect_links(  # noqa: PLR0917
     return found
 
 
-def _accept(  # noqa: PLR0917
+def _accept(
     ctx: _Context,
     loaded: Document,
     fun: Functionary,
@@ -601,7 +617,7 @@ def _accept(  # noqa: PLR0917
     return _Evidence(link_keyid, fun, loaded, path, link, sublayout)
 
 
-def _fallback(  # noqa: PLR0917
+def _fallback(
     ctx: _Context,
     step: Step,
     functionaries: Mapping[str, Functionary],
@@ -620,7 +636,7 @@ def _fallback(  # noqa: PLR0917
     for path in paths:
         if path in seen_paths or not path.is_file():
             continue
-        loaded = _load(path)
+        loaded = _load(ctx, path)
         if not isinstance(loaded, Document) or loaded.type != "link":
             continue
         if loaded.payload.get("name") != step.name:
@@ -629,7 +645,7 @@ def _fallback(  # noqa: PLR0917
             if fun.principal in principals:
                 continue
             try:
-                link = link_from_payload(loaded.payload)
+                link = link_from_payload(loaded.payload, loaded.cache)
             except ValidationError:
                 break
             payload = loaded.payload

@@ -19,19 +19,21 @@ vsa         a signed SLSA Verification Summary Attestation (needs ``key=``)
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import UsageError
-from .._report import Report
-from .json import render_json
-from .junit import render_junit
-from .markdown import render_markdown
-from .sarif import render_sarif
-from .text import render_text
-from .vsa import render_vsa
+
+if TYPE_CHECKING:
+    from .._report import Report
+    from .json import render_json
+    from .junit import render_junit
+    from .markdown import render_markdown
+    from .sarif import render_sarif
+    from .text import render_text
+    from .vsa import render_vsa
 
 __all__ = [
     "FORMATS",
@@ -45,18 +47,41 @@ __all__ = [
     "render_vsa",
 ]
 
+# Format name → the module of its renderer, render_<format>. A renderer's
+# module is imported when it is first asked for, so that rendering text does
+# not import the others (the VSA renderer signs, SARIF and JUnit build trees).
+_MODULES: Final = ("text", "json", "sarif", "junit", "markdown", "vsa")
+
+
+class _Renderers(Mapping[str, Callable[..., str]]):
+    """A read-only mapping that imports each renderer on first use."""
+
+    def __getitem__(self, fmt: str) -> Callable[..., str]:
+        if fmt not in _MODULES:
+            raise KeyError(fmt)
+        renderer: Callable[..., str] = getattr(
+            importlib.import_module(f"{__name__}.{fmt}"), f"render_{fmt}"
+        )
+        return renderer
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+
 #: Format name → renderer. Every renderer takes the report first and
 #: keyword-only options; ``vsa`` requires ``key=``.
-RENDERERS: Final[Mapping[str, Callable[..., str]]] = MappingProxyType(
-    {
-        "text": render_text,
-        "json": render_json,
-        "sarif": render_sarif,
-        "junit": render_junit,
-        "markdown": render_markdown,
-        "vsa": render_vsa,
-    }
-)
+RENDERERS: Final[Mapping[str, Callable[..., str]]] = _Renderers()
+
+
+def __getattr__(name: str) -> Any:
+    fmt = name.removeprefix("render_")
+    if name.startswith("render_") and fmt in _MODULES:
+        return RENDERERS[fmt]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: The format names, in the order the CLI lists them.
 FORMATS: Final = tuple(RENDERERS)

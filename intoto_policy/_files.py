@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -274,6 +273,8 @@ def write_new_file(
     directory = target.parent
     tmp_name: str | None = None
     try:
+        import tempfile  # noqa: PLC0415 - only writing needs it
+
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
         try:
             os.fchmod(fd, mode)

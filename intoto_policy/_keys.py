@@ -50,16 +50,31 @@ LEGACY_KEYID_HASH_ALGORITHMS: Final = ("sha256", "sha512")
 
 _VerifyFn = Callable[[Any, bytes, bytes], None]
 
-# PyNaCl (libsodium) is optional: when present it verifies Ed25519 signatures.
-_NACL_OPEN: Callable[[bytes, bytes], bytes] | None
-_NACL_ERRORS: tuple[type[Exception], ...]
-try:
-    from nacl.bindings import crypto_sign_open as _nacl_open
-    from nacl.exceptions import CryptoError as _NaclCryptoError
-except ImportError:  # pragma: no cover - exercised where PyNaCl is absent
-    _NACL_OPEN, _NACL_ERRORS = None, ()
-else:
-    _NACL_OPEN, _NACL_ERRORS = _nacl_open, (_NaclCryptoError, ValueError, TypeError)
+# PyNaCl (libsodium) is optional. It verifies short Ed25519 messages (every
+# attestation) about twice as fast as OpenSSL, but large ones (classic links
+# with 100k artifacts) several times slower, and it needs signature and
+# message joined: so it is used below a size bound, and imported on first use
+# to keep the CLI's start-up fast.
+_NACL_MAX_MESSAGE: Final = 32 * 1024
+
+
+class _Nacl:
+    loaded = False
+    open: Callable[[bytes, bytes], bytes] | None = None
+    errors: tuple[type[Exception], ...] = ()
+
+
+def _nacl_open() -> Callable[[bytes, bytes], bytes] | None:
+    if not _Nacl.loaded:
+        try:
+            from nacl.bindings import crypto_sign_open  # noqa: PLC0415
+            from nacl.exceptions import CryptoError  # noqa: PLC0415
+        except ImportError:  # pragma: no cover - exercised where PyNaCl is absent
+            _Nacl.open = None
+        else:
+            _Nacl.open, _Nacl.errors = crypto_sign_open, (CryptoError, ValueError, TypeError)
+        _Nacl.loaded = True
+    return _Nacl.open
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +319,7 @@ class PublicKey:
             )
         object.__setattr__(self, "_crypto", crypto)
         object.__setattr__(self, "_fingerprint", hashlib.sha256(_spki_der(crypto)).hexdigest())
-        if keytype == "ed25519" and _NACL_OPEN is not None:
+        if keytype == "ed25519":
             object.__setattr__(self, "_ed25519_raw", bytes.fromhex(self.public))
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
@@ -323,16 +338,18 @@ class PublicKey:
 
         Never raises for a bad signature: a malformed signature is just invalid.
         """
-        if self._ed25519_raw is not None and _NACL_OPEN is not None:
-            # libsodium verifies Ed25519 about twice as fast as OpenSSL, and it
-            # is at least as strict (it rejects non-canonical encodings).
-            if len(signature) != 64:
-                return False
-            try:
-                _NACL_OPEN(signature + data, self._ed25519_raw)
-            except _NACL_ERRORS:
-                return False
-            return True
+        if self._ed25519_raw is not None and len(data) <= _NACL_MAX_MESSAGE:
+            nacl_open = _nacl_open()
+            if nacl_open is not None:
+                # libsodium is at least as strict as OpenSSL (it rejects
+                # non-canonical encodings), so the verdicts agree.
+                if len(signature) != 64:
+                    return False
+                try:
+                    nacl_open(signature + data, self._ed25519_raw)
+                except _Nacl.errors:
+                    return False
+                return True
         try:
             SCHEMES[self.scheme].verify(self._crypto, signature, data)
         except (InvalidSignature, ValueError):

@@ -14,7 +14,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
-from importlib import metadata
 from typing import Any, Final
 
 from .._report import Check, Location, Report, Signer, StepResult
@@ -168,7 +167,9 @@ def steps_by_name(report: Report) -> Mapping[str, StepResult]:
 @cache
 def tool_version() -> str:
     """The installed version of intoto-policy, or the source-tree constant."""
+    from importlib import metadata  # noqa: PLC0415 - costly; only renderers that name the tool need it
+
     try:
         return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
+    except metadata.PackageNotFoundError:  # pragma: no cover - source tree only
         return FALLBACK_VERSION

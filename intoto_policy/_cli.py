@@ -122,11 +122,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The parser; given ``argv``, only the subcommand it names gets its arguments.
+    """The parser; given ``argv``, only the subcommand it names is built.
 
-    A subcommand's arguments may need imports (choices listed by a heavy
-    module), so the others are left bare: argparse only looks at the one
-    the command line names.
+    Building every subcommand's parser costs milliseconds (argparse looks up
+    translations for each message) and a subcommand's arguments may need
+    imports, so when the command line names a known subcommand only its
+    parsers are made. ``--help`` or an unknown command gets them all.
     """
     parser = _Parser(
         prog=PROG,
@@ -134,7 +135,8 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
     )
     groups: dict[tuple[str, ...], Any] = {(): parser.add_subparsers(dest="command", required=True)}
-    for cmd in _REGISTRY:
+    named = [cmd for cmd in _REGISTRY if argv and cmd.words[0] == argv[0]]
+    for cmd in named or _REGISTRY:
         for depth in range(1, len(cmd.words)):
             prefix = cmd.words[:depth]
             if prefix not in groups:

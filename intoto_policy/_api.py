@@ -9,10 +9,11 @@ from pathlib import Path
 from ._attestations import Attestation
 from ._digests import DigestSet
 from ._errors import UsageError, ValidationError
+from ._files import read_file
 from ._keyless import SigstoreTrustedRoot, load_trusted_root
 from ._keys import PublicKey
 from ._layout import Layout
-from ._loading import LoadedLayout, load_attestations, load_layout, read_bytes
+from ._loading import LoadedLayout, load_attestations, load_layout
 from ._report import Check, Report
 from ._verify import verify_attestations
 
@@ -25,7 +26,7 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
     Raises:
         InputError: The file cannot be read or is not a trusted root.
     """
-    return load_trusted_root(read_bytes(path), source=str(path))
+    return load_trusted_root(read_file(path), source=str(path))
 
 
 def _subjects(

@@ -9,6 +9,7 @@ them; one bad line never hides the others.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,8 @@ class Attestation:
         cls, envelope: Envelope, *, source: str, raw: bytes | None = None
     ) -> Attestation:
         """Wrap an already parsed envelope (the digest is over ``raw`` if given)."""
-        data = raw if raw is not None else repr(envelope.to_dict()).encode()
+        # Without the bytes as read, the digest is over the envelope's JSON form.
+        data = raw if raw is not None else json.dumps(envelope.to_dict(), sort_keys=True).encode()
         return cls(source=source, digest=hashlib.sha256(data).hexdigest(), envelope=envelope)
 
 

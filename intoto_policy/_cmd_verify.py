@@ -330,22 +330,14 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     arguments=_check_arguments,
 )
 def _layout_check(args: argparse.Namespace) -> int:
-    from ._dsse import Envelope  # noqa: PLC0415
-    from ._json import loads  # noqa: PLC0415
     from ._lint import lint_layout  # noqa: PLC0415
-    from ._loading import LAYOUT_PAYLOAD_TYPES, parse_layout_document  # noqa: PLC0415
+    from ._loading import layout_envelope, parse_layout_document  # noqa: PLC0415
 
     path = Path(args.layout)
     data = read_file(path)
-    if data.lstrip().startswith(b"{"):
-        probe = loads(data, source=str(path))
-        if isinstance(probe, dict) and "payloadType" in probe and "signatures" in probe:
-            env = Envelope.from_dict(probe)
-            if env.payload_type not in LAYOUT_PAYLOAD_TYPES:
-                raise InputError(
-                    f"envelope payloadType {env.payload_type!r} is not a layout", source=str(path)
-                )
-            data = env.payload
+    envelope = layout_envelope(data, source=str(path))
+    if envelope is not None:
+        data = envelope.payload
     doc, lines = parse_layout_document(data, source=str(path))
     findings = lint_layout(
         doc, source=str(path), lines=lines, at=_at(args.at), params=_params(args)

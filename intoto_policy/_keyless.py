@@ -39,6 +39,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from ._dsse import Envelope, b64decode, pae
 from ._errors import InputError, JSONError, ValidationError
 from ._json import loads
 from ._x509 import (
@@ -68,6 +69,7 @@ __all__ = [
     "parse_bundles",
     "verify_bundle",
     "verify_certificate_envelope",
+    "verify_certificate_signatures",
 ]
 
 BUNDLE_MEDIA_TYPES: Final = frozenset(
@@ -784,18 +786,10 @@ class SigstoreIdentity:
 
 def _b64_any(reader: _Reader, value: Any, path: str) -> bytes:
     """Standard or URL-safe base64, padding optional (both are valid in DSSE)."""
-    text = reader.string(value, path)
-    padded = text + "=" * (-len(text) % 4)
-    altchars = b"-_" if ("-" in text or "_" in text) else None
     try:
-        return base64.b64decode(padded, altchars=altchars, validate=True)
-    except (binascii.Error, ValueError) as exc:
+        return b64decode(reader.string(value, path), what="value")
+    except ValidationError as exc:
         raise reader.fail("not base64", path) from exc
-
-
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    type_bytes = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %b %d %b" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
 def _signature_valid(
@@ -862,17 +856,55 @@ def verify_certificate_envelope(
     payload_type = reader.string(reader.member(envelope, "payloadType", ""), "payloadType")
     payload = _b64_any(reader, reader.member(envelope, "payload", ""), "payload")
     signatures = reader.array(reader.member(envelope, "signatures", ""), "signatures")
-    message = _pae(payload_type, payload)
-    results: list[KeylessResult] = []
+    entries: list[tuple[bytes, str | None]] = []
     for i, raw_entry in enumerate(signatures):
         path = _join("signatures", i)
-        origin = f"{source}#{i} ({path})"
         entry = reader.obj(raw_entry, path)
         signature = _b64_any(reader, reader.member(entry, "sig", path), _join(path, "sig"))
-        if entry.get("cert") in (None, ""):
+        cert = entry.get("cert")
+        entries.append(
+            (signature, None if cert in (None, "") else reader.string(cert, _join(path, "cert")))
+        )
+    return _check_certificate_signatures(
+        payload_type, payload, entries, constraints, at=at, source=source
+    )
+
+
+def verify_certificate_signatures(
+    envelope: Envelope,
+    constraints: X509Constraints,
+    *,
+    at: datetime,
+    source: str,
+) -> list[KeylessResult]:
+    """:func:`verify_certificate_envelope` for an envelope already parsed.
+
+    Raises:
+        ValidationError: A malformed certificate.
+    """
+    entries = [(sig.sig, sig.cert or None) for sig in envelope.signatures]
+    return _check_certificate_signatures(
+        envelope.payload_type, envelope.payload, entries, constraints, at=at, source=source
+    )
+
+
+def _check_certificate_signatures(
+    payload_type: str,
+    payload: bytes,
+    entries: list[tuple[bytes, str | None]],
+    constraints: X509Constraints,
+    *,
+    at: datetime,
+    source: str,
+) -> list[KeylessResult]:
+    message = pae(payload_type, payload)
+    results: list[KeylessResult] = []
+    for i, (signature, pem) in enumerate(entries):
+        path = _join("signatures", i)
+        origin = f"{source}#{i} ({path})"
+        if pem is None:
             results.append(KeylessResult("unsupported", "signature carries no certificate", origin))
             continue
-        pem = reader.string(entry["cert"], _join(path, "cert"))
         certificate = load_certificate(pem, source=f"{source}: {_join(path, 'cert')}")
         valid = _signature_valid(certificate, signature, message)
         if valid is None:

@@ -22,18 +22,19 @@ import yaml
 from ._attestations import Attestation, parse_attestations
 from ._dsse import Envelope
 from ._errors import InputError, JSONError, SchemaError
+from ._files import read_file
 from ._json import DEFAULT_LIMITS, JSONLimits, loads
 from ._keys import PublicKey
-from ._layout import Layout, parameters_used
+from ._layout import Layout
 from ._report import Check, CheckKind, LayoutInfo, Location, Status
 
 __all__ = [
     "LAYOUT_PAYLOAD_TYPES",
     "LoadedLayout",
+    "layout_envelope",
     "load_attestations",
     "load_layout",
     "parse_layout_document",
-    "read_bytes",
 ]
 
 #: payloadTypes of a DSSE envelope that carries a layout.
@@ -54,28 +55,6 @@ ATTESTATION_SUFFIXES: Final = (
     ".provenance",
     ".bundle",
 )
-
-
-def read_bytes(path: Path, limits: JSONLimits = DEFAULT_LIMITS) -> bytes:
-    """Read a user-named file with a size bound.
-
-    Raises:
-        InputError: The file cannot be read or is larger than the limit.
-    """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limits.max_bytes + 1)
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", source=str(path)) from None
-    except FileNotFoundError:
-        raise InputError("no such file", source=str(path)) from None
-    except PermissionError:
-        raise InputError("permission denied", source=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
-    if len(data) > limits.max_bytes:
-        raise InputError(f"larger than the limit of {limits.max_bytes} bytes", source=str(path))
-    return data
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -267,6 +246,28 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
     return errors
 
 
+def layout_envelope(raw: bytes, *, source: str) -> Envelope | None:
+    """The DSSE envelope a signed layout file is, or None for a bare layout.
+
+    Raises:
+        InputError: JSON that is an envelope of something other than a layout,
+            or not acceptable JSON.
+    """
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    doc = loads(raw, source=source)
+    if not (isinstance(doc, Mapping) and "payloadType" in doc and "signatures" in doc):
+        return None
+    envelope = Envelope.from_dict(doc)
+    if envelope.payload_type not in LAYOUT_PAYLOAD_TYPES:
+        raise InputError(
+            f"envelope payloadType {envelope.payload_type!r} is not a layout "
+            f"({', '.join(sorted(LAYOUT_PAYLOAD_TYPES))})",
+            source=source,
+        )
+    return envelope
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedLayout:
     """A layout read from a file, with what the report needs to say about it.
@@ -307,23 +308,14 @@ def load_layout(
             ``layout_keys`` to check it.
     """
     source = str(path)
-    raw = data if data is not None else read_bytes(path)
+    raw = data if data is not None else read_file(path)
     digest = hashlib.sha256(raw).hexdigest()
     checks: list[Check] = []
     signed = False
     signed_by: tuple[str, ...] = ()
     body = raw
-    doc_probe: Any = None
-    if raw.lstrip().startswith(b"{"):
-        doc_probe = loads(raw, source=source)
-    if isinstance(doc_probe, Mapping) and "payloadType" in doc_probe and "signatures" in doc_probe:
-        envelope = Envelope.from_dict(doc_probe)
-        if envelope.payload_type not in LAYOUT_PAYLOAD_TYPES:
-            raise InputError(
-                f"envelope payloadType {envelope.payload_type!r} is not a layout "
-                f"({', '.join(sorted(LAYOUT_PAYLOAD_TYPES))})",
-                source=source,
-            )
+    envelope = layout_envelope(raw, source=source)
+    if envelope is not None:
         signed = True
         body = envelope.payload
         if not layout_keys:
@@ -388,15 +380,6 @@ def load_layout(
     return LoadedLayout(layout=layout, info=info, checks=tuple(checks), document=doc)
 
 
-def unused_parameters(document: Any, params: Mapping[str, str]) -> list[str]:
-    """Parameters that were given but occur nowhere in the layout."""
-    used = parameters_used(document)
-    # A parameter can be used only through another parameter's value.
-    for value in params.values():
-        used |= parameters_used(value)
-    return sorted(set(params) - used)
-
-
 def _walk(path: Path, skip: frozenset[Path]) -> Iterable[Path]:
     if not path.is_dir():
         yield path
@@ -438,7 +421,7 @@ def load_attestations(
             raise InputError("no such file or directory", source=str(path))
         for file in _walk(path, skipped):
             try:
-                data = read_bytes(file, limits)
+                data = read_file(file, limits)
             except InputError as exc:
                 found.append(Attestation(source=str(file), digest="", problem=exc.problem))
                 continue

@@ -330,15 +330,14 @@ class _Verification:
         x509s = [f for f in self.layout.functionaries.values() if isinstance(f, X509Functionary)]
         if not x509s or not any(s.cert for s in env.signatures):
             return {}, None
-        from ._keyless import verify_certificate_envelope  # noqa: PLC0415
+        from ._keyless import verify_certificate_signatures  # noqa: PLC0415
 
         signers: dict[str, Signer] = {}
         problems: list[str] = []
-        raw = _envelope_json(env)
         for func in x509s:
             assert func.constraints is not None
-            for result in verify_certificate_envelope(
-                raw, func.constraints, at=self.at, source=att.source
+            for result in verify_certificate_signatures(
+                env, func.constraints, at=self.at, source=att.source
             ):
                 if not result.verified or result.identity is None:
                     problems.append(f"{func.id}: {result.reason}")
@@ -989,12 +988,6 @@ def _merge(maps: Sequence[dict[str, DigestSet]]) -> dict[str, DigestSet]:
                 conflicted.add(name)
                 del merged[name]
     return merged
-
-
-def _envelope_json(env: Envelope) -> bytes:
-    import json  # noqa: PLC0415
-
-    return json.dumps(env.to_dict()).encode()
 
 
 def verify_attestations(

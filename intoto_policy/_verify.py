@@ -336,9 +336,15 @@ class _Verification:
         problems: list[str] = []
         for func in x509s:
             assert func.constraints is not None
-            for result in verify_certificate_signatures(
-                env, func.constraints, at=self.at, source=att.source
-            ):
+            try:
+                results = verify_certificate_signatures(
+                    env, func.constraints, at=self.at, source=att.source
+                )
+            except ValidationError as exc:
+                # A malformed certificate spoils this attestation, not the run.
+                problems.append(f"{func.id}: {exc.problem}")
+                continue
+            for result in results:
                 if not result.verified or result.identity is None:
                     problems.append(f"{func.id}: {result.reason}")
                     continue

@@ -666,3 +666,53 @@ def test_layout_names_its_trusted_root(tmp_path: Path, capsys: pytest.CaptureFix
     )
     report = json.loads(capsys.readouterr().out)
     assert {r["reason"] for r in report["rejected"]} == {"unsupported"}
+
+
+def test_malformed_certificate_rejects_only_that_attestation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roots, intermediates = _fulcio_pems()
+    item = (
+        ITEMS
+        / "02-slsaverifier-gha-generic-v1.2.1-legacy-dsse"
+        / "binary-linux-amd64-workflow_dispatch.intoto.jsonl"
+    )
+    env = json.loads(item.read_text().splitlines()[0])
+    env["signatures"][0]["cert"] = (
+        "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n"
+    )
+    (tmp_path / "bad.intoto.jsonl").write_text(json.dumps(env) + "\n")
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {
+            "fulcio": {
+                "type": "x509",
+                "roots": roots,
+                "intermediates": intermediates,
+                "uris": [{"regex": ".+"}],
+            }
+        },
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [{"predicateType": PROV02, "functionaries": ["fulcio"]}],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    argv = [
+        "verify",
+        str(path),
+        "--unsigned-layout",
+        "--at",
+        "2022-10-18T22:10:52Z",
+        "--format",
+        "json",
+    ]
+    code = main(
+        [*argv, "--attestations", str(tmp_path / "bad.intoto.jsonl"), "--attestations", str(item)]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0  # the good attestation still counts
+    assert {r["reason"] for r in report["rejected"]} == {"bad-signature"}

@@ -8,8 +8,9 @@ step's result depends on evaluation order:
    (right predicate type, authorized and valid signer, bound subject,
    fresh, attribute rules).
 2. Apply artifact rules; ``MATCH ... FROM step`` reads the artifacts of the
-   destination step's phase-1 candidates, as in-toto does with the links
-   that passed signature checks.
+   destination step's *accepted* attestations only (phase 1 passed and its
+   own artifact rules hold), computed as an order-independent fixed point
+   (see ``_Verification.run``).
 
 A step's expected predicate is met when the attestations that passed every
 check were signed by at least ``threshold`` distinct principals. Nothing
@@ -696,13 +697,41 @@ class _Verification:
                     cand.extend(self.attribute_checks(step, pred, cand))
                 per_pred[(si, pi)] = cands
 
-        # Artifacts of each step, from its phase-1 candidates that passed so
-        # far; computed only for steps a MATCH rule reads.
+        # Phase 2: artifact rules. ``MATCH ... FROM step`` may only read the
+        # artifacts of attestations that are *accepted* for that step: they
+        # passed every phase-1 check (authorized, unrevoked signer, subject,
+        # freshness, attribute rules) and their own step's artifact rules.
+        # Acceptance is a greatest fixed point computed in rounds, each from
+        # a snapshot of the accepted sets, so no step's result depends on
+        # the order of the steps:
+        #   round 0: accepted = the phase-1 survivors of every step;
+        #   each round evaluates every candidate's artifact rules against the
+        #   artifacts of the accepted set of the previous round, and removes
+        #   from it the candidates whose rules failed;
+        #   stop when a round removes nothing (at most one round per
+        #   candidate). A removed candidate is never re-admitted (fail
+        #   closed), even though removing an attestation could resolve a
+        #   digest conflict elsewhere; its reported checks are those of the
+        #   round that removed it. At the end every accepted candidate passes
+        #   its rules against exactly the accepted artifacts of the steps it
+        #   reads.
+        steps_by_name = {st.name: i for i, st in reversed(list(enumerate(layout.steps)))}
+        reads: dict[int, set[str]] = {
+            si: {
+                rule.dest_name
+                for rule in (*st.expected_materials, *st.expected_products)
+                if rule.kind == "match"
+            }
+            for si, st in enumerate(layout.steps)
+        }
+        accepted: set[int] = {
+            id(cand) for cands in per_pred.values() for cand in cands if not cand.failed
+        }
         artifacts_cache: dict[str, tuple[dict[str, DigestSet], dict[str, DigestSet]] | None] = {}
 
         def step_artifacts(name: str) -> tuple[dict[str, DigestSet], dict[str, DigestSet]] | None:
             if name not in artifacts_cache:
-                index = next((i for i, st in enumerate(layout.steps) if st.name == name), None)
+                index = steps_by_name.get(name)
                 if index is None:
                     artifacts_cache[name] = None
                     return None
@@ -710,7 +739,7 @@ class _Verification:
                 prods: list[dict[str, DigestSet]] = []
                 for pi in range(len(layout.steps[index].expected_predicates)):
                     for cand in per_pred[(index, pi)]:
-                        if cand.failed:
+                        if id(cand) not in accepted:
                             continue
                         try:
                             m, p = _artifacts_for(cand.auth)
@@ -721,7 +750,33 @@ class _Verification:
                 artifacts_cache[name] = (_merge(mats), _merge(prods))
             return artifacts_cache[name]
 
-        # Phase 2 and thresholds.
+        artifact_results: dict[int, list[Check]] = {}
+        frozen: set[int] = set()  # removed in some round: checks kept from then
+        pending = set(range(len(layout.steps)))  # steps whose rules need (re)evaluation
+        while pending:
+            artifacts_cache.clear()
+            removed: set[int] = set()
+            changed_steps: set[str] = set()
+            for si in sorted(pending):
+                step = layout.steps[si]
+                for pi in range(len(step.expected_predicates)):
+                    for cand in per_pred[(si, pi)]:
+                        if id(cand) in frozen or any(
+                            c.kind is CheckKind.SUBJECT_BINDING for c in cand.checks
+                        ):
+                            continue
+                        checks = self.artifact_checks(step, cand, step_artifacts)
+                        artifact_results[id(cand)] = checks
+                        if id(cand) in accepted and any(c.failed for c in checks):
+                            removed.add(id(cand))
+                            changed_steps.add(step.name)
+            if not removed:
+                break
+            accepted -= removed
+            frozen |= removed
+            pending = {si for si, names in reads.items() if names & changed_steps}
+
+        # Thresholds.
         results = []
         for si, step in enumerate(layout.steps):
             step_checks: list[Check] = []
@@ -729,8 +784,7 @@ class _Verification:
             for pi, pred in enumerate(step.expected_predicates):
                 cands = per_pred[(si, pi)]
                 for cand in cands:
-                    if not any(c.kind is CheckKind.SUBJECT_BINDING for c in cand.checks):
-                        cand.extend(self.artifact_checks(step, cand, step_artifacts))
+                    cand.extend(artifact_results.get(id(cand), ()))
                 good = [c for c in cands if not c.failed]
                 principals: dict[str, Signer] = {}
                 for cand in good:

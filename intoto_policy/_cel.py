@@ -7,7 +7,15 @@ of subject resource descriptors) and ``predicateType`` (a string).
 
 Evaluation is fail-closed: only a boolean ``true`` passes. An evaluation
 error is a failure, except that a rule marked ``allowIfNoClaim`` passes when
-the error is a missing field.
+the claim is absent. Absence is decided from the data, never from the text
+of the error (which can quote attacker-chosen keys): the rule's static field
+paths (``predicate.a.b``, ``subject[0]``, ``predicate['k']``, outside string
+literals) are resolved in the activation, and the outcome is ``MISSING``
+only when evaluation failed *and* one of those paths runs into a map that
+lacks the key. A null, a wrong type or a list index out of range on the way
+is present data, so the error stays an ``ERROR``. A path through a
+comprehension variable cannot be resolved statically, so an error there is
+an ``ERROR`` too (fail closed).
 """
 
 from __future__ import annotations
@@ -22,8 +30,19 @@ from ._errors import LayoutError
 
 __all__ = ["CompiledRule", "Outcome", "RuleResult", "bind", "compile_rule"]
 
-# Messages cel-cpp gives for a field or key that is not there.
-_MISSING: Final = re.compile(r"no such (key|field|attribute)|Key not found|not found in map", re.I)
+# String literals (raw, bytes, triple-quoted) and comments: skipped when
+# looking for field paths, so that text inside them is never taken for a path.
+_LITERAL: Final = re.compile(
+    r"(?:[rRbB]{1,2})?(?:'''(?:\\.|[^\\])*?'''"
+    r'|"""(?:\\.|[^\\])*?"""'
+    r"|'(?:\\.|[^'\\\n])*'"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r")|//[^\n]*",
+    re.S,
+)
+_BINDS_ROOT: Final = re.compile(
+    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(?:predicate|subject|predicateType)\s*,"
+)
 _READS: Final = re.compile(
     r"\b(predicateType|predicate|subject)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*(?:\d+|'[^']*'|\"[^\"]*\")\s*\])*)"
 )
@@ -113,7 +132,7 @@ class CompiledRule:
                 else self._program.eval(data=activation)
             )
         except (RuntimeError, ValueError, TypeError) as exc:
-            return self._error(str(exc))
+            return self._error(str(exc), activation)
         plain = value.value()
         # Only a bool value can be the True/False singletons; check those first.
         if plain is True:
@@ -123,15 +142,43 @@ class CompiledRule:
         kind = value.type()
         types = _EnvHolder.types
         if kind == types.ERROR:
-            return self._error(str(value.value()))
+            return self._error(str(value.value()), activation)
         return RuleResult(Outcome.NOT_BOOL, f"{kind.name()} {value.plain_value()!r}"[:200])
 
-    @staticmethod
-    def _error(message: str) -> RuleResult:
+    def _error(self, message: str, activation: Mapping[str, Any]) -> RuleResult:
         message = " ".join(message.split())
-        if _MISSING.search(message):
+        if self.reads_absent_field(activation):
             return RuleResult(Outcome.MISSING, message)
         return RuleResult(Outcome.ERROR, message)
+
+    def reads_absent_field(self, activation: Mapping[str, Any]) -> bool:
+        """Whether a static field path of the rule names a map key the data lacks."""
+        code = _LITERAL.sub(_blank, self.text)
+        if _BINDS_ROOT.search(code):
+            return False  # a comprehension rebinds a root name: paths are ambiguous
+        for match in _READS.finditer(code):
+            # Reject roots that are themselves a field (``x.predicate``).
+            before = code[: match.start()].rstrip()
+            if before.endswith("."):
+                continue
+            value: Any = activation.get(match.group(1))
+            for step in _STEP.finditer(match.group(2)):
+                field_name, index = step.group(1), step.group(2)
+                key: Any = field_name
+                if index is not None:
+                    key = int(index) if index.isdigit() else index[1:-1]
+                if isinstance(value, Mapping) and isinstance(key, str):
+                    if key not in value:
+                        # A trailing ``.name(`` is a method call, not a field.
+                        if code[match.start(2) + step.end() :].lstrip().startswith("("):
+                            break
+                        return True
+                    value = value[key]
+                elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+                    value = value[key]
+                else:
+                    break  # present but null, wrong type or out of range
+        return False
 
     def values_read(self, activation: Mapping[str, Any]) -> dict[str, Any]:
         """The values of the fields the expression refers to, for reports.
@@ -170,6 +217,16 @@ class CompiledRule:
                     break
             out[path] = _shorten(value)
         return out
+
+
+def _blank(match: re.Match[str]) -> str:
+    """Hide a literal or comment from path extraction, except a ``['key']`` index."""
+    text = match.group(0)
+    if text.startswith("//"):
+        return ""
+    if match.string[: match.start()].rstrip().endswith("[") and "\\" not in text:
+        return text
+    return "0"
 
 
 def _shorten(value: Any) -> Any:

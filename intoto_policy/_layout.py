@@ -515,17 +515,142 @@ def substitute_parameters(data: Any, params: Mapping[str, str]) -> Any:
         table = escaped if regex else resolved
         return _PARAM_REF.sub(lambda m: table.get(m.group(1), m.group(0)), text)
 
-    def walk(value: Any, *, regex: bool) -> Any:
+    def walk(value: Any, *, regex: bool, attrs: bool = False) -> Any:
         if isinstance(value, str):
             return sub_text(value, regex)
         if isinstance(value, list):
-            return [walk(v, regex=regex) for v in value]
+            return [walk(v, regex=regex, attrs=attrs) for v in value]
         if isinstance(value, Mapping):
-            # Keys are ids (functionary key ids) and stay as written.
-            return {k: walk(v, regex=k == "regex" or k.endswith("Regex")) for k, v in value.items()}
+            # Keys are ids (functionary key ids) and stay as written. A CEL
+            # rule (expectedAttributes[].rule) is substituted token-aware.
+            return {
+                k: substitute_cel(v, resolved)
+                if attrs and k == "rule" and isinstance(v, str)
+                else walk(
+                    v,
+                    regex=k == "regex" or k.endswith("Regex"),
+                    attrs=k == "expectedAttributes",
+                )
+                for k, v in value.items()
+            }
         return value
 
     return walk(data, regex=False)
+
+
+_CEL_TOKEN: Final = re.compile(
+    r"(?P<str>(?P<pre>[rRbB]{0,2})(?P<q>'''|\"\"\"|'|\")(?P<body>(?:\\.|(?!(?P=q))[^\\])*)(?P=q))"
+    r"|(?P<comment>//[^\n]*)"
+    r"|(?P<param>\{[A-Za-z0-9_-]+\})"
+    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<comma>,)",
+    re.S,
+)
+_INT: Final = re.compile(r"-?[0-9]{1,18}")
+_FLOAT: Final = re.compile(r"-?[0-9]{1,18}\.[0-9]{1,18}")
+
+
+def _cel_string(value: str) -> str:
+    """A CEL string literal whose value is exactly ``value``."""
+    out = []
+    for ch in value:
+        if ch in "\\\"'" or not ch.isprintable() or (ch.isspace() and ch != " "):
+            out.append(f"\\U{ord(ch):08x}" if ch not in "\\\"'" else "\\" + ch)
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _cel_value(value: str) -> str:
+    """A parameter outside a string literal: one typed literal, never syntax."""
+    if _INT.fullmatch(value) or _FLOAT.fullmatch(value):
+        return f"({value})"
+    if value in ("true", "false"):
+        return value
+    return _cel_string(value)
+
+
+def substitute_cel(text: str, params: Mapping[str, str]) -> str:
+    """Substitute ``{name}`` in a CEL rule so that no value can change its parse tree.
+
+    Inside a string literal the value is escaped for that literal (and, in
+    the argument of ``matches``, regex-escaped first, so it matches only
+    itself). Outside a literal it becomes one typed literal: an integer or
+    float literal for a decimal number, ``true``/``false``, and a string
+    literal otherwise. Text is never re-scanned, so a value that looks like
+    ``{other}`` is inserted as written.
+    """
+    out: list[str] = []
+    # One frame per open bracket: "regex" inside matches(...) arguments,
+    # "first" before the first comma of the function form matches(s, re).
+    frames: list[tuple[str, bool]] = []
+    last_ident = ""
+    after_dot = False
+    pos = 0
+
+    def code(chunk: str) -> str:
+        return _PARAM_REF.sub(
+            lambda m: _cel_value(params[m.group(1)]) if m.group(1) in params else m.group(0),
+            chunk,
+        )
+
+    for token in _CEL_TOKEN.finditer(text):
+        out.append(code(text[pos : token.start()]))
+        pos = token.end()
+        kind = token.lastgroup
+        if token.group("str") is not None:
+            raw = "r" in token.group("pre").lower()
+            regex = bool(frames) and frames[-1][0] == "regex"
+
+            def lit(m: re.Match[str], raw: bool = raw, regex: bool = regex) -> str:
+                name = m.group(1)
+                if name not in params:
+                    return m.group(0)
+                value = re.escape(params[name]) if regex else params[name]
+                if raw:
+                    if any(ch in value for ch in "'\"\\\r\n"):
+                        raise ParameterError(
+                            f"parameter {name!r} cannot be put in a raw CEL string literal"
+                        )
+                    return value
+                return _cel_string(value)[1:-1]
+
+            body = _PARAM_REF.sub(lit, token.group("body"))
+            q = token.group("q")
+            out.append(token.group("pre") + q + body + q)
+            last_ident = ""
+        elif kind == "param":
+            out.append(code(token.group(0)))
+            last_ident = ""
+        elif kind == "comment":
+            out.append(_PARAM_REF.sub(lambda m: " ", token.group(0)))
+            last_ident = ""
+        elif kind == "ident":
+            out.append(token.group(0))
+            after_dot = text[: token.start()].rstrip().endswith(".")
+            last_ident = token.group(0)
+            continue
+        elif kind == "open":
+            if last_ident == "matches" and token.group(0) == "(":
+                frames.append(("regex", True) if after_dot else ("first", True))
+            elif last_ident:
+                frames.append(("plain", True))
+            else:
+                frames.append((frames[-1][0], False) if frames else ("plain", True))
+            out.append(token.group(0))
+            last_ident = ""
+        elif kind == "close":
+            if frames:
+                frames.pop()
+            out.append(token.group(0))
+            last_ident = ""
+        else:  # comma
+            if frames and frames[-1] == ("first", True):
+                frames[-1] = ("regex", True)
+            out.append(token.group(0))
+            last_ident = ""
+    out.append(code(text[pos:]))
+    return "".join(out)
 
 
 def _check_unresolved(data: Any) -> None:

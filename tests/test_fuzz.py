@@ -71,8 +71,10 @@ _BUILTIN: list[bytes] = [
     + b"0" * 64
     + b'"}}],"predicateType":"x","predicate":{}}',
     b"expires: 2100-01-01T00:00:00Z\nfunctionaries: {}\nsteps: []\n",
-    b'{"signed":{"_type":"link","name":"x","materials":{},"products":{},"byproducts":{},'
-    b'"command":[],"environment":{}},"signatures":[]}',
+    (
+        b'{"signed":{"_type":"link","name":"x","materials":{},"products":{},"byproducts":{},'
+        b'"command":[],"environment":{}},"signatures":[]}'
+    ),
 ]
 
 
@@ -118,7 +120,21 @@ def _splice(data: bytes, rnd: random.Random) -> bytes:
 
 def _insert(data: bytes, rnd: random.Random) -> bytes:
     token = rnd.choice(
-        [b"{", b"}", b"[", b"]", b'"', b",", b":", b"\\u0000", b"\xff", b"\n", b"null", b"-1", b"1e999"]
+        [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b'"',
+            b",",
+            b":",
+            b"\\u0000",
+            b"\xff",
+            b"\n",
+            b"null",
+            b"-1",
+            b"1e999",
+        ]
     )
     i = rnd.randint(0, len(data))
     return data[:i] + token + data[i:]
@@ -239,10 +255,8 @@ texts = st.one_of(
 @contextlib.contextmanager
 def _own_errors_only() -> Iterator[None]:
     """Let the package's own errors through; anything else fails the test."""
-    try:
+    with contextlib.suppress(IntotoPolicyError):
         yield
-    except IntotoPolicyError:
-        pass
 
 
 # --------------------------------------------------------------------------
@@ -337,8 +351,8 @@ def _private_key(data: bytes) -> None:
 
 
 def _key_file(data: bytes) -> None:
-    from intoto_policy._keys import public_key_from_dict
     from intoto_policy._json import loads
+    from intoto_policy._keys import public_key_from_dict
 
     doc = loads(data, source="fuzz")
     if isinstance(doc, dict):
@@ -383,16 +397,27 @@ BYTE_TARGETS: list[Callable[[bytes], None]] = [
 
 # Inputs the fuzzer found that another branch fixes; each must keep failing
 # here until it is merged (strict xfail), so the marker cannot go stale.
-YAML_HARDENING = "YAML control characters raise yaml.reader.ReaderError (fixed on the YAML hardening branch)"
+YAML_HARDENING = (
+    "YAML control characters raise yaml.reader.ReaderError (fixed on the YAML hardening branch)"
+)
 KNOWN = [
     pytest.param(
-        ".yml", b"[\x7f\x1a]", id="yaml-control-chars", marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING)
+        ".yml",
+        b"[\x7f\x1a]",
+        id="yaml-control-chars",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
     ),
     pytest.param(
-        ".json", b"[\x7f\x1a]", id="json-suffix-control-chars", marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING)
+        ".json",
+        b"[\x7f\x1a]",
+        id="json-suffix-control-chars",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
     ),
     pytest.param(
-        ".yml", b"a: \x00", id="yaml-nul", marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING)
+        ".yml",
+        b"a: \x00",
+        id="yaml-nul",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
     ),
 ]
 

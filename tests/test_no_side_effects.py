@@ -99,3 +99,39 @@ def test_output_onto_an_input_is_refused(
     capsys.readouterr()
     assert victim.read_bytes() == before
     assert code == 2
+
+
+def _real_world() -> list[Any]:
+    try:
+        from test_realworld import CASES  # the real-world table, reused
+    except ImportError:  # pragma: no cover - sigstore missing
+        return []
+    return CASES
+
+
+@pytest.mark.parametrize("item", _real_world(), ids=lambda c: c.name)
+def test_real_world_verify_has_no_side_effects(
+    item: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_realworld import ITEMS, _layout
+
+    # sigstore imports urllib3, whose import probes IPv6 support by binding a
+    # socket to ('::1', 0): no traffic, but a socket event. Import it unarmed
+    # so the hook watches verification itself (reported to the lead).
+    pytest.importorskip("urllib3")
+    argv = ["verify", str(_layout(tmp_path, item)), "--unsigned-layout", "--at", AT]
+    for f in item.files:
+        argv += ["--attestations", str(ITEMS / f)]
+    if item.root is not None:
+        argv += ["--trusted-root", str(item.root)]
+    if item.subject_digest:
+        argv += ["--subject-digest", item.subject_digest]
+    _ARMED.append(str(tmp_path / "none"))
+    _SEEN.clear()
+    try:
+        code = main(argv)
+    finally:
+        _ARMED.clear()
+    capsys.readouterr()
+    assert code in (0, 1)
+    assert _SEEN == []

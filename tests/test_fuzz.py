@@ -8,7 +8,7 @@ the CLI, the exit code is 0, 1 or 2, stderr has no traceback and any error
 is one line.
 
 The budget is bounded so that the normal ``python -m pytest`` run includes
-it: ``INTOTO_FUZZ_EXAMPLES`` examples per target (default 40, derandomized
+it: ``INTOTO_FUZZ_EXAMPLES`` examples per target (default 150, derandomized
 so CI is reproducible). A longer, randomized run::
 
     INTOTO_FUZZ_EXAMPLES=20000 INTOTO_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from intoto_policy import IntotoPolicyError
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-EXAMPLES = int(os.environ.get("INTOTO_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("INTOTO_FUZZ_EXAMPLES", "150"))
 RANDOM = os.environ.get("INTOTO_FUZZ_RANDOM", "") not in ("", "0")
 MAX_SEED = 64 * 1024
 
@@ -679,8 +679,8 @@ def test_fuzz_cli_argv(tmp_path: Path) -> None:
         text = err.getvalue()
         assert code in (0, 1, 2), (argv, code, text)
         assert "Traceback" not in text, (argv, text)
-        if code == 2:
-            assert text.count("\n") <= 1, (argv, text)
+        # Each error is one line of its own (inspect reports one per file).
+        assert all(line.startswith("intoto-policy: ") for line in text.splitlines()), (argv, text)
 
     run()
     # Nothing the harness did wrote into the directory of generated files.

@@ -1,0 +1,687 @@
+"""Fuzzing every public parse/load entry point and the CLI's argv (issue #9).
+
+Seeds are the real files of the shared corpus (``../shared/corpus``) plus a
+few built-in documents; hypothesis mutates them (byte flips, truncation,
+splicing, JSON structural changes). The property: whatever escapes is the
+package's own error base, :class:`intoto_policy.IntotoPolicyError`; for
+the CLI, the exit code is 0, 1 or 2, stderr has no traceback and any error
+is one line.
+
+The budget is bounded so that the normal ``python -m pytest`` run includes
+it: ``INTOTO_FUZZ_EXAMPLES`` examples per target (default 150, derandomized
+so CI is reproducible). A longer, randomized run::
+
+    INTOTO_FUZZ_EXAMPLES=20000 INTOTO_FUZZ_RANDOM=1 python -m pytest tests/test_fuzz.py
+
+(see ``tests/fuzz/README.md``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import random
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from intoto_policy import IntotoPolicyError
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+EXAMPLES = int(os.environ.get("INTOTO_FUZZ_EXAMPLES", "150"))
+RANDOM = os.environ.get("INTOTO_FUZZ_RANDOM", "") not in ("", "0")
+MAX_SEED = 64 * 1024
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+_SUFFIXES = {
+    ".json",
+    ".jsonl",
+    ".link",
+    ".layout",
+    ".yml",
+    ".yaml",
+    ".pem",
+    ".pub",
+    ".sigstore",
+    ".attestation",
+    ".template",
+    ".key",
+}
+
+_BUILTIN: list[bytes] = [
+    b"{}",
+    b"[]",
+    b'{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}',
+    b'{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"'
+    + b"0" * 64
+    + b'"}}],"predicateType":"x","predicate":{}}',
+    b"expires: 2100-01-01T00:00:00Z\nfunctionaries: {}\nsteps: []\n",
+    (
+        b'{"signed":{"_type":"link","name":"x","materials":{},"products":{},"byproducts":{},'
+        b'"command":[],"environment":{}},"signatures":[]}'
+    ),
+]
+
+
+def _seeds() -> list[bytes]:
+    found = list(_BUILTIN)
+    if CORPUS.is_dir():
+        for path in sorted(CORPUS.rglob("*")):
+            if path.is_file() and path.suffix in _SUFFIXES and path.stat().st_size <= MAX_SEED:
+                found.append(path.read_bytes())
+    return found
+
+
+SEEDS = _seeds()
+JSON_SEEDS: list[Any] = []
+for _seed in SEEDS:
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        JSON_SEEDS.append(json.loads(_seed))
+
+
+# --------------------------------------------------------------------------
+# mutations
+
+
+def _flip(data: bytes, rnd: random.Random) -> bytes:
+    if not data:
+        return bytes([rnd.randrange(256)])
+    buf = bytearray(data)
+    for _ in range(rnd.randint(1, 8)):
+        i = rnd.randrange(len(buf))
+        buf[i] = rnd.choice([buf[i] ^ (1 << rnd.randrange(8)), rnd.randrange(256)])
+    return bytes(buf)
+
+
+def _truncate(data: bytes, rnd: random.Random) -> bytes:
+    return data[: rnd.randint(0, len(data))]
+
+
+def _splice(data: bytes, rnd: random.Random) -> bytes:
+    other = rnd.choice(SEEDS)
+    a, b = rnd.randint(0, len(data)), rnd.randint(0, len(other))
+    return data[:a] + other[b:]
+
+
+def _insert(data: bytes, rnd: random.Random) -> bytes:
+    token = rnd.choice(
+        [
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b'"',
+            b",",
+            b":",
+            b"\\u0000",
+            b"\xff",
+            b"\n",
+            b"null",
+            b"-1",
+            b"1e999",
+        ]
+    )
+    i = rnd.randint(0, len(data))
+    return data[:i] + token + data[i:]
+
+
+_ODD_VALUES: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    2**70,
+    1.5,
+    "",
+    "x",
+    "\x00",
+    "not-base64!",
+    [],
+    {},
+    [None],
+    {"": None},
+    "2100-01-01T00:00:00Z",
+    "sha256:" + "0" * 64,
+]
+
+
+def _json_mutate(value: Any, rnd: random.Random, depth: int = 0) -> Any:
+    """Replace, drop, duplicate or retype one node of a JSON value."""
+    if depth > 12 or rnd.random() < 0.25:
+        choice = rnd.random()
+        if choice < 0.6:
+            return rnd.choice(_ODD_VALUES)
+        if choice < 0.8 and isinstance(value, str):
+            # A base64 payload: mutate what it carries too.
+            try:
+                inner = json.loads(base64.b64decode(value, validate=True))
+            except ValueError:
+                return value[::-1]
+            return base64.b64encode(
+                json.dumps(_json_mutate(inner, rnd, depth + 1)).encode()
+            ).decode()
+        return [value] if rnd.random() < 0.5 else {"x": value}
+    if isinstance(value, dict) and value:
+        key = rnd.choice(list(value))
+        out = dict(value)
+        action = rnd.random()
+        if action < 0.2:
+            del out[key]
+        elif action < 0.3:
+            out[key + "_"] = out[key]
+        else:
+            out[key] = _json_mutate(value[key], rnd, depth + 1)
+        return out
+    if isinstance(value, list) and value:
+        i = rnd.randrange(len(value))
+        out_list = list(value)
+        action = rnd.random()
+        if action < 0.2:
+            del out_list[i]
+        elif action < 0.35:
+            out_list.append(out_list[i])
+        else:
+            out_list[i] = _json_mutate(value[i], rnd, depth + 1)
+        return out_list
+    return rnd.choice(_ODD_VALUES)
+
+
+def _json_bytes(value: Any, rnd: random.Random) -> bytes:
+    mutated = _json_mutate(value, rnd)
+    return json.dumps(mutated, ensure_ascii=rnd.random() < 0.5).encode("utf-8", "surrogatepass")
+
+
+_BYTE_MUTATIONS = [_flip, _truncate, _splice, _insert]
+
+
+@st.composite
+def inputs(draw: st.DrawFn) -> bytes:
+    """A corpus seed, unchanged or mutated one to three times."""
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    if JSON_SEEDS and draw(st.booleans()):
+        data = _json_bytes(draw(st.sampled_from(JSON_SEEDS)), rnd)
+    else:
+        data = draw(st.sampled_from(SEEDS))
+    for _ in range(draw(st.integers(0, 3))):
+        data = rnd.choice(_BYTE_MUTATIONS)(data, rnd)
+    return data
+
+
+@st.composite
+def json_values(draw: st.DrawFn) -> Any:
+    """A decoded, structurally mutated JSON seed (for the dict-level parsers)."""
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    value = draw(st.sampled_from(JSON_SEEDS or [{}]))
+    for _ in range(draw(st.integers(1, 4))):
+        value = _json_mutate(value, rnd)
+    return value
+
+
+texts = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "2026-11-22T00:00:00Z",
+            "2026-11-22T00:00:00.123456789+01:00",
+            "1h30m",
+            "720h",
+            "P1D",
+            "-1s",
+            "9" * 40 + "h",
+            "subject.name == 'x'",
+            "predicate.buildDefinition.buildType.startsWith('https://')",
+            "size(subject) > 0 && has(predicate.x)",
+            "[1,2,3].all(x, x > 0)",
+        ]
+    ),
+)
+
+
+@contextlib.contextmanager
+def _own_errors_only() -> Iterator[None]:
+    """Let the package's own errors through; anything else fails the test."""
+    with contextlib.suppress(IntotoPolicyError):
+        yield
+
+
+# --------------------------------------------------------------------------
+# targets over bytes
+
+
+def _json_loads(data: bytes) -> None:
+    from intoto_policy._json import loads
+
+    loads(data, source="fuzz")
+
+
+def _parse_attestations(data: bytes) -> None:
+    from intoto_policy import parse_attestations
+
+    # Documented never to raise for bad content.
+    for att in parse_attestations(data, source="fuzz.jsonl"):
+        str(att.problem)
+
+
+def _envelope(data: bytes) -> None:
+    from intoto_policy import Envelope
+
+    env = Envelope.from_json(data, source="fuzz")
+    assert env.pae
+    env.statement()
+
+
+def _statement_and_view(data: bytes) -> None:
+    from intoto_policy import Statement, view_for
+    from intoto_policy._json import loads
+
+    statement = Statement.from_dict(loads(data, source="fuzz"))
+    view = view_for(statement)
+    view.materials()
+    view.products()
+    view.timestamp()
+
+
+# What PyYAML's reader refuses (C0 controls, DEL, C1 except NEL, surrogates,
+# U+FFFE/FFFF): it raises its own ReaderError, which the hardening branch
+# turns into an InputError. Until then such inputs are covered by the
+# strict xfail below and left out of the layout fuzzing, so the fuzzer
+# keeps looking for other defects.
+_YAML_UNREADABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _yaml_unreadable(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _YAML_UNREADABLE.search(text) is not None
+
+
+def _layout(suffix: str) -> Callable[[bytes], None]:
+    def target(data: bytes) -> None:
+        from intoto_policy import load_layout
+
+        assume(not _yaml_unreadable(data))
+        load_layout(Path(f"fuzz{suffix}"), data=data, allow_unsigned=True)
+
+    target.__name__ = f"_layout{suffix.replace('.', '_')}"
+    return target
+
+
+def _classic_document(data: bytes) -> None:
+    from intoto_policy._classic import is_classic_layout
+    from intoto_policy._classic._load import parse_document
+    from intoto_policy._classic._model import layout_from_payload, link_from_payload
+
+    is_classic_layout(data)
+    doc = parse_document(data, source="fuzz.link")
+    if doc.type == "layout":
+        layout_from_payload(doc.payload)
+    else:
+        link_from_payload(doc.payload)
+
+
+def _public_key(data: bytes) -> None:
+    from intoto_policy import load_public_key_pem
+
+    load_public_key_pem(data, source="fuzz.pub")
+
+
+def _private_key(data: bytes) -> None:
+    from intoto_policy import load_private_key_pem
+
+    load_private_key_pem(data, source="fuzz.key")
+
+
+def _key_file(data: bytes) -> None:
+    from intoto_policy._json import loads
+    from intoto_policy._keys import public_key_from_dict
+
+    doc = loads(data, source="fuzz")
+    if isinstance(doc, dict):
+        public_key_from_dict(doc)
+
+
+def _bundles(data: bytes) -> None:
+    from intoto_policy._keyless import parse_bundles
+
+    parse_bundles(data, source="fuzz.sigstore")
+
+
+def _trusted_root(data: bytes) -> None:
+    from intoto_policy._keyless import load_trusted_root
+
+    load_trusted_root(data, source="trusted_root.json")
+
+
+def _certificates(data: bytes) -> None:
+    from intoto_policy._x509 import load_certificate, load_pem_certificates
+
+    with _own_errors_only():
+        load_pem_certificates(data, source="fuzz.pem")
+    load_certificate(data, source="fuzz.pem")
+
+
+BYTE_TARGETS: list[Callable[[bytes], None]] = [
+    _json_loads,
+    _parse_attestations,
+    _envelope,
+    _statement_and_view,
+    _layout(".yml"),
+    _layout(".json"),
+    _classic_document,
+    _public_key,
+    _private_key,
+    _key_file,
+    _bundles,
+    _trusted_root,
+    _certificates,
+]
+
+# Inputs the fuzzer found that another branch fixes; each must keep failing
+# here until it is merged (strict xfail), so the marker cannot go stale.
+YAML_HARDENING = (
+    "YAML control characters raise yaml.reader.ReaderError (fixed on the YAML hardening branch)"
+)
+KNOWN = [
+    pytest.param(
+        ".yml",
+        b"[\x7f\x1a]",
+        id="yaml-control-chars",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
+    ),
+    pytest.param(
+        ".json",
+        b"[\x7f\x1a]",
+        id="json-suffix-control-chars",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
+    ),
+    pytest.param(
+        ".yml",
+        b"a: \x00",
+        id="yaml-nul",
+        marks=pytest.mark.xfail(strict=True, reason=YAML_HARDENING),
+    ),
+]
+
+
+@pytest.mark.parametrize(("suffix", "data"), KNOWN)
+def test_known_layout_input(suffix: str, data: bytes) -> None:
+    from intoto_policy import load_layout
+
+    with _own_errors_only():
+        load_layout(Path(f"fuzz{suffix}"), data=data, allow_unsigned=True)
+
+
+@pytest.mark.parametrize("target", BYTE_TARGETS, ids=lambda t: t.__name__.lstrip("_"))
+def test_fuzz_bytes(target: Callable[[bytes], None]) -> None:
+    @FUZZ
+    @given(inputs())
+    def run(data: bytes) -> None:
+        with _own_errors_only():
+            target(data)
+
+    run()
+
+
+# --------------------------------------------------------------------------
+# targets over decoded JSON and text
+
+
+def _digest_set(value: Any) -> None:
+    from intoto_policy import DigestSet
+
+    if isinstance(value, dict):
+        # The digest map is the only argument; fuzz the nested ones too.
+        for inner in [value, *(v for v in value.values() if isinstance(v, dict))]:
+            with _own_errors_only():
+                DigestSet(inner).describe()
+
+
+def _statement_dict(value: Any) -> None:
+    from intoto_policy import Statement, view_for
+
+    view_for(Statement.from_dict(value))
+
+
+def _resource_descriptor(value: Any) -> None:
+    from intoto_policy import ResourceDescriptor
+
+    for item in value if isinstance(value, list) else [value]:
+        with _own_errors_only():
+            ResourceDescriptor.from_dict(item).label()
+
+
+def _envelope_dict(value: Any) -> None:
+    from intoto_policy import Envelope
+
+    Envelope.from_dict(value).statement()
+
+
+VALUE_TARGETS: list[Callable[[Any], None]] = [
+    _digest_set,
+    _statement_dict,
+    _resource_descriptor,
+    _envelope_dict,
+]
+
+
+@pytest.mark.parametrize("target", VALUE_TARGETS, ids=lambda t: t.__name__.lstrip("_"))
+def test_fuzz_values(target: Callable[[Any], None]) -> None:
+    @FUZZ
+    @given(json_values())
+    def run(value: Any) -> None:
+        with _own_errors_only():
+            target(value)
+
+    run()
+
+
+def _time(text: str) -> None:
+    from intoto_policy._time import parse_rfc3339
+
+    parse_rfc3339(text)
+
+
+def _duration(text: str) -> None:
+    from intoto_policy._time import parse_duration
+
+    parse_duration(text)
+
+
+def _cel(text: str) -> None:
+    from intoto_policy._cel import compile_rule
+
+    compile_rule(text)
+
+
+def _cel_in_layout(text: str) -> None:
+    from intoto_policy import load_layout
+
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {},
+        "steps": [
+            {
+                "name": "build",
+                "expectedPredicates": [
+                    {
+                        "predicateType": "https://slsa.dev/provenance/v1",
+                        "functionaries": [],
+                        "attributeRules": [{"rule": text}],
+                    }
+                ],
+            }
+        ],
+    }
+    load_layout(Path("fuzz.json"), data=json.dumps(layout).encode(), allow_unsigned=True)
+
+
+TEXT_TARGETS: list[Callable[[str], None]] = [_time, _duration, _cel, _cel_in_layout]
+
+
+@pytest.mark.parametrize("target", TEXT_TARGETS, ids=lambda t: t.__name__.lstrip("_"))
+def test_fuzz_text(target: Callable[[str], None]) -> None:
+    @FUZZ
+    @given(texts)
+    def run(text: str) -> None:
+        with _own_errors_only():
+            target(text)
+
+    run()
+
+
+def test_fuzz_non_string_times() -> None:
+    """The time parsers take ``object``: any JSON value is refused cleanly."""
+    from intoto_policy._time import parse_duration, parse_rfc3339
+
+    @FUZZ
+    @given(json_values())
+    def run(value: Any) -> None:
+        for parse in (parse_rfc3339, parse_duration):
+            with _own_errors_only():
+                parse(value)
+
+    run()
+
+
+# --------------------------------------------------------------------------
+# the CLI
+
+
+_FLAGS = [
+    "--layout-key",
+    "--unsigned-layout",
+    "--attestations",
+    "--subject",
+    "--subject-digest",
+    "--param",
+    "--params-file",
+    "--at",
+    "--trusted-root",
+    "--format",
+    "--color",
+    "--vsa-key",
+    "--vsa-verifier-id",
+    "--vsa-resource-uri",
+    "--passphrase-env",
+    "--gpg-home",
+    "--key",
+    "--keys",
+    "--predicate",
+    "--predicate-type",
+    "--out",
+    "--type",
+    "--help",
+    "--",
+    "-",
+]
+_VALUES = [
+    "json",
+    "text",
+    "sarif",
+    "junit",
+    "markdown",
+    "vsa",
+    "yaml",
+    "always",
+    "never",
+    "ed25519",
+    "a=b",
+    "=",
+    "2026-11-22T00:00:00Z",
+    "yesterday",
+    "sha256:" + "0" * 64,
+    "md5:zz",
+    "PATH",
+    "",
+]
+# Commands that write files (keygen, attest --out, layout sign --out,
+# demo) are left to their own tests: the harness would have to give each a
+# fresh directory, and their writes are not parsing.
+_COMMANDS = [
+    ["verify"],
+    ["inspect"],
+    ["layout", "check"],
+    ["layout", "functionary"],
+    ["attest"],
+    ["layout"],
+    ["nonsense"],
+    [],
+]
+
+
+@st.composite
+def argvs(draw: st.DrawFn, files: list[str]) -> list[str]:
+    words = list(draw(st.sampled_from(_COMMANDS)))
+    tokens = st.one_of(
+        st.sampled_from(_FLAGS),
+        st.sampled_from(_VALUES),
+        st.sampled_from(files),
+        st.text(max_size=12),
+    )
+    if words and words[0] in ("verify", "inspect", "layout") and files:
+        words.append(draw(st.sampled_from(files)))
+    words += draw(st.lists(tokens, max_size=8))
+    return words
+
+
+def test_fuzz_cli_argv(tmp_path: Path) -> None:
+    from intoto_policy._cli import main
+
+    rnd = random.Random(9)
+    files: list[str] = []
+    for i in range(12):
+        data = rnd.choice(SEEDS)
+        if i % 2:
+            data = rnd.choice(_BYTE_MUTATIONS)(data, rnd)
+        suffix = rnd.choice([".json", ".yml", ".intoto.jsonl", ".pub", ".link", ".layout"])
+        path = tmp_path / f"f{i}{suffix}"
+        path.write_bytes(data)
+        files.append(str(path))
+    files.append(str(tmp_path))  # a directory
+    files.append(str(tmp_path / "missing.json"))
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    @FUZZ
+    @given(argvs(files))
+    def run(argv: list[str]) -> None:
+        # --output writes are allowed, but only to a fresh name we clean up.
+        argv = [a if a != "--output" else "--format" for a in argv]
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            pytest.MonkeyPatch.context() as mp,
+        ):
+            mp.setenv("NO_COLOR", "1")
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # pragma: no cover - main returns codes
+                code = exc.code  # type: ignore[assignment]
+        text = err.getvalue()
+        assert code in (0, 1, 2), (argv, code, text)
+        assert "Traceback" not in text, (argv, text)
+        # Each error is one line of its own (inspect reports one per file).
+        assert all(line.startswith("intoto-policy: ") for line in text.splitlines()), (argv, text)
+
+    run()
+    # Nothing the harness did wrote into the directory of generated files.
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -592,7 +592,9 @@ def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def verify_bundle(record: BundleRecord, trusted_root: SigstoreTrustedRoot) -> KeylessResult:
+def verify_bundle(
+    record: BundleRecord, trusted_root: SigstoreTrustedRoot, *, at: datetime | None = None
+) -> KeylessResult:
     """Verify one Sigstore bundle offline, accepting any signer identity.
 
     Checks, through ``sigstore.verify.Verifier``: the time of signing (log
@@ -607,9 +609,21 @@ def verify_bundle(record: BundleRecord, trusted_root: SigstoreTrustedRoot) -> Ke
     multi-signature envelopes, message-signature bundles) are
     ``unsupported``.
 
+    Evidence of signing dated after ``at`` (a transparency-log integrated
+    time or an RFC 3161 timestamp later than the verification time) fails:
+    the signature did not exist at the time being verified. A time equal to
+    ``at`` passes.
+
+    A bundle whose members have the wrong JSON types, or that sigstore
+    cannot process for any other reason (e.g. a certificate key algorithm
+    it does not support), fails with a reason instead of raising: one bad
+    bundle must not abort a whole verification.
+
     Args:
         record: A bundle from :func:`parse_bundles`.
         trusted_root: The Sigstore trust material to verify against.
+        at: The verification time (timezone-aware); None skips the check
+            that signing happened no later than it.
 
     Returns:
         The result; ``payload``, ``payload_type`` and ``identity`` are set
@@ -634,7 +648,11 @@ def verify_bundle(record: BundleRecord, trusted_root: SigstoreTrustedRoot) -> Ke
     reader = _Reader(record.source)
     bundle_doc = reader.obj(loads(record.bundle_json, source=record.source), "")
     _check_bundle(reader, bundle_doc, "")
-    reasons = _unsupported_reasons(bundle_doc)
+    try:
+        reasons = _unsupported_reasons(bundle_doc)
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        # A member of the wrong JSON type that the structural check does not cover.
+        return KeylessResult("failed", f"malformed bundle: {_one_line(exc)}", origin)
     if reasons:
         return KeylessResult("unsupported", "; ".join(reasons), origin)
 
@@ -653,9 +671,29 @@ def verify_bundle(record: BundleRecord, trusted_root: SigstoreTrustedRoot) -> Ke
         UnsupportedAlgorithm,
     ) as exc:
         return KeylessResult("failed", _one_line(exc), origin)
+    except Exception as exc:  # noqa: BLE001
+        # sigstore and its models raise TypeError, KeyError, AttributeError...
+        # on members of the wrong type or unsupported key algorithms; each
+        # is a failed bundle, never a crash of the whole verification.
+        return KeylessResult(
+            "failed", f"sigstore cannot process the bundle: {_one_line(exc)}", origin
+        )
 
     integrated = [t.time for t in times if t.source is TimestampSource.TRANSPARENCY_SERVICE]
     stamped = tuple(t.time for t in times if t.source is TimestampSource.TIMESTAMP_AUTHORITY)
+    if at is not None:
+        late = [("transparency-log integrated time", t) for t in integrated] + [
+            ("RFC 3161 timestamp", t) for t in stamped
+        ]
+        for what, when in late:
+            if when > at:
+                return KeylessResult(
+                    "failed",
+                    f"signed after the verification time: {what}"
+                    f" {when.astimezone(UTC).isoformat()} is later than"
+                    f" {at.astimezone(UTC).isoformat()}",
+                    origin,
+                )
     try:
         identity = certificate_identity(
             bundle.signing_certificate,

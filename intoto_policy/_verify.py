@@ -371,7 +371,7 @@ class _Verification:
                 "a Sigstore bundle needs a trusted root (--trusted-root or the layout's trustedRoot)",
             )
             return None
-        result = verify_bundle(att.bundle, self.trusted_root)
+        result = verify_bundle(att.bundle, self.trusted_root, at=self.at)
         if result.status == "unsupported":
             self._reject(att, RejectReason.UNSUPPORTED, result.reason)
             return None

@@ -8,8 +8,10 @@ naming the file here, where the file is touched, so no caller needs a broad
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -36,6 +38,7 @@ __all__ = [
     "load_envelopes",
     "load_private_key_file",
     "load_public_key_file",
+    "open_regular",
     "read_file",
     "write_file",
     "write_new_file",
@@ -60,11 +63,58 @@ def _os_problem(verb: str, exc: OSError) -> str:
     return f"cannot {verb}: {exc.strerror or exc}"
 
 
+def open_regular(name: str) -> int:
+    """Open ``name`` for reading, refusing anything that is not a regular file.
+
+    Named pipes, sockets and devices would block forever or never end, so
+    they are refused. The file is opened with ``O_NONBLOCK`` (so opening a
+    FIFO with no writer returns at once) and checked with ``fstat`` on the
+    opened descriptor, so a swap between a check and the open cannot
+    smuggle in a different kind of file.
+
+    Returns:
+        An open file descriptor (the caller closes it).
+
+    Raises:
+        InputError: The path cannot be opened or is not a regular file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(name, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO opened for writing
+            raise InputError("not a regular file (a socket or device)", source=name) from None
+        raise InputError(_os_problem("read", exc), source=name) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"not a regular file ({_file_kind(mode)})", source=name)  # noqa: TRY301
+        # Back to blocking reads: a regular file never blocks anyway.
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
 def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS) -> bytes:
-    """Read a whole file, refusing files larger than ``limits.max_bytes``.
+    """Read a whole regular file, refusing files larger than ``limits.max_bytes``.
 
     The size is checked from the open file's metadata before anything is read,
-    and again while reading (for pipes and files that grow).
+    and again while reading (for files that grow). Pipes, sockets and devices
+    are refused (see :func:`open_regular`).
 
     Args:
         path: The file.
@@ -74,11 +124,13 @@ def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS)
         The file's bytes.
 
     Raises:
-        InputError: The file cannot be opened or read, or is too large.
+        InputError: The file cannot be opened or read, is not a regular
+            file, or is too large.
     """
     name = os.fspath(path)
+    fd = open_regular(name)
     try:
-        with Path(name).open("rb") as fh:
+        with os.fdopen(fd, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > limits.max_bytes:
                 raise InputError(
@@ -93,19 +145,20 @@ def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS)
 
 
 def hash_file(path: str | os.PathLike[str], algorithms: tuple[str, ...] = ("sha256",)) -> DigestSet:
-    """The DigestSet of a file, read in chunks (artifacts may be large).
+    """The DigestSet of a regular file, read in chunks (artifacts may be large).
 
     Args:
         path: The file.
         algorithms: hashlib names to compute (default sha256 only).
 
     Raises:
-        InputError: The file cannot be opened or read.
+        InputError: The file cannot be opened or read, or is not a regular file.
     """
     name = os.fspath(path)
     digests = {alg: hashlib.new(alg) for alg in algorithms}
+    fd = open_regular(name)
     try:
-        with Path(name).open("rb") as fh:
+        with os.fdopen(fd, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 for digest in digests.values():
                     digest.update(chunk)

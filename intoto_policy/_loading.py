@@ -60,6 +60,16 @@ ATTESTATION_SUFFIXES: Final = (
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys and keeps timestamps as text."""
 
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # Aliases let a few hundred bytes expand to gigabytes (an "alias
+        # bomb") or to a cycle; no layout needs them, so they are refused.
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not accepted", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
 
 _StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -177,7 +187,10 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         raise JSONError("layout is too large", source=source)
     if not text.strip():
         raise SchemaError("the layout is empty", source=source)
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.YAMLError as exc:  # a control character, found by the reader
+        raise SchemaError(f"not valid YAML: {str(exc).splitlines()[0]}", source=source) from None
     try:
         node = loader.get_single_node()
         lines: dict[str, int] = {}
@@ -190,6 +203,8 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         raise SchemaError(f"not valid YAML: {problem}", line=line, source=source) from None
     except SchemaError as exc:
         raise exc.with_source(source) from None
+    except RecursionError:
+        raise SchemaError("YAML nesting too deep to parse", source=source) from None
     finally:
         loader.dispose()
     # Round-trip through the strict JSON checks (depth, NaN, surrogates).

@@ -55,7 +55,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -65,6 +64,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import InputError, JSONError, ValidationError
+from .._files import read_file
 from .._json import JSONLimits, loads
 
 if TYPE_CHECKING:
@@ -408,19 +408,15 @@ def read_optional(path: Path, limits: JSONLimits = LINK_LIMITS) -> bytes | None:
     "no such link" and so does this.
 
     Raises:
-        InputError: The file is larger than ``limits.max_bytes``.
+        InputError: The file is larger than ``limits.max_bytes``, or is
+            not a regular file (a pipe, socket or device).
     """
     try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_bytes:
-                raise InputError(
-                    f"file is {size} bytes, above the limit of {limits.max_bytes}",
-                    source=str(path),
-                )
-            return fh.read()
+        path.stat()
     except OSError:
         return None
+    # A pipe, socket or device would block forever: refused, not "no link".
+    return read_file(path, limits)
 
 
 def read_required(path: Path, limits: JSONLimits) -> bytes:
@@ -429,17 +425,7 @@ def read_required(path: Path, limits: JSONLimits) -> bytes:
     Raises:
         InputError: It cannot be read, or is larger than ``limits.max_bytes``.
     """
-    try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_bytes:
-                raise InputError(
-                    f"file is {size} bytes, above the limit of {limits.max_bytes}",
-                    source=str(path),
-                )
-            return fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    return read_file(path, limits)
 
 
 @dataclass(slots=True)

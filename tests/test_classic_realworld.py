@@ -58,6 +58,9 @@ def test_realworld_layout_verifies(
     )
     assert report.passed, [c.message for c in report.failures]
     assert report.layout.signed_by
+    binding = [c for c in report.checks if c.kind.value == "subject-binding"]
+    assert [c.message.startswith("no subject bound") for c in binding] == [True]
+    assert '"subject-binding"' in json.dumps(report.to_dict())
 
 
 @pytest.mark.parametrize(("item", "layout"), CASES)

@@ -50,6 +50,7 @@ def verify(
     allow_unsigned: bool = False,
     trusted_root: SigstoreTrustedRoot | None = None,
     progress: Callable[[int], object] | None = None,
+    no_subject: bool = False,
 ) -> Report:
     """Verify attestations against an attestation layout.
 
@@ -70,6 +71,9 @@ def verify(
             absent, the layout's ``trustedRoot`` is used when it names one.
         progress: Called with 1 as each attestation is checked (for a
             progress bar); never called for output.
+        no_subject: Explicitly bind no artifact. A layout that declares
+            ``subjectSteps`` fails without a ``subject`` unless this is true;
+            the report records the opt-out.
 
     Returns:
         The report. ``bool(report)`` is the verdict.
@@ -78,6 +82,7 @@ def verify(
         InputError: The layout or an attestation file cannot be read, or the
             layout is invalid (schema, semantics, parameters, signature setup).
         ValidationError: ``at`` is naive, or a subject digest is invalid.
+        UsageError: ``no_subject`` is given together with ``subject``.
     """
     if at.tzinfo is None:
         raise ValidationError("the verification time must be timezone-aware")
@@ -127,4 +132,5 @@ def verify(
         layout_info=info,
         layout_checks=checks,
         progress=progress,
+        no_subject=no_subject,
     )

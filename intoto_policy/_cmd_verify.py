@@ -112,6 +112,11 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ALG:HEX",
         help="the artifact's digest, e.g. sha256:abc... (repeatable)",
     )
+    subj.add_argument(
+        "--no-subject",
+        action="store_true",
+        help="bind no artifact (a layout with subjectSteps fails without --subject otherwise)",
+    )
     _add_parameter_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
@@ -195,6 +200,22 @@ def _verify(args: argparse.Namespace) -> int:
     if is_classic_layout(data):
         from ._classic import verify_classic  # noqa: PLC0415
 
+        # Flags a classic verification cannot honour are refused, never ignored.
+        # Classic links carry no subject binding yet, so --subject too.
+        refused = [
+            flag
+            for flag, given in (
+                ("--subject", args.subject),
+                ("--subject-digest", args.subject_digest),
+                ("--param", args.param),
+                ("--params-file", args.params_file),
+                ("--unsigned-layout", args.unsigned_layout),
+                ("--trusted-root", args.trusted_root),
+            )
+            if given
+        ]
+        if refused:
+            raise UsageError(f"{', '.join(refused)}: not supported for classic in-toto layouts")
         if len(attestation_paths) != 1 or not attestation_paths[0].is_dir():
             raise UsageError("a classic layout takes one --attestations directory of links")
         report = verify_classic(
@@ -237,6 +258,7 @@ def _verify(args: argparse.Namespace) -> int:
                 subject=_subject_digests(args),
                 trusted_root=trusted_root,
                 progress=bar.advance,
+                no_subject=args.no_subject,
             )
     _emit(args, report)
     return EXIT_OK if report else EXIT_FAILED

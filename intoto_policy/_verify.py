@@ -29,7 +29,7 @@ from ._cel import Outcome
 from ._cel import bind as cel_bind
 from ._digests import DigestSet
 from ._dsse import Envelope
-from ._errors import JSONError, LayoutError, ValidationError
+from ._errors import JSONError, LayoutError, UsageError, ValidationError
 from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
 from ._layout import ExpectedPredicate, Layout, Step
@@ -135,8 +135,10 @@ class _Verification:
         at: datetime,
         trusted_root: SigstoreTrustedRoot | None,
         progress: Callable[[int], object] | None = None,
+        no_subject: bool = False,
     ) -> None:
         self.progress = progress
+        self.no_subject = no_subject
         self.layout = layout
         # Locations are the same for every attestation checked against a rule.
         self._locations: dict[str, Location] = {}
@@ -898,11 +900,34 @@ class _Verification:
 
     def _subject_checks(self) -> list[Check]:
         if not self.subjects:
+            # A layout naming subject steps is a gate for one artifact: a
+            # forgotten --subject must not open it, only an explicit opt-out.
+            if self.layout.subject_steps and not self.no_subject:
+                return [
+                    Check(
+                        kind=CheckKind.SUBJECT_BINDING,
+                        status=Status.FAIL,
+                        message=(
+                            "no artifact was bound, but the layout declares subject steps "
+                            f"({', '.join(self.layout.subject_steps)}): give --subject or "
+                            "--subject-digest, or opt out with --no-subject"
+                        ),
+                        details={"subjectOptOut": False},
+                        location=self.loc("/subjectSteps"),
+                    )
+                ]
             return [
                 Check(
                     kind=CheckKind.SUBJECT_BINDING,
                     status=Status.INFO,
-                    message="no artifact was bound: the verdict covers the attestations, not a particular artifact (use --subject)",
+                    message=(
+                        "no subject bound (opted out with --no-subject): the verdict covers "
+                        "the attestations, not a particular artifact"
+                        if self.no_subject
+                        else "no subject bound: the verdict covers the attestations, not a "
+                        "particular artifact (use --subject)"
+                    ),
+                    details={"subjectOptOut": self.no_subject},
                 )
             ]
         checks = []
@@ -1060,6 +1085,7 @@ def verify_attestations(
     layout_info: LayoutInfo | None = None,
     layout_checks: Sequence[Check] = (),
     progress: Callable[[int], object] | None = None,
+    no_subject: bool = False,
 ) -> Report:
     """Verify attestations against an attestation layout.
 
@@ -1072,17 +1098,28 @@ def verify_attestations(
         layout_info: What the report says about the layout.
         layout_checks: Checks about the layout made by the loader (signature).
         progress: Called with 1 as each attestation is authenticated.
+        no_subject: The caller explicitly binds no artifact. Without it (and
+            without ``subjects``) a layout with ``subjectSteps`` fails.
 
     Returns:
         The report; ``bool(report)`` is the verdict.
 
     Raises:
         ValidationError: ``at`` is not timezone-aware.
+        UsageError: ``no_subject`` is given together with ``subjects``.
     """
     if at.tzinfo is None:
         raise ValidationError("the verification time must be timezone-aware")
+    if no_subject and subjects:
+        raise UsageError("no_subject excludes subjects: bind an artifact or opt out, not both")
     run = _Verification(
-        layout, attestations, subjects=subjects, at=at, trusted_root=trusted_root, progress=progress
+        layout,
+        attestations,
+        subjects=subjects,
+        at=at,
+        trusted_root=trusted_root,
+        progress=progress,
+        no_subject=no_subject,
     )
     info = layout_info or LayoutInfo(
         source=layout.source, expires=layout.expires, verified_levels=layout.verified_levels

@@ -90,6 +90,7 @@ def test_verify_with_a_single_path_string(tree: Path) -> None:
         at=AT,
         allow_unsigned=True,
         params={"builder": "b1"},
+        subject={"sha256": APP},
     )
     assert report
 
@@ -97,8 +98,10 @@ def test_verify_with_a_single_path_string(tree: Path) -> None:
 def test_verify_with_parsed_objects_and_params_late() -> None:
     layout = Layout.from_dict(layout_doc(), params={"builder": "b0"})
     att = Attestation.from_envelope(envelope(), source="mem")
-    assert not verify(layout, [att], at=AT)
-    assert verify(layout, [att], at=AT, params={"builder": "b1"})
+    assert not verify(layout, [att], at=AT, no_subject=True)
+    assert verify(layout, [att], at=AT, params={"builder": "b1"}, no_subject=True)
+    # a forgotten subject fails a subjectSteps layout; the opt-out must be explicit
+    assert not verify(layout, [att], at=AT, params={"builder": "b1"})
 
 
 def test_verify_with_loaded_layout(tree: Path) -> None:
@@ -143,6 +146,8 @@ def test_public_names_resolve() -> None:
 CLI_CASES = [
     ("subject file", ["--subject", "app"], 1),  # sha256("app") is not the attested digest
     ("subject digest", ["--subject-digest", f"sha256:{APP}"], 0),
+    ("no subject opted out", ["--no-subject"], 0),
+    ("no subject with a subject", ["--no-subject", "--subject-digest", f"sha256:{APP}"], 2),
     ("bad subject digest", ["--subject-digest", "sha256:XYZ"], 2),
     ("subject digest without algorithm", ["--subject-digest", APP], 2),
     ("params file", ["--params-file", "params.json"], 0),
@@ -182,6 +187,8 @@ def test_cli_options(
     ]
     if not any(a.startswith("--param") for a in extra):
         argv += ["--param", "builder=b1"]
+    if not any(a.startswith("--subject") or a == "--no-subject" for a in extra):
+        argv += ["--subject-digest", f"sha256:{APP}"]
     assert main([*argv, *extra]) == code, (name, capsys.readouterr())
     out, err = capsys.readouterr()
     if code == 2:
@@ -302,6 +309,8 @@ def test_layout_check_of_a_signed_layout(
             "atts",
             "--param",
             "builder=b1",
+            "--subject-digest",
+            f"sha256:{APP}",
             "--at",
             "2026-06-01T00:00:00Z",
             "--format",

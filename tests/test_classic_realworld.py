@@ -58,6 +58,9 @@ def test_realworld_layout_verifies(
     )
     assert report.passed, [c.message for c in report.failures]
     assert report.layout.signed_by
+    binding = [c for c in report.checks if c.kind.value == "subject-binding"]
+    assert [c.message.startswith("no subject bound") for c in binding] == [True]
+    assert '"subject-binding"' in json.dumps(report.to_dict())
 
 
 @pytest.mark.parametrize(("item", "layout"), CASES)
@@ -120,3 +123,36 @@ def test_expired_at_reference_time(tmp_path: Path) -> None:
     )
     assert not report.passed
     assert [c.kind.value for c in report.failures] == ["freshness"]
+
+
+REFUSED = [
+    ("subject file", ["--subject", "alice.pub"]),
+    ("subject digest", ["--subject-digest", "sha256:" + "a" * 64]),
+    ("param", ["--param", "x=y"]),
+    ("params file", ["--params-file", "alice.pub"]),
+    ("unsigned layout", ["--unsigned-layout"]),
+    ("trusted root", ["--trusted-root", "alice.pub"]),
+]
+
+
+@pytest.mark.parametrize(("name", "extra"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_classic_refuses_flags_it_cannot_honour(
+    name: str,
+    extra: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from intoto_policy._cli import main
+
+    root = _copy("30-intoto-golang-dsse-only", tmp_path)
+    monkeypatch.chdir(root)
+    argv = ["verify", "dsse-only.root.layout", "--layout-key", "alice.pub", "--attestations", "."]
+    argv += ["--at", "2025-06-01T00:00:00Z"]
+    # the same command without the flag is accepted, so exit 2 is the flag's doing
+    assert main(argv) != 2, name
+    capsys.readouterr()
+    assert main([*argv, *extra]) == 2, name
+    err = capsys.readouterr().err
+    assert "not supported for classic" in err
+    assert len(err.strip().splitlines()) == 1

@@ -791,6 +791,7 @@ def test_keyless_layout_on_corpus(case: KeylessCase) -> None:
         files,
         at=AT,
         subject=subject,
+        no_subject=subject is None,  # a case without an artifact opts out explicitly
         trusted_root=_trusted_root(case.root),
     )
     if case.passes:
@@ -887,7 +888,14 @@ def test_npm_layout_rules_on_real_provenance(
     subject = None
     if tarball is not None:
         subject = {"sha512": hashlib.sha512(_corpus(tarball).read_bytes()).hexdigest()}
-    report = verify(_npm_layout_with_test_key(params), [att], at=AT, subject=subject)
+    # A case without a tarball opts out of binding explicitly.
+    report = verify(
+        _npm_layout_with_test_key(params),
+        [att],
+        at=AT,
+        subject=subject,
+        no_subject=subject is None,
+    )
     if passes:
         assert bool(report), [c.message for c in report.failures]
         assert report.steps[0].attestations

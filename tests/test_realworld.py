@@ -388,6 +388,8 @@ def test_real_world_item(tmp_path: Path, capsys: pytest.CaptureFixture[str], ite
         argv += ["--subject", str(ITEMS / item.subject)]
     if item.subject_digest:
         argv += ["--subject-digest", item.subject_digest]
+    if not item.subject and not item.subject_digest:
+        argv.append("--no-subject")  # the item names no artifact: opt out explicitly
     code = main(argv)
     out, err = capsys.readouterr()
     assert err == ""

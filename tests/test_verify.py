@@ -180,6 +180,7 @@ class Case:
     attestations: Callable[[], list[Attestation]] = good_attestations
     layout: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d
     subjects: tuple[dict[str, str], ...] = ({"sha256": APP},)
+    no_subject: bool = False
     at: datetime = AT
     verdict: str = "fail"
     failing: set[CheckKind] = field(default_factory=set)
@@ -212,7 +213,23 @@ def _tamper(att: Attestation) -> Attestation:
 
 CASES = [
     Case("all good", verdict="pass"),
-    Case("no subject bound is allowed but said", subjects=(), verdict="pass"),
+    Case(
+        "no subject with explicit opt-out passes and is said",
+        subjects=(),
+        no_subject=True,
+        verdict="pass",
+    ),
+    Case(
+        "forgotten subject on a subjectSteps layout fails",
+        subjects=(),
+        failing={CheckKind.SUBJECT_BINDING},
+    ),
+    Case(
+        "no subject on a layout without subjectSteps passes and is said",
+        layout=lambda d: {k: v for k, v in d.items() if k != "subjectSteps"},
+        subjects=(),
+        verdict="pass",
+    ),
     Case(
         "tampered payload: bad signature",
         downstream=True,
@@ -422,7 +439,11 @@ CASES = [
 def test_verdicts_and_reasons(case: Case) -> None:
     layout = Layout.from_dict(case.layout(layout_doc()), source="layout.yml")
     report = verify_attestations(
-        layout, case.attestations(), at=case.at, subjects=[DigestSet(s) for s in case.subjects]
+        layout,
+        case.attestations(),
+        at=case.at,
+        subjects=[DigestSet(s) for s in case.subjects],
+        no_subject=case.no_subject,
     )
     assert report.verdict == case.verdict, [c.message for c in report.failures]
     assert bool(report) is (case.verdict == "pass")
@@ -432,9 +453,10 @@ def test_verdicts_and_reasons(case: Case) -> None:
     assert {r.reason for r in report.rejected} == reasons
     assert len(report.warnings) == case.warnings
     if not case.subjects:
-        assert any(
-            c.kind is CheckKind.SUBJECT_BINDING and c.status is Status.INFO for c in report.checks
-        )
+        binding = [c for c in report.checks if c.kind is CheckKind.SUBJECT_BINDING]
+        assert len(binding) == 1
+        assert binding[0].status is (Status.INFO if case.verdict == "pass" else Status.FAIL)
+        assert binding[0].details["subjectOptOut"] is case.no_subject
     for check in report.failures:
         assert check.message
 

@@ -138,7 +138,17 @@ def verify_classic(
             signed=bool(doc.signatures),
         ),
         verified_at=at,
-        checks=tuple(outcome.checks),
+        # Classic links bind no subject here (the CLI refuses --subject): say so.
+        checks=(
+            *outcome.checks,
+            Check(
+                CheckKind.SUBJECT_BINDING,
+                Status.INFO,
+                "no subject bound: classic verification covers the links, not a particular "
+                "artifact",
+                details={"subjectOptOut": False},
+            ),
+        ),
         steps=tuple(outcome.steps),
         rejected=tuple(ctx.rejected),
     )

@@ -16,7 +16,13 @@ from typing import Any
 
 from ._cli import EXIT_FAILED, EXIT_OK, _passphrase_source, now, subcommand
 from ._errors import InputError, ParameterError, UsageError
-from ._files import load_private_key_file, load_public_key_file, read_file, write_file
+from ._files import (
+    load_private_key_file,
+    load_public_key_file,
+    read_file,
+    refuse_overwriting_inputs,
+    write_file,
+)
 
 __all__: list[str] = []
 
@@ -194,6 +200,11 @@ def _verify(args: argparse.Namespace) -> int:
     data = read_file(layout_path)
     layout_keys = [load_public_key_file(p) for p in args.layout_key]
     attestation_paths = [Path(p) for p in args.attestations] or [layout_path.parent]
+    if args.output:
+        # Before any work: a report written over the evidence would destroy it.
+        inputs: list[str | os.PathLike[str]] = [layout_path, *attestation_paths, *args.layout_key]
+        inputs += [p for p in (args.trusted_root, args.params_file) if p]
+        refuse_overwriting_inputs(args.output, inputs)
 
     from ._classic import is_classic_layout  # noqa: PLC0415
 

@@ -80,7 +80,6 @@ def test_verify_has_no_side_effects(
     assert out.exists() == output
 
 
-@pytest.mark.xfail(strict=True, reason="refusal implemented on branch h-outputs")
 @pytest.mark.parametrize("target", ["layout", "attestation"])
 def test_output_onto_an_input_is_refused(
     target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -787,10 +787,16 @@ def test_read_file_checks_size_before_reading(tmp_path: Path) -> None:
 def test_read_file_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _write(tmp_path / "secret", b"x")
 
-    def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "open", denied)
+    # Root reads any file whatever its mode, so the refusal is simulated, for
+    # this one path only (readers open with os.open, non-blocking).
+    def denied(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(InputError) as info:
         _files.read_file(path)
     assert str(info.value) == f"{path}: cannot read: Permission denied"

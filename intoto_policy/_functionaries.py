@@ -13,6 +13,7 @@ Every kind may carry a validity window (``notBefore`` / ``notAfter``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +60,10 @@ class Functionary:
         if self.not_after is not None and when > self.not_after:
             return f"{what} {_fmt(when)} is after the functionary's notAfter {_fmt(self.not_after)}"
         return None
+
+
+#: What a key id looks like (a sha256 hex digest), as opposed to a chosen name.
+_KEYID_SHAPE: Final = re.compile(r"[0-9a-f]{64}")
 
 
 def _fmt(when: datetime) -> str:
@@ -144,6 +149,22 @@ def _key(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
         )
     except KeyFormatError as exc:
         raise ValidationError(exc.problem, path=path) from None
+    # A key id the layout writes (the key's own keyid field, or a functionary
+    # id shaped like one) must be this key's id under one of the two
+    # conventions; otherwise reports would attribute signatures to an id that
+    # is not the key's.
+    claimed = [data.get(n) for n in ("keyid", "keyID") if data.get(n) is not None]
+    if _KEYID_SHAPE.fullmatch(fid):
+        claimed.append(fid)
+    if claimed:
+        valid = {key.computed_keyid("securesystemslib"), key.computed_keyid("legacy")}
+        for kid in claimed:
+            if kid not in valid:
+                raise ValidationError(
+                    f"key id {str(kid)[:16]}... is not this key's id under either key-id "
+                    "convention (securesystemslib or legacy)",
+                    path=path,
+                )
     return KeyFunctionary(id=fid, not_before=nb, not_after=na, kind="key", key=key)
 
 

@@ -283,7 +283,7 @@ class Layout:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise LayoutError(f"duplicate step names: {', '.join(dupes)}")
-        revoked = _str_list(data.get("revokedKeys"), "revokedKeys")
+        revoked = _resolve_revoked(_str_list(data.get("revokedKeys"), "revokedKeys"), functionaries)
         subject_steps = _str_list(data.get("subjectSteps"), "subjectSteps")
         unknown = [s for s in subject_steps if s not in names]
         if unknown:
@@ -698,3 +698,40 @@ def check_params_shape(params: Sequence[tuple[str, str]]) -> dict[str, str]:
             raise ParameterError(f"parameter {name!r} given twice")
         out[name] = value
     return out
+
+
+def _resolve_revoked(
+    entries: tuple[str, ...] | list[str], functionaries: Mapping[str, Any]
+) -> set[str]:
+    """The functionary ids ``revokedKeys`` designates, plus the entries themselves.
+
+    An entry may name a functionary id, a key id under either convention, or
+    a key fingerprint (sha256 over the SubjectPublicKeyInfo, optionally
+    written ``SHA256:hex``). An entry that designates nothing is an error: a
+    typo there would otherwise leave the key it meant counting.
+
+    Raises:
+        ValidationError: An entry designates no functionary.
+    """
+    resolved: set[str] = set()
+    for index, entry in enumerate(entries):
+        wanted = entry.removeprefix("SHA256:").removeprefix("sha256:")
+        hits = {entry} if entry in functionaries else set()
+        for fid, func in functionaries.items():
+            key = getattr(func, "key", None)
+            if key is None:
+                continue
+            ids = {
+                key.computed_keyid("securesystemslib"),
+                key.computed_keyid("legacy"),
+                key.fingerprint,
+            }
+            if entry in ids or wanted in ids:
+                hits.add(fid)
+        if not hits:
+            raise ValidationError(
+                f"revokedKeys entry {entry[:24]!r} names no functionary, key id or key fingerprint",
+                path=f"revokedKeys[{index}]",
+            )
+        resolved |= hits
+    return resolved | set(entries)

@@ -531,7 +531,10 @@ def test_threshold_counts_distinct_principals(
 
 def test_one_key_listed_under_two_ids_counts_once() -> None:
     key = KEYS["alice"].public_key
-    other_id = "f" * 64
+    # The same key under its other key-id convention (an arbitrary hex id
+    # that is not the key's is now refused at load).
+    other_id = key.computed_keyid("legacy")
+    assert other_id != key.keyid
     layout = Layout.from_dict(
         {
             "expires": "2030-01-01T00:00:00Z",

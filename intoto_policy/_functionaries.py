@@ -288,6 +288,8 @@ def functionary_from_dict(fid: str, data: Any, *, path: str = "") -> Functionary
         ValidationError: Unknown type, missing or malformed fields, or a key
             that does not load.
     """
+    if not isinstance(fid, str):
+        raise ValidationError("a functionary id must be a string", path=path)
     if not isinstance(data, Mapping):
         raise ValidationError("a functionary must be an object", path=path)
     kind = data.get("type")

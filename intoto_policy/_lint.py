@@ -16,7 +16,7 @@ from typing import Any
 from ._cel import compile_rule
 from ._errors import LayoutError, ValidationError
 from ._functionaries import functionary_from_dict
-from ._layout import _PARAM_REF, parameters_used, substitute_parameters
+from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
 from ._loading import validate_layout_schema
 from ._rules import ArtifactRule
 from ._time import parse_rfc3339
@@ -104,18 +104,24 @@ def lint_layout(
                 add("error", f"the layout already expired at {expires}", "/expires")
 
     funcs = doc.get("functionaries") if isinstance(doc.get("functionaries"), Mapping) else {}
+    built: dict[str, Any] = {}
     for fid, fdata in funcs.items():
+        if not isinstance(fid, str):
+            add("error", f"functionary id {str(fid)[:16]!r} must be a string", "/functionaries")
+            continue
         try:
-            functionary_from_dict(fid, fdata)
+            built[fid] = functionary_from_dict(fid, fdata)
         except ValidationError as exc:
             add("error", f"functionary {fid[:16]}: {exc.problem}", f"/functionaries/{fid}")
-    for rid in doc.get("revokedKeys") or []:
-        if isinstance(rid, str) and rid not in funcs:
-            add(
-                "warning",
-                f"revokedKeys lists {rid[:16]}, which is not a functionary",
-                "/revokedKeys",
-            )
+    revoked = doc.get("revokedKeys") or []
+    for index, rid in enumerate(revoked if isinstance(revoked, list) else []):
+        if not isinstance(rid, str):
+            continue
+        try:
+            _resolve_revoked([rid], built)
+        except ValidationError as exc:
+            if rid not in funcs:  # a functionary that failed to load is reported above
+                add("error", exc.problem, f"/revokedKeys/{index}")
 
     steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]

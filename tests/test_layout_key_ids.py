@@ -112,3 +112,46 @@ def test_matching_key_ids_load(functionaries: dict[str, Any]) -> None:
 def test_key_id_of_another_key_is_rejected(functionaries: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="key-id convention"):
         _load(_doc(functionaries))
+
+
+def _lint(doc: dict[str, Any]) -> list[Any]:
+    import yaml
+
+    from intoto_policy._lint import lint_layout
+    from intoto_policy._loading import parse_layout_document
+
+    text = yaml.safe_dump(doc, sort_keys=False).encode()
+    parsed, lines = parse_layout_document(text, source="l.yml")
+    from datetime import UTC, datetime
+
+    return lint_layout(parsed, source="l.yml", lines=lines, at=datetime(2026, 6, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("doc", "needle"),
+    [
+        pytest.param(
+            _doc({"builder": _key_entry()}, ["buidler"]), "names no functionary", id="revoked-typo"
+        ),
+        pytest.param(
+            _doc({OTHER.public_key.computed_keyid(): _key_entry()}),
+            "key-id convention",
+            id="key-id-of-another-key",
+        ),
+        pytest.param(
+            {**_doc({"builder": _key_entry()}), "functionaries": {1: _key_entry()}},
+            "must be a string",
+            id="non-string-functionary-id",
+        ),
+    ],
+)
+def test_layout_check_reports_with_line(doc: dict[str, Any], needle: str) -> None:
+    findings = _lint(doc)
+    hits = [f for f in findings if needle in f.message]
+    assert hits, [f.message for f in findings]
+    assert all(f.severity == "error" and f.line for f in hits)
+
+
+def test_layout_check_accepts_resolvable_revocations() -> None:
+    findings = _lint(_doc({"builder": _key_entry()}, [SSL_ID, FINGERPRINT, "builder"]))
+    assert not [f for f in findings if "revokedKeys" in f.message], findings

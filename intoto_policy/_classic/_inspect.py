@@ -53,12 +53,36 @@ def _sha256(path: str) -> str | None:
     return digest.hexdigest()
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)  # noqa: PTH116 - os.walk gives str paths
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 def record_artifacts(workdir: Path) -> dict[str, dict[str, str]]:
     """Record every file under ``workdir`` as in-toto records ``.`` there."""
     root = os.fspath(workdir)
     out: dict[str, dict[str, str]] = {}
+    # Symlinked folders are followed, as in-toto records them, but a link
+    # back to a folder on its own path (a loop) is not: without this the
+    # walk would never end. Two links to one folder are both still recorded.
+    top = _identity(root)
+    ancestors: dict[str, frozenset[tuple[int, int]]] = {root: frozenset({top} if top else ())}
     for base, dirs, names in os.walk(root, followlinks=True):
-        dirs[:] = [d for d in dirs if not _excluded(d)]
+        seen = ancestors.pop(base, frozenset())
+        kept = []
+        for d in dirs:
+            if _excluded(d):
+                continue
+            child = os.path.join(base, d)  # noqa: PTH118 - os.walk gives str paths
+            ident = _identity(child)
+            if ident is None or ident in seen:
+                continue
+            ancestors[child] = seen | {ident}
+            kept.append(d)
+        dirs[:] = kept
         rel_base = os.path.relpath(base, root)
         for name in names:
             if _excluded(name):

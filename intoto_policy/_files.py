@@ -303,12 +303,17 @@ def _fsync_write(fd: int, data: bytes) -> None:
     os.fsync(fd)
 
 
+#: What ``_output_kind`` says of a symbolic link to a device or FIFO.
+_LINK_TO_STREAM: Final = stat.S_IFLNK
+
+
 def _output_kind(name: str) -> int | None:
     """The file type of an output target (``None`` when it does not exist).
 
-    A symbolic link is refused rather than followed or replaced: replacing
-    it would silently leave its target stale, and following it would let a
-    planted link redirect a write. Sockets, directories and block devices
+    A symbolic link to a regular file (or a dangling one) is refused rather
+    than followed or replaced: replacing it would silently leave its target
+    stale, and following it would let a planted link redirect a write. A
+    link to a device or FIFO (``/dev/stdout``) is written through. Sockets, directories and block devices
     are refused too; character devices and FIFOs are written straight into,
     since renaming a temporary file over them would replace the device node
     or pipe itself (as root, ``--output /dev/null`` would break the machine).
@@ -324,17 +329,28 @@ def _output_kind(name: str) -> int | None:
     except OSError as exc:
         raise InputError(_os_problem("write", exc), source=name) from None
     if stat.S_ISLNK(mode):
+        # A link to a device or pipe (``/dev/stdout`` is one) is written
+        # through; a link to a file, or a dangling one, is refused.
+        try:
+            mode = os.stat(name).st_mode  # noqa: PTH116 - follows the link on purpose
+        except OSError:
+            mode = 0
+        if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+            return _LINK_TO_STREAM
         raise InputError("is a symbolic link; name the file it points to instead", source=name)
     if stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
         return stat.S_IFMT(mode)
     raise InputError(f"cannot write to {_file_kind(mode)}", source=name)
 
 
-def _write_stream(name: str, data: bytes) -> None:
+def _write_stream(name: str, data: bytes, *, follow: bool = False) -> None:
     """Write into an existing character device or FIFO, never replacing it."""
     # No O_CREAT or O_TRUNC: the node exists and stays what it is. O_NOFOLLOW
-    # closes the window between the lstat above and this open.
-    fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    # closes the window between the lstat above and this open, except for a
+    # link already seen to point at a device or pipe (the fstat below checks
+    # what was opened).
+    flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(name, flags if follow else flags | os.O_NOFOLLOW)
     try:
         kind = os.fstat(fd).st_mode
         if not (stat.S_ISCHR(kind) or stat.S_ISFIFO(kind)):
@@ -377,7 +393,7 @@ def write_new_file(
     try:
         kind = _output_kind(name)
         if kind is not None and kind != stat.S_IFREG:
-            _write_stream(name, data)
+            _write_stream(name, data, follow=kind == _LINK_TO_STREAM)
             return
         import tempfile  # noqa: PLC0415 - only writing needs it
 

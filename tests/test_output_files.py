@@ -199,3 +199,27 @@ def test_other_outputs_are_allowed(name: str, tmp_path: Path) -> None:
     (tmp_path / "evidence").mkdir()
     (tmp_path / "report.json").write_bytes(b"old")
     refuse_overwriting_inputs(tmp_path / name, [inp, tmp_path / "evidence"])
+
+
+@pytest.mark.parametrize("writer", WRITER_FUNCS[:3], ids=WRITER_IDS[:3])
+def test_symlink_to_a_fifo_is_written_through(
+    writer: Callable[[Path, bytes], None], tmp_path: Path
+) -> None:
+    # /dev/stdout is such a link (to /proc/self/fd/1): it must keep working.
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "stdout"
+    link.symlink_to(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with fifo.open("rb") as pipe:
+            received.append(pipe.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    writer(link, b"report\n")
+    reader.join(timeout=30)
+    assert received == [b"report\n"]
+    assert link.is_symlink()
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

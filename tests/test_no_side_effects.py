@@ -57,6 +57,19 @@ def _derived() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
+def _run_armed(argv: list[str], *, allowed_output: Path, capsys: Any) -> None:
+    """Run the CLI with the audit hook armed; it must decide and do nothing else."""
+    _ARMED.append(str(allowed_output))
+    _SEEN.clear()
+    try:
+        code = main(argv)
+    finally:
+        _ARMED.clear()
+    capsys.readouterr()
+    assert code in (0, 1)
+    assert _SEEN == []
+
+
 @pytest.mark.parametrize("name", _derived())
 @pytest.mark.parametrize("output", [False, True], ids=["stdout", "output"])
 def test_verify_has_no_side_effects(
@@ -68,15 +81,7 @@ def test_verify_has_no_side_effects(
     argv += ["--attestations", str(folder / "attestations"), "--format", "json"]
     if output:
         argv += ["--output", str(out)]
-    _ARMED.append(str(out))
-    _SEEN.clear()
-    try:
-        code = main(argv)
-    finally:
-        _ARMED.clear()
-    capsys.readouterr()
-    assert code in (0, 1)
-    assert _SEEN == []
+    _run_armed(argv, allowed_output=out, capsys=capsys)
     assert out.exists() == output
 
 
@@ -125,12 +130,4 @@ def test_real_world_verify_has_no_side_effects(
         argv += ["--trusted-root", str(item.root)]
     if item.subject_digest:
         argv += ["--subject-digest", item.subject_digest]
-    _ARMED.append(str(tmp_path / "none"))
-    _SEEN.clear()
-    try:
-        code = main(argv)
-    finally:
-        _ARMED.clear()
-    capsys.readouterr()
-    assert code in (0, 1)
-    assert _SEEN == []
+    _run_armed(argv, allowed_output=tmp_path / "none", capsys=capsys)

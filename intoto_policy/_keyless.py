@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from ._dsse import Envelope, b64decode, pae
 from ._errors import InputError, JSONError, ValidationError
-from ._json import loads
+from ._json import TRUSTED_ROOT_LIMITS, loads
 from ._x509 import (
     FULCIO_EXTENSIONS,
     CertificateIdentity,
@@ -482,7 +482,9 @@ def load_trusted_root(data: bytes, *, source: str) -> SigstoreTrustedRoot:
     from sigstore.verify import Verifier  # noqa: PLC0415
     from sigstore_models.trustroot.v1 import TrustedRoot as TrustedRootModel  # noqa: PLC0415
 
-    loads(data, source=source)  # strict syntax first: duplicate keys, encoding
+    loads(
+        data, source=source, limits=TRUSTED_ROOT_LIMITS
+    )  # strict syntax first: duplicate keys, encoding
     try:
         root = TrustedRoot(TrustedRootModel.from_json(data))
         Verifier(trusted_root=root)  # requires Fulcio CAs and transparency logs

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import InputError, IntotoPolicyError, LayoutError, ValidationError
-from .._json import DEFAULT_LIMITS
+from .._errors import InputError, IntotoPolicyError, LayoutError, ValidationError, excerpt
+from .._json import LAYOUT_LIMITS
 from .._keys import PublicKey
 from .._report import (
     AttestationRef,
@@ -104,12 +104,12 @@ def verify_classic(
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     source = os.fspath(layout_path)
-    data = read_required(layout_path, DEFAULT_LIMITS)
+    data = read_required(layout_path, LAYOUT_LIMITS)
     cache = ParseCache()
     try:
-        doc = parse_document(data, source=source, limits=DEFAULT_LIMITS, cache=cache)
+        doc = parse_document(data, source=source, limits=LAYOUT_LIMITS, cache=cache)
         if doc.type != "layout":
-            raise LayoutError(f"not a layout: its _type is {doc.type or 'missing'!r}")
+            raise LayoutError(f"not a layout: its _type is {excerpt(doc.type or 'missing')}")
         layout = layout_from_payload(doc.payload)
     except IntotoPolicyError as exc:
         raise exc.with_source(source) from None
@@ -478,7 +478,7 @@ def _load(ctx: _Context, path: Path, presign: Functionary | None = None) -> Docu
     if doc is None:
         return None
     if doc.type not in ("link", "layout"):
-        return f"neither a link nor a layout (_type {doc.type or 'missing'!r})"
+        return f"neither a link nor a layout (_type {excerpt(doc.type or 'missing')})"
     return doc
 
 
@@ -537,7 +537,7 @@ def _collect_links(
                 RejectedAttestation(
                     _ref(loaded),
                     RejectReason.UNAUTHORIZED,
-                    f"key id {link_keyid[:16]} is not authorized for step {step.name!r}",
+                    f"key id {link_keyid[:16]} is not authorized for step {excerpt(step.name)}",
                     name,
                 )
             )
@@ -795,7 +795,7 @@ def _inspections(
                 Check(
                     CheckKind.INSPECTION,
                     Status.PASS if ok else Status.FAIL,
-                    f"ran {' '.join(map(str, insp.run))!r} in {ctx.workdir}"
+                    f"ran {excerpt(' '.join(map(str, insp.run)))} in {ctx.workdir}"
                     + ("" if ok else f": {outcome.problem}"),
                     step=name,
                     expected=list(insp.run),
@@ -805,7 +805,7 @@ def _inspections(
             )
         )
         if not ok:
-            stopped = f"inspection {insp.name!r} failed"
+            stopped = f"inspection {excerpt(insp.name)} failed"
             continue
         ran[insp.name] = Link(insp.name, outcome.materials, outcome.products, list(insp.run))
 

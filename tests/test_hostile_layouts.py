@@ -207,3 +207,60 @@ def test_every_error_problem_is_bounded() -> None:
     # The backstop: a message that embeds input some other way is still cut.
     error = InputError("bad: " + "z" * 10**6, source="s" * 10**6)
     assert len(str(error)) < 2 * MAX_PROBLEM_CHARS + 100
+
+
+_DEEP = '{"a": ' * 100 + "1" + "}" * 100
+
+# Every JSON input goes through the strict decoder and its depth bound.
+DEEP_INPUTS = [
+    ("layout-key", KEY_LIMITS.max_depth, lambda p: ["verify", "L", "--layout-key", p]),
+    (
+        "params-file",
+        PARAMS_LIMITS.max_depth,
+        lambda p: ["verify", "L", "--unsigned-layout", "--params-file", p],
+    ),
+    (
+        "trusted-root",
+        TRUSTED_ROOT_LIMITS.max_depth,
+        lambda p: [
+            "verify",
+            "L",
+            "--unsigned-layout",
+            "--no-subject",
+            *_PARAMS,
+            "--trusted-root",
+            p,
+        ],
+    ),
+    ("layout", LAYOUT_LIMITS.max_depth, lambda p: ["verify", p, "--unsigned-layout"]),
+]
+
+
+@pytest.mark.parametrize(("depth", "argv"), [pytest.param(d, a, id=i) for i, d, a in DEEP_INPUTS])
+def test_deep_json_is_refused_in_every_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int, argv: object
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text(_DEEP)
+    layout = tmp_path / "layout.yml"
+    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
+    args = [str(layout) if a == "L" else a for a in argv(str(deep))]  # type: ignore[operator]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{deep}: nesting deeper than {depth} levels" in err
+    assert len(_lines(err)) == 1
+
+
+def test_deep_attestation_is_rejected_with_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "deep.json").write_text(_DEEP)
+    layout = tmp_path / "layout.yml"
+    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
+    argv = ["verify", str(layout), "--unsigned-layout", "--no-subject", *_PARAMS]
+    assert main([*argv, "--attestations", str(evidence), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (rejected,) = report["rejected"]
+    assert "nesting deeper than 64 levels" in rejected["message"]

@@ -11,6 +11,7 @@ from ._attestations import Attestation
 from ._digests import DigestSet
 from ._errors import InputError, UsageError, ValidationError
 from ._files import read_file
+from ._json import TRUSTED_ROOT_LIMITS
 from ._keyless import SigstoreTrustedRoot, load_trusted_root
 from ._keys import PublicKey
 from ._layout import Layout
@@ -27,7 +28,7 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
     Raises:
         InputError: The file cannot be read or is not a trusted root.
     """
-    return load_trusted_root(read_file(path), source=str(path))
+    return load_trusted_root(read_file(path, TRUSTED_ROOT_LIMITS), source=str(path))
 
 
 def _bound_trusted_root(

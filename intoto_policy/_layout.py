@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from ._cel import CompiledRule, compile_rule
-from ._errors import LayoutError, ParameterError, ValidationError
+from ._errors import LayoutError, ParameterError, ValidationError, excerpt
 from ._functionaries import Functionary, functionary_from_dict
 from ._rules import ArtifactRule
 from ._time import parse_duration, parse_rfc3339
@@ -332,7 +332,7 @@ class Layout:
             for rule in (*step.expected_materials, *step.expected_products):
                 if rule.dest_name and rule.dest_name not in names:
                     raise LayoutError(
-                        f"step {step.name!r}: rule {str(rule)!r} matches FROM unknown step {rule.dest_name!r}"
+                        f"step {excerpt(step.name)}: rule {excerpt(str(rule))} matches FROM unknown step {excerpt(rule.dest_name)}"
                     )
         trusted_root, trusted_root_sha256 = _trusted_root(data.get("trustedRoot"))
         layout = cls(
@@ -361,7 +361,7 @@ class Layout:
                             self._compiled[attr.rule] = compile_rule(attr.rule)
                         except LayoutError as exc:
                             raise LayoutError(
-                                f"step {step.name!r}: {exc.problem}", source=self.source
+                                f"step {excerpt(step.name)}: {exc.problem}", source=self.source
                             ) from None
 
     def compiled(self, rule: str) -> CompiledRule:
@@ -422,7 +422,9 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
             raise ValidationError("no functionaries are authorized for this predicate", path=ppath)
         missing = [f for f in funcs if f not in functionaries]
         if missing:
-            raise LayoutError(f"step {name!r}: unknown functionary ids: {', '.join(missing)}")
+            raise LayoutError(
+                f"step {excerpt(name)}: unknown functionary ids: {', '.join(missing)}"
+            )
         explicit = "threshold" in p
         threshold = (
             _threshold(p["threshold"], f"{ppath}.threshold") if explicit else (step_threshold or 1)
@@ -513,7 +515,7 @@ def _resolve_values(params: Mapping[str, str]) -> dict[str, str]:
     for name, value in resolved.items():
         if any(ref in params for ref in _PARAM_REF.findall(value)):
             raise ParameterError(
-                f"parameter {name!r} refers to itself through other parameters (a cycle)"
+                f"parameter {excerpt(name)} refers to itself through other parameters (a cycle)"
             )
     return resolved
 
@@ -535,16 +537,16 @@ def substitute_parameters(data: Any, params: Mapping[str, str]) -> Any:
     for name, value in params.items():
         if not _PARAM_NAME.match(name):
             raise ParameterError(
-                f"invalid parameter name {name!r}: use letters, digits, '_' and '-'"
+                f"invalid parameter name {excerpt(name)}: use letters, digits, '_' and '-'"
             )
         if not isinstance(value, str):
-            raise ParameterError(f"parameter {name!r} must be a string")
+            raise ParameterError(f"parameter {excerpt(name)} must be a string")
         if f"{{{name}}}" in value:
-            raise ParameterError(f"parameter {name!r} refers to itself")
+            raise ParameterError(f"parameter {excerpt(name)} refers to itself")
         bad = sorted({ch for ch in value if ch in "'\"\\" or ch.isspace() or not ch.isprintable()})
         if bad:
             raise ParameterError(
-                f"parameter {name!r} contains {', '.join(repr(c) for c in bad)}: parameter "
+                f"parameter {excerpt(name)} contains {', '.join(repr(c) for c in bad)}: parameter "
                 "values are plain text and may not contain quotes, backslashes or white space"
             )
     resolved = _resolve_values(params)
@@ -649,7 +651,7 @@ def substitute_cel(text: str, params: Mapping[str, str]) -> str:
                 if raw:
                     if any(ch in value for ch in "'\"\\\r\n"):
                         raise ParameterError(
-                            f"parameter {name!r} cannot be put in a raw CEL string literal"
+                            f"parameter {excerpt(name)} cannot be put in a raw CEL string literal"
                         )
                     return value
                 return _cel_string(value)[1:-1]
@@ -732,9 +734,9 @@ def check_params_shape(params: Sequence[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in params:
         if not _PARAM_NAME.match(name):
-            raise ParameterError(f"invalid parameter name {name!r}")
+            raise ParameterError(f"invalid parameter name {excerpt(name)}")
         if name in out:
-            raise ParameterError(f"parameter {name!r} given twice")
+            raise ParameterError(f"parameter {excerpt(name)} given twice")
         out[name] = value
     return out
 
@@ -769,7 +771,7 @@ def _resolve_revoked(
                 hits.add(fid)
         if not hits:
             raise ValidationError(
-                f"revokedKeys entry {entry[:24]!r} names no functionary, key id or key fingerprint",
+                f"revokedKeys entry {excerpt(entry[:24])} names no functionary, key id or key fingerprint",
                 path=f"revokedKeys[{index}]",
             )
         resolved |= hits

@@ -8,12 +8,14 @@ count) before the principal of a certificate signature became its key.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +31,15 @@ from intoto_policy import (
     Envelope,
     Layout,
     PrivateKey,
+    PublicKey,
     RejectReason,
     Report,
     generate_private_key,
+    parse_attestations,
     verify_attestations,
 )
 from intoto_policy._dsse import EnvelopeSignature, pae
+from intoto_policy._keyless import load_trusted_root
 
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PTYPE = "https://example.com/attestation/test/v1"
@@ -481,3 +486,60 @@ def test_revoked_key_message_names_the_key() -> None:
         "functionary alice is revoked by the layout",
         f"functionary ca1: its key {fingerprint[:12]} is revoked by the layout",
     ]
+
+
+_REAL = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real-world"
+_BCR_ITEM = _REAL / "items" / "03-slsaverifier-bcr-slsa-v1" / "MODULE.bazel.intoto.jsonl"
+_BCR_SIGNER = "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1"
+
+
+@pytest.mark.skipif(not _BCR_ITEM.is_file(), reason="shared corpus not present")
+@pytest.mark.parametrize(
+    ("revoke", "met", "reasons"),
+    [
+        pytest.param(False, True, set(), id="sigstore-key-not-revoked"),
+        pytest.param(True, False, {RejectReason.REVOKED.value}, id="sigstore-key-revoked"),
+    ],
+)
+def test_revoked_key_does_not_count_through_a_sigstore_bundle(
+    revoke: bool, met: bool, reasons: set[str]
+) -> None:
+    data = _BCR_ITEM.read_bytes()
+    bundle = json.loads(data.splitlines()[0])
+    raw = base64.b64decode(bundle["verificationMaterial"]["certificate"]["rawBytes"])
+    leaf_key = PublicKey.from_crypto(x509.load_der_x509_certificate(raw).public_key())
+    layout = Layout.from_dict(
+        {
+            "expires": "2030-01-01T00:00:00Z",
+            "functionaries": {
+                "bcr": {
+                    "type": "sigstore",
+                    "identity": _BCR_SIGNER,
+                    "issuer": "https://token.actions.githubusercontent.com",
+                },
+                "leaf": leaf_key.to_dict(camel=True),
+            },
+            "revokedKeys": ["leaf"] if revoke else [],
+            "steps": [
+                {
+                    "name": "build",
+                    "expectedPredicates": [
+                        {
+                            "predicateType": "https://slsa.dev/provenance/v1",
+                            "functionaries": ["bcr"],
+                        }
+                    ],
+                }
+            ],
+        },
+        source="layout.json",
+    )
+    root_path = _REAL / "trust" / "sigstore-prod.trusted_root.sigstore-python-4.5.1.json"
+    report = verify_attestations(
+        layout,
+        parse_attestations(data, source=str(_BCR_ITEM)),
+        at=datetime(2026, 11, 22, tzinfo=UTC),
+        trusted_root=load_trusted_root(root_path.read_bytes(), source="trusted_root.json"),
+    )
+    assert bool(report) is met, report.steps[0].checks
+    assert {r.reason.value for r in report.rejected} == reasons

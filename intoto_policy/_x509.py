@@ -279,7 +279,8 @@ def certificate_identity(
 
     Raises:
         ValidationError: The certificate's extensions cannot be parsed
-            (duplicates, malformed encodings).
+            (duplicates, malformed encodings), or its public key cannot be
+            read.
     """
     try:
         extensions = list(certificate.extensions)

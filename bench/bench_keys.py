@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             cpu, ok = best_cpu(layout, atts, args.repeat)
             rate = n / cpu
             base.setdefault(name, rate)
-            row += f" {rate:>{width},.0f} {base[name] / rate:>5.2f}x"
+            shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.2f}"
+            row += f" {shown:>{width}} {base[name] / rate:>5.2f}x"
             if not ok:
                 row += " (FAILED verdict)"
         out(row + "\n")

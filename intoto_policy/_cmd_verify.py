@@ -126,7 +126,12 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     _add_parameter_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
-        "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
+        "--trusted-root",
+        metavar="FILE",
+        help=(
+            "Sigstore trusted_root.json for keyless attestations, given out of band (it must "
+            "match the layout's trustedRoot sha256 if the layout records one)"
+        ),
     )
     parser.add_argument(
         "--format",

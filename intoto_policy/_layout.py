@@ -183,6 +183,43 @@ def _rules(value: Any, path: str) -> tuple[ArtifactRule, ...]:
     return tuple(rules)
 
 
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def _trusted_root(value: Any) -> tuple[str | None, str | None]:
+    """``trustedRoot``: a path (legacy, binds nothing) or ``{path?, sha256}``.
+
+    Raises:
+        ValidationError: Any other shape, an unknown member, an empty path,
+            or a digest that is not 64 lowercase hex digits.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        if not value:
+            raise ValidationError("must not be empty", path="trustedRoot")
+        return value, None
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "must be an object {path, sha256} (or a path string)", path="trustedRoot"
+        )
+    unknown = sorted(str(k) for k in value if k not in ("path", "sha256"))
+    if unknown:
+        raise ValidationError(
+            f"unknown member(s) {', '.join(unknown)}: only path and sha256", path="trustedRoot"
+        )
+    path = value.get("path")
+    if path is not None and (not isinstance(path, str) or not path):
+        raise ValidationError("must be a non-empty string", path="trustedRoot.path")
+    digest = value.get("sha256")
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+        raise ValidationError(
+            "must be the SHA-256 of the trusted root file as 64 lowercase hex digits",
+            path="trustedRoot.sha256",
+        )
+    return path, digest
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """An attestation layout (ITE-11 format plus extensions).
@@ -195,6 +232,8 @@ class Layout:
         subject_steps: Steps whose attestations must name the deployed artifact.
         verified_levels: Levels a passing verification vouches for (VSA).
         trusted_root: Path of a Sigstore trusted root named by the layout.
+        trusted_root_sha256: SHA-256 (lowercase hex) the layout pins the
+            trusted root's exact bytes to, wherever the root comes from.
         source: Where the layout was read from (for reports).
         lines: JSON pointer -> 1-based line in the source, where known.
         parameters: Parameters substituted into it.
@@ -207,6 +246,7 @@ class Layout:
     subject_steps: tuple[str, ...] = ()
     verified_levels: tuple[str, ...] = ()
     trusted_root: str | None = None
+    trusted_root_sha256: str | None = None
     source: str = "<layout>"
     lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -294,9 +334,7 @@ class Layout:
                     raise LayoutError(
                         f"step {step.name!r}: rule {str(rule)!r} matches FROM unknown step {rule.dest_name!r}"
                     )
-        trusted_root = data.get("trustedRoot")
-        if trusted_root is not None and not isinstance(trusted_root, str):
-            raise ValidationError("trustedRoot must be a path string", path="trustedRoot")
+        trusted_root, trusted_root_sha256 = _trusted_root(data.get("trustedRoot"))
         layout = cls(
             expires=expires,
             functionaries=functionaries,
@@ -305,6 +343,7 @@ class Layout:
             subject_steps=subject_steps,
             verified_levels=_str_list(data.get("verifiedLevels"), "verifiedLevels"),
             trusted_root=trusted_root,
+            trusted_root_sha256=trusted_root_sha256,
             source=source,
             lines=dict(lines),
             parameters=dict(params),

@@ -3,7 +3,8 @@
 ``intoto-policy layout check`` reports schema errors with line numbers and
 semantic findings: unknown functionary ids, thresholds above the number of
 functionaries, ``MATCH ... FROM`` an unknown step, CEL that does not
-compile, an expired layout, and parameters that are never used.
+compile, an expired layout, parameters that are never used, and a
+``trustedRoot`` named by path without the SHA-256 that binds it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,18 @@ def lint_layout(
         else:
             if when <= at:
                 add("error", f"the layout already expired at {expires}", "/expires")
+
+    trusted_root = doc.get("trustedRoot")
+    if isinstance(trusted_root, str) and trusted_root:
+        # The layout's signature would cover the name, not the file, which
+        # usually sits next to the evidence: verify refuses it unbound.
+        add(
+            "error",
+            f"trustedRoot names {trusted_root} but records no sha256, so the layout does not "
+            "bind the root: write it as {path, sha256} (the file's SHA-256); verify refuses a "
+            "path alone unless the root is given with --trusted-root",
+            "/trustedRoot",
+        )
 
     funcs = doc.get("functionaries") if isinstance(doc.get("functionaries"), Mapping) else {}
     built: dict[str, Any] = {}

@@ -28,7 +28,7 @@ from ._attestations import Attestation
 from ._cel import Outcome
 from ._cel import bind as cel_bind
 from ._digests import DigestSet
-from ._dsse import Envelope
+from ._dsse import MAX_TRIAL_SIGNATURES, Envelope, KeyIndex
 from ._errors import JSONError, LayoutError, UsageError, ValidationError
 from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
@@ -129,6 +129,45 @@ def _fmt(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
+def _rank(name: str) -> tuple[bool, str]:
+    # An identity names a principal more readably than a key fingerprint.
+    return (name.startswith("key:"), name)
+
+
+class _PrincipalLinks:
+    """Which principal names stand for one principal.
+
+    A principal is the key that made a signature. A certificate ties its key
+    to an identity (Sigstore identity and issuer, or X.509 issuer and
+    subject), and one identity may hold several keys (Sigstore keys are
+    ephemeral), so a verified certificate links its key's name and its
+    identity's name; thresholds count linked groups, each named by its
+    first member in :func:`_rank` order (deterministic whatever the input
+    order). Linking only merges, so it can only lower a count (fail closed).
+    """
+
+    __slots__ = ("_parent",)
+
+    def __init__(self) -> None:
+        self._parent: dict[str, str] = {}
+
+    def canonical(self, name: str) -> str:
+        """The name of the group ``name`` belongs to."""
+        root = name
+        while (up := self._parent.get(root, root)) != root:
+            root = up
+        while name != root:  # path compression
+            name, self._parent[name] = self._parent[name], root
+        return root
+
+    def link(self, a: str, b: str) -> None:
+        """Record that ``a`` and ``b`` name the same principal."""
+        ra, rb = self.canonical(a), self.canonical(b)
+        if ra != rb:
+            keep, drop = sorted((ra, rb), key=_rank)
+            self._parent[drop] = keep
+
+
 class _Verification:
     def __init__(
         self,
@@ -158,26 +197,28 @@ class _Verification:
         keys = [f for f in layout.functionaries.values() if isinstance(f, KeyFunctionary)]
         self.key_functionaries = keys
         self.keys = [f.public_key for f in keys]
-        # Key fingerprint -> (functionary id, Signer) for every id listing that key.
+        self._functionary_of = {id(kf.public_key): kf for kf in keys}
+        # Key fingerprint -> (functionary id, Signer) for every id listing that
+        # key; filled as keys sign, so a layout's size costs nothing per key.
         self.key_signers: dict[str, list[tuple[str, Signer]]] = {}
-        for kf in keys:
-            self.key_signers.setdefault(kf.public_key.fingerprint, []).append(
-                (kf.id, Signer(principal=kf.public_key.principal_id, kind="key", keyid=kf.id))
-            )
-        # Every id a signature might give as its hint for a layout key: the
-        # functionary id, and the key's own ids under both conventions.
-        self.known_key_ids = {
-            ident
-            for kf in keys
-            for ident in (
-                kf.id,
-                kf.public_key.computed_keyid("securesystemslib"),
-                kf.public_key.computed_keyid("legacy"),
-            )
-        }
+        # Built once: a signature naming its key (under any key-id convention)
+        # then costs one verification however many keys the layout lists.
+        self.key_index = KeyIndex(self.keys)
+        self.x509_functionaries = [
+            f for f in layout.functionaries.values() if isinstance(f, X509Functionary)
+        ]
+        self.sigstore_functionaries = [
+            f
+            for f in layout.functionaries.values()
+            if isinstance(f, SigstoreFunctionary) and f.identity is not None
+        ]
         self.revoked_fingerprints = {
             f.public_key.fingerprint for f in keys if f.id in layout.revoked_keys
         }
+        # A revoked key is revoked under every functionary kind: also when a
+        # certificate of an X.509 functionary (or Sigstore) certifies it.
+        self.revoked_principals = {f"key:{fp}" for fp in self.revoked_fingerprints}
+        self.links = _PrincipalLinks()
 
     def loc(self, pointer: str) -> Location:
         found = self._locations.get(pointer)
@@ -219,14 +260,15 @@ class _Verification:
         if att.envelope is not None:
             env = att.envelope
             payload_type, payload = env.payload_type, env.payload
-            for check in env.check_signatures(self.keys):
+            checks = env.check_signatures(self.key_index)
+            for check in checks:
                 for key in check.verified_by:
-                    for func_id, signer in self.key_signers.get(key.fingerprint, ()):
+                    for func_id, signer in self._key_signers(key.fingerprint):
                         signers[func_id] = signer
             x509_signers, x509_problem = self._certificate_signers(att, env)
             signers.update(x509_signers)
             if not signers:
-                hinted = {s.keyid for s in env.signatures} & self.known_key_ids
+                hinted = {s.keyid for s in env.signatures if self.key_index.named(s.keyid)}
                 if x509_problem:
                     self._reject(att, RejectReason.BAD_SIGNATURE, x509_problem)
                 elif any(s.cert for s in env.signatures):
@@ -247,10 +289,17 @@ class _Verification:
                     hints = ", ".join(
                         sorted({s.keyid[:12] or "<no keyid>" for s in env.signatures})
                     )
+                    untried = sum(c.untried for c in checks)
                     self._reject(
                         att,
                         RejectReason.UNKNOWN_SIGNER,
-                        f"no signature verifies under a key of the layout (signature key ids: {hints or 'none'})",
+                        f"no signature verifies under a key of the layout (signature key ids: {hints or 'none'})"
+                        + (
+                            f"; {untried} signature(s) naming no layout key were not tried, past "
+                            f"the first {MAX_TRIAL_SIGNATURES}"
+                            if untried
+                            else ""
+                        ),
                     )
                 return None
         else:
@@ -263,9 +312,17 @@ class _Verification:
             identity = result.identity
             assert identity is not None
             signing_times = _signing_times(identity)
+            if identity.key_principal_id in self.revoked_principals:
+                self._reject(
+                    att,
+                    RejectReason.REVOKED,
+                    f"signed with key {identity.key_fingerprint[:12]}, which the layout revokes",
+                )
+                return None
+            self.links.link(identity.principal_id, identity.key_principal_id)
             problems_all: list[str] = []
-            for sfunc in self.layout.functionaries.values():
-                if isinstance(sfunc, SigstoreFunctionary) and sfunc.identity is not None:
+            for sfunc in self.sigstore_functionaries:
+                if sfunc.identity is not None:
                     problems = sfunc.identity.matches(identity)
                     if problems:
                         problems_all.append(f"{sfunc.id}: {'; '.join(problems)}")
@@ -335,10 +392,20 @@ class _Verification:
         self.refs[id(att)] = ref
         return _Authentic(att, statement, signers, signing_times, ref)
 
+    def _key_signers(self, fingerprint: str) -> list[tuple[str, Signer]]:
+        found = self.key_signers.get(fingerprint)
+        if found is None:
+            found = []
+            for key in self.key_index.with_material(fingerprint):
+                kf = self._functionary_of[id(key)]
+                found.append((kf.id, Signer(principal=key.principal_id, kind="key", keyid=kf.id)))
+            self.key_signers[fingerprint] = found
+        return found
+
     def _certificate_signers(
         self, att: Attestation, env: Envelope
     ) -> tuple[dict[str, Signer], str | None]:
-        x509s = [f for f in self.layout.functionaries.values() if isinstance(f, X509Functionary)]
+        x509s = self.x509_functionaries
         if not x509s or not any(s.cert for s in env.signatures):
             return {}, None
         from ._keyless import verify_certificate_signatures  # noqa: PLC0415
@@ -363,8 +430,16 @@ class _Verification:
                 if mismatch:
                     problems.append(f"{func.id}: {'; '.join(mismatch)}")
                     continue
+                # The principal is the certified key (one key is one principal
+                # under every functionary kind), linked to the certificate's
+                # identity (one identity holding two keys is one principal).
+                principal = result.identity.key_principal_id
+                self.links.link(principal, result.identity.principal_id)
+                held = signers.get(func.id)
+                if held is not None and held.principal not in self.revoked_principals:
+                    continue  # an unrevoked key of this functionary already signed
                 signers[func.id] = Signer(
-                    principal=result.identity.principal_id,
+                    principal=principal,
                     kind="x509",
                     keyid=func.id,
                     identity=result.identity.san,
@@ -409,12 +484,21 @@ class _Verification:
                 if fid not in allowed:
                     continue
                 func = self.layout.functionaries[fid]
-                if fid in self.layout.revoked_keys or (
-                    isinstance(func, KeyFunctionary)
-                    and func.public_key.fingerprint in self.revoked_fingerprints
-                ):
+                if fid in self.layout.revoked_keys:
                     problems.append(
                         (RejectReason.REVOKED, f"functionary {fid[:16]} is revoked by the layout")
+                    )
+                    continue
+                if signer.principal in self.revoked_principals:
+                    # The key is revoked: whichever functionary vouches for it.
+                    problems.append(
+                        (
+                            RejectReason.REVOKED,
+                            (
+                                f"functionary {fid[:16]}: its key "
+                                f"{signer.principal.removeprefix('key:')[:12]} is revoked by the layout"
+                            ),
+                        )
                     )
                     continue
                 window = self._window_problem(func, auth)
@@ -423,7 +507,7 @@ class _Verification:
                         (RejectReason.OUTSIDE_VALIDITY, f"functionary {fid[:16]}: {window}")
                     )
                     continue
-                principals.setdefault(signer.principal, signer)
+                principals.setdefault(self.links.canonical(signer.principal), signer)
             if not principals:
                 if problems:
                     for reason, message in problems:

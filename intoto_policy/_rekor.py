@@ -41,7 +41,7 @@ import json
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final
 
@@ -80,6 +80,7 @@ _V01: Final = "application/vnd.dev.sigstore.bundle+json;version=0.1"
 # Bounds on attacker-supplied proof material, checked before hashing.
 _MAX_PROOF_HASHES: Final = 64
 _MAX_BODY: Final = 4 * 1024 * 1024
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class RekorCheckError(Exception):
@@ -614,7 +615,8 @@ def _check_sct(leaf: x509.Certificate, issuer: x509.Certificate, trust: RekorTru
         if log is None:
             continue
         when = sct.timestamp.replace(tzinfo=UTC)
-        millis = int(when.timestamp() * 1000)
+        # Integer arithmetic: a float product can be a millisecond off.
+        millis = (when - _EPOCH) // timedelta(milliseconds=1)
         ext = sct.extension_bytes
         # RFC 6962 3.2: digitally-signed struct over a precert_entry.
         signed = (

@@ -402,13 +402,13 @@ class _Verification:
         signers: dict[str, Signer] = {}
         found: tuple[str, bytes, datetime] | None = None
         problems: list[str] = []
-        unknown = True
+        checks: set[str] = set()
         for func in funcs:
             result = verify_keyed(
                 att.bundle.bundle_json, self.trusted_root.rekor, func.keys, at=self.at
             )
             if not result.ok or result.outcome is None:
-                unknown = unknown and result.check == "signer-key"
+                checks.add(result.check)
                 problems.append(f"{func.id}: {result.reason}")
                 continue
             out = result.outcome
@@ -420,11 +420,12 @@ class _Verification:
                 keyid=out.registry_key.keyid,
             )
         if found is None:
-            self._reject(
-                att,
-                RejectReason.UNKNOWN_SIGNER if unknown else RejectReason.BAD_SIGNATURE,
-                "; ".join(problems),
-            )
+            reason = RejectReason.BAD_SIGNATURE
+            if checks == {"signer-key"}:
+                reason = RejectReason.UNKNOWN_SIGNER
+            elif checks == {"unsupported"}:
+                reason = RejectReason.UNSUPPORTED
+            self._reject(att, reason, "; ".join(problems))
             return None
         return found[0], found[1], signers, found[2]
 

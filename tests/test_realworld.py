@@ -46,6 +46,7 @@ class Item:
     extra: dict[str, object] = field(default_factory=dict)
     check: str | None = None
     registry: bool = False  # also require the npm registry's publish attestation
+    registry_expires: str | None = None  # the registry key's "expires"
 
 
 def sigstore(identity: str, issuer: str = GHA, **extra: object) -> dict[str, object]:
@@ -64,7 +65,7 @@ ANY = {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"}
 NPM9 = "09-slsaverifier-npm-attestations/provenance-npm-test-ossf"
 
 
-def npm_registry_keys() -> dict[str, object]:
+def npm_registry_keys(expires: str | None = None) -> dict[str, object]:
     """The npm registry's keys document entry for item 16's publish_key.pub."""
     pem = (ITEMS / "16-sigstorego-npm-publish-keyed/publish_key.pub").read_text()
     spki = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
@@ -76,7 +77,7 @@ def npm_registry_keys() -> dict[str, object]:
                 "keytype": "ecdsa-sha2-nistp256",
                 "scheme": "ecdsa-sha2-nistp256",
                 "key": spki,
-                "expires": None,
+                "expires": expires,
             }
         ],
     }
@@ -417,6 +418,34 @@ CASES = [
         registry=True,
     ),
     Item(
+        "16 registry key expired before the entry was logged",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        {"type": "npmRegistryKeys", "keys": []},
+        "fail",
+        registry=True,
+        registry_expires="2023-04-18T17:45:15Z",  # integrated 17:45:16
+        reason="unknown-signer",
+        check="signer-key",
+    ),
+    Item(
+        "16 registry key expiring after the entry was logged",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        {"type": "npmRegistryKeys", "keys": []},
+        "pass",
+        registry=True,
+        registry_expires="2025-01-29T00:00:00Z",
+    ),
+    Item(
+        "16 key-signed bundle and no registry keys in the layout",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        ANY,
+        "fail",
+        reason="unknown-signer",
+    ),
+    Item(
         "17 one-signature DSSE bundle (email identity)",
         ["17-sigstorego-dsse-2sigs/dsse.sigstore.json"],
         PROV02,
@@ -488,7 +517,7 @@ def _layout(tmp_path: Path, item: Item) -> Path:
     functionaries: dict[str, object] = {"expected": item.identity}
     predicates = [{"predicateType": item.predicate_type, "functionaries": ["expected"]}]
     if item.registry:
-        functionaries["npm-registry"] = npm_registry_keys()
+        functionaries["npm-registry"] = npm_registry_keys(item.registry_expires)
         if item.predicate_type == NPM_PUBLISH:
             functionaries.pop("expected")
             predicates = []
@@ -546,6 +575,36 @@ def test_real_world_item(tmp_path: Path, capsys: pytest.CaptureFixture[str], ite
             assert signer["kind"] == "sigstore"
             assert signer["identity"]
             assert signer["issuer"]
+
+
+def test_registry_key_counts_once_for_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same registry key under two functionaries is one principal: a
+    # threshold of 2 over them is not met by one publish attestation.
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {"a": npm_registry_keys(), "b": npm_registry_keys()},
+        "steps": [
+            {
+                "name": "publish",
+                "expectedPredicates": [
+                    {"predicateType": NPM_PUBLISH, "functionaries": ["a", "b"], "threshold": 2}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    argv = ["verify", str(path), "--unsigned-layout", "--at", AT, "--format", "json"]
+    argv += ["--attestations", str(ITEMS / "16-sigstorego-npm-publish-keyed/bundle-publish.json")]
+    argv += ["--trusted-root", str(PROD)]
+    code = main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["verdict"] == "fail"
+    threshold = next(c for c in report["steps"][0]["checks"] if c["kind"] == "threshold")
+    assert threshold["actual"] == 1
 
 
 def test_keyless_identity_counts_once_for_thresholds(

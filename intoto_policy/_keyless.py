@@ -11,8 +11,10 @@ Three layers, each usable on its own:
   signature, certificate chain to Fulcio at the time of signing, SCTs,
   transparency-log inclusion and signed timestamps. It accepts every signer
   identity; :class:`SigstoreIdentity` decides which ones a policy wants.
-  Bundles that sigstore-python cannot verify come back ``unsupported``,
-  never ``verified``.
+  Bundles with Rekor ``intoto/0.0.2`` log entries, which sigstore-python
+  cannot check, are verified offline by :mod:`._rekor`; other bundles
+  sigstore-python cannot verify come back ``unsupported``, never
+  ``verified``.
 * :func:`verify_certificate_envelope` verifies DSSE envelopes whose
   signatures carry their own certificate (legacy slsa-github-generator
   output) against :class:`~intoto_policy._x509.X509Constraints`.

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from intoto_policy._errors import ValidationError
 from intoto_policy._rekor import (
     RegistryKey,
     RekorCheckError,
+    _envelope_hashes,
+    _set_payload,
     handles,
     parse_registry_keys,
     parse_trust,
@@ -236,6 +241,12 @@ CASES = [
             ]
         ),
     ),
+    Case(
+        "log entry without its body: only an online Rekor lookup could decide",
+        SET_ONLY,
+        "unsupported",
+        bundle=lambda d: _entry(d).pop("canonicalizedBody"),
+    ),
     Case("no CT log to check the SCT against", PROOF, "sct", trust=_no_ctlogs),
     Case(
         "Fulcio CA not valid at the integrated time", PROOF, "certificate-chain", trust=_ca_window
@@ -298,6 +309,99 @@ def test_rekor_check(case: Case) -> None:
     with pytest.raises(RekorCheckError) as info:
         verify_rekor_bundle(bundle, trust, registry_keys=case.keys())
     assert info.value.check == case.check, str(info.value)
+
+
+def _relogged(d: Doc, t: Doc, change: Callable[[Doc], object]) -> None:
+    """Change the entry body and log it again under a test log key.
+
+    Rekor checks a signature before logging it, so a logged body whose
+    signature does not verify needs a log of our own: the body is changed,
+    its envelope hash recomputed, and the SET re-signed by a test key that
+    replaces the trusted root's logs.
+    """
+    entry = _entry(d)
+    body = json.loads(base64.b64decode(entry["canonicalizedBody"]))
+    change(body)
+    content = body["spec"]["content"]
+    env = content["envelope"]
+    logged_sig = base64.b64decode(env["signatures"][0]["sig"]).decode()
+    pem = base64.b64decode(env["signatures"][0]["publicKey"]).decode()
+    d["dsseEnvelope"]["signatures"][0]["sig"] = logged_sig
+    keyid = d["dsseEnvelope"]["signatures"][0].get("keyid") or ""
+    content["hash"]["value"] = sorted(
+        _envelope_hashes(d["dsseEnvelope"]["payload"], env["payloadType"], logged_sig, keyid, pem)
+    )[0]
+    body_b64 = base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
+    key = ec.generate_private_key(ec.SECP256R1())
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    log_id = hashlib.sha256(spki).digest()
+    entry["canonicalizedBody"] = body_b64
+    entry["logId"]["keyId"] = base64.b64encode(log_id).decode()
+    signed = _set_payload(body_b64, int(entry["integratedTime"]), log_id, int(entry["logIndex"]))
+    entry["inclusionPromise"]["signedEntryTimestamp"] = base64.b64encode(
+        key.sign(signed, ec.ECDSA(hashes.SHA256()))
+    ).decode()
+    t["tlogs"] = [
+        {
+            "publicKey": {
+                "rawBytes": base64.b64encode(spki).decode(),
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            },
+            "logId": {"keyId": base64.b64encode(log_id).decode()},
+        }
+    ]
+
+
+def _flip_logged_sig(body: Doc) -> None:
+    sig = body["spec"]["content"]["envelope"]["signatures"][0]
+    raw = base64.b64decode(base64.b64decode(sig["sig"]))
+    flipped = raw[:-1] + bytes([raw[-1] ^ 0x01])
+    sig["sig"] = base64.b64encode(base64.b64encode(flipped)).decode()
+
+
+RELOGGED: list[tuple[str, str, Callable[[Doc], object], str | None]] = [
+    # The re-logging itself is sound: an unchanged body still verifies.
+    ("unchanged body under the test log", SET_ONLY, lambda b: None, None),
+    ("logged signature that does not verify", SET_ONLY, _flip_logged_sig, "dsse-signature"),
+    ("registry-signed: signature that does not verify", KEYED, _flip_logged_sig, "dsse-signature"),
+]
+
+
+@pytest.mark.parametrize(
+    ("item", "change", "check"), [pytest.param(*c[1:], id=c[0]) for c in RELOGGED]
+)
+def test_relogged_body(item: str, change: Callable[[Doc], object], check: str | None) -> None:
+    bundle = json.loads((ITEMS / item).read_text())
+    trust_doc = json.loads(PROD.read_text())
+    _relogged(bundle, trust_doc, change)
+    trust = parse_trust(json.dumps(trust_doc).encode())
+    if check is None:
+        assert verify_rekor_bundle(bundle, trust, registry_keys=_keys()).payload
+        return
+    with pytest.raises(RekorCheckError) as info:
+        verify_rekor_bundle(bundle, trust, registry_keys=_keys())
+    assert info.value.check == check, str(info.value)
+
+
+def test_signed_after_the_verification_time_fails() -> None:
+    pytest.importorskip("sigstore")
+    from intoto_policy._keyless import load_trusted_root, parse_bundles, verify_bundle
+
+    root = load_trusted_root(PROD.read_bytes(), source="prod")
+    (record,) = parse_bundles((ITEMS / SET_ONLY).read_bytes(), source=SET_ONLY)
+    logged = datetime(2023, 4, 18, 17, 45, 12, tzinfo=UTC)
+    assert verify_bundle(record, root, at=logged).verified
+    late = verify_bundle(record, root, at=logged - timedelta(seconds=1))
+    assert late.status == "failed"
+    assert "signed after the verification time" in late.reason
+    online = json.loads(record.bundle_json)
+    _entry(online).pop("canonicalizedBody")
+    (record,) = parse_bundles(json.dumps(online).encode(), source="online.json")
+    result = verify_bundle(record, root, at=logged)
+    assert result.status == "unsupported"
+    assert "online Rekor lookup" in result.reason
 
 
 REGISTRY_KEY_ERRORS: list[tuple[str, Callable[[], list[Any]], str]] = [

@@ -611,13 +611,14 @@ def verify_bundle(
     the DSSE signature, and the log entry's consistency with the envelope.
     Identity policy is left to :meth:`SigstoreIdentity.matches`.
 
-    Bundles whose log entry is ``intoto/0.0.2`` are verified offline by
+    Bundles whose log entry is ``intoto/0.0.2``, or ``dsse/0.0.1`` without
+    an inclusion proof, are verified offline by
     :func:`intoto_policy._rekor.verify_keyless` instead (SET, inclusion
     proof and checkpoint, entry body, chain, SCT, DSSE signature); a
     bundle's DSSE envelope must carry exactly one signature. Other bundles
-    sigstore-python cannot verify (other log entries without an inclusion
-    proof, no log entry, key-signed bundles, message-signature bundles) are
-    ``unsupported``.
+    sigstore-python cannot verify (``hashedrekord`` entries without an
+    inclusion proof, no log entry, key-signed bundles, message-signature
+    bundles) are ``unsupported``.
 
     Evidence of signing dated after ``at`` (a transparency-log integrated
     time or an RFC 3161 timestamp later than the verification time) fails:

@@ -5,11 +5,12 @@ sigstore-python verifies DSSE bundles only against ``dsse/0.0.1`` and
 as written by npm, sigstore-js and slsa-github-generator carry
 ``intoto/0.0.2`` entries, often with a signed entry timestamp (SET) only.
 This module verifies them itself, on ``cryptography``, with no network, no
-clock and no subprocess:
+clock and no subprocess (and ``dsse/0.0.1`` entries that lack an inclusion
+proof, the same way):
 
 * the DSSE envelope carries exactly one signature (what the bundle spec and
   sigstore-go require);
-* exactly one log entry, of kind ``intoto/0.0.2``, from a log of the trusted
+* exactly one log entry, of kind ``intoto/0.0.2`` (or ``dsse/0.0.1``), from a log of the trusted
   root whose key was valid at the entry's integrated time;
 * the SET: the log's signature over the canonical JSON of ``body``,
   ``integratedTime``, ``logID`` and ``logIndex``;
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from ._keyless import KeylessResult
 
 __all__ = [
+    "DSSE_KIND",
     "INTOTO_KIND",
     "KeyedResult",
     "RegistryKey",
@@ -76,6 +78,7 @@ __all__ = [
 ]
 
 INTOTO_KIND: Final = ("intoto", "0.0.2")
+DSSE_KIND: Final = ("dsse", "0.0.1")
 _V01: Final = "application/vnd.dev.sigstore.bundle+json;version=0.1"
 # Bounds on attacker-supplied proof material, checked before hashing.
 _MAX_PROOF_HASHES: Final = 64
@@ -350,17 +353,21 @@ def _kind_of(entry: Any) -> tuple[Any, Any]:
 def handles(bundle: Mapping[str, Any]) -> bool:
     """Whether this module (not sigstore-python) verifies ``bundle``.
 
-    True for DSSE bundles whose single log entry is ``intoto/0.0.2``, and
-    for every key-signed (``publicKey``) DSSE bundle with such an entry.
+    True for DSSE bundles whose log entries are all ``intoto/0.0.2``, or
+    all ``dsse/0.0.1`` without an inclusion proof (sigstore-python requires
+    one; a v0.1 bundle may rely on the signed entry timestamp alone).
     """
     material = bundle.get("verificationMaterial")
     if bundle.get("dsseEnvelope") is None or not isinstance(material, dict):
         return False
     entries = material.get("tlogEntries") or []
-    return (
-        isinstance(entries, list)
-        and len(entries) >= 1
-        and all(_kind_of(e) == INTOTO_KIND for e in entries)
+    if not isinstance(entries, list) or not entries:
+        return False
+    if all(_kind_of(e) == INTOTO_KIND for e in entries):
+        return True
+    return all(
+        _kind_of(e) == DSSE_KIND and isinstance(e, dict) and not e.get("inclusionProof")
+        for e in entries
     )
 
 
@@ -490,13 +497,15 @@ def _go_json_string(value: str) -> str:
 
 
 def _envelope_hashes(
-    payload_b64: str, payload_type: str, sig_b64: str, keyid: str, public_key_pem: str
+    payload_b64: str, payload_type: str, sig_b64: str, keyid: str, public_key_pem: str | None
 ) -> set[str]:
     """The envelope hashes Rekor clients have recorded for this envelope.
 
     Rekor's own Go code hashed ``{"payload","payloadType","signatures":
-    [{"keyid"?,"sig"}]}`` as Go marshals it; sigstore-js hashes the
-    canonical JSON of the envelope with each signature's ``publicKey``.
+    [{"keyid"?,"sig"}]}`` as Go marshals it; for intoto entries sigstore-js
+    hashes the canonical JSON of the envelope with each signature's
+    ``publicKey`` (``public_key_pem``; None for dsse entries, which use the
+    first form only).
     """
     sig_fields = (f'"keyid":{_go_json_string(keyid)},' if keyid else "") + (
         f'"sig":{_go_json_string(sig_b64)}'
@@ -505,6 +514,8 @@ def _envelope_hashes(
         f'{{"payload":{_go_json_string(payload_b64)},"payloadType":'
         f'{_go_json_string(payload_type)},"signatures":[{{{sig_fields}}}]}}'
     )
+    if public_key_pem is None:
+        return {hashlib.sha256(go.encode("utf-8")).hexdigest()}
     js_sig: dict[str, str] = {"publicKey": public_key_pem, "sig": sig_b64}
     if keyid:
         js_sig["keyid"] = keyid
@@ -523,7 +534,43 @@ def _get(obj: Any, key: str, what: str) -> Any:
     return obj[key]
 
 
+def _sha256_field(holder: Any, name: str) -> str:
+    h = _get(holder, name, "body")
+    if _get(h, "algorithm", name) != "sha256" or not isinstance(h.get("value"), str):
+        raise _fail("log-body", f"{name} must be a sha256 hex digest")
+    return str(h["value"]).lower()
+
+
+def _check_dsse_body(
+    spec: Any,
+    payload: bytes,
+    payload_b64: str,
+    payload_type: str,
+    sig_b64: str,
+    keyid: str,
+    signer_pem_matches: Any,
+) -> None:
+    # dsse/0.0.1 records hashes of the payload and of the envelope (compact
+    # JSON, keys in order, keyid only when set) plus each signature and its
+    # verifier; the DSSE signature itself covers the payload type.
+    if _sha256_field(spec, "payloadHash") != hashlib.sha256(payload).hexdigest():
+        raise _fail("log-body", "payload hash differs from the envelope's payload")
+    sigs = _get(spec, "signatures", "spec")
+    if not isinstance(sigs, list) or len(sigs) != 1:
+        raise _fail("log-body", "logged entry must carry exactly one signature")
+    logged_sig = _entry_b64(_get(sigs[0], "signature", "signature"), "logged signature")
+    if logged_sig != base64.b64decode(sig_b64):
+        raise _fail("log-body", "logged signature differs from the envelope's")
+    pem = _entry_b64(_get(sigs[0], "verifier", "signature"), "logged verifier")
+    if not signer_pem_matches(pem):
+        raise _fail("log-body", "logged certificate or key is not the bundle's signer")
+    envelope_hash = _sha256_field(spec, "envelopeHash")
+    if envelope_hash not in _envelope_hashes(payload_b64, payload_type, sig_b64, keyid, None):
+        raise _fail("log-body", "envelope hash differs from the envelope")
+
+
 def _check_body(
+    kind: tuple[Any, Any],
     body: bytes,
     payload: bytes,
     payload_b64: str,
@@ -536,8 +583,19 @@ def _check_body(
         doc = loads(body, source="log entry body")
     except JSONError as exc:
         raise _fail("log-body", f"not JSON: {exc}") from None
-    if _get(doc, "kind", "body") != "intoto" or _get(doc, "apiVersion", "body") != "0.0.2":
-        raise _fail("log-body", "body is not an intoto/0.0.2 entry")
+    if (_get(doc, "kind", "body"), _get(doc, "apiVersion", "body")) != kind:
+        raise _fail("log-body", "body is not of the log entry's kind")
+    if kind == DSSE_KIND:
+        _check_dsse_body(
+            _get(doc, "spec", "body"),
+            payload,
+            payload_b64,
+            payload_type,
+            sig_b64,
+            keyid,
+            signer_pem_matches,
+        )
+        return
     content = _get(_get(doc, "spec", "body"), "content", "spec")
     env = _get(content, "envelope", "content")
     if _get(env, "payloadType", "envelope") != payload_type:
@@ -546,12 +604,7 @@ def _check_body(
         logged = env["payload"]
         if not isinstance(logged, str) or _entry_b64(logged, "payload") != payload_b64.encode():
             raise _fail("log-body", "logged payload differs from the envelope's")
-    hashes_ = {}
-    for name in ("payloadHash", "hash"):
-        h = _get(content, name, "content")
-        if _get(h, "algorithm", name) != "sha256" or not isinstance(h.get("value"), str):
-            raise _fail("log-body", f"{name} must be a sha256 hex digest")
-        hashes_[name] = h["value"].lower()
+    hashes_ = {name: _sha256_field(content, name) for name in ("payloadHash", "hash")}
     if hashes_["payloadHash"] != hashlib.sha256(payload).hexdigest():
         raise _fail("log-body", "payload hash differs from the envelope's payload")
     sigs = _get(env, "signatures", "envelope")
@@ -717,8 +770,9 @@ def verify_rekor_bundle(
             "log-entry", f"expected exactly one transparency log entry, found {len(entries)}"
         )
     entry = entries[0]
-    if _kind_of(entry) != INTOTO_KIND:
-        raise _fail("log-entry", "log entry is not of kind intoto/0.0.2")
+    kind = _kind_of(entry)
+    if kind not in (INTOTO_KIND, DSSE_KIND):
+        raise _fail("log-entry", "log entry is not of kind intoto/0.0.2 or dsse/0.0.1")
     log_index = _int(entry.get("logIndex"), "logIndex")
     integrated = _int(entry.get("integratedTime"), "integratedTime")
     log_id_holder = entry.get("logId")
@@ -817,7 +871,7 @@ def verify_rekor_bundle(
                 == key.spki
             )
 
-        _check_body(body, payload, payload_b64, payload_type, sig_b64, keyid, key_matches)
+        _check_body(kind, body, payload, payload_b64, payload_type, sig_b64, keyid, key_matches)
         if not _verify_sig(key.key, signature, signed):
             raise _fail("dsse-signature", "DSSE signature does not verify under the registry key")
         if stamps:
@@ -834,7 +888,7 @@ def verify_rekor_bundle(
             return False
         return logged == cert
 
-    _check_body(body, payload, payload_b64, payload_type, sig_b64, keyid, cert_matches)
+    _check_body(kind, body, payload, payload_b64, payload_type, sig_b64, keyid, cert_matches)
     if not cert.not_valid_before_utc <= when <= cert.not_valid_after_utc:
         raise _fail(
             "certificate-validity",

@@ -759,11 +759,6 @@ _UNSUPPORTED_SHAPES: list[tuple[str, Callable[[dict[str, Any]], object], str]] =
         "2 transparency log entries",
     ),
     (
-        "no-inclusion-proof",
-        lambda d: d["verificationMaterial"].update(tlogEntries=[_entry(proof=False)]),
-        "no inclusion proof",
-    ),
-    (
         "message-signature",
         lambda d: (d.pop("dsseEnvelope"), d.update(messageSignature={})),
         "no DSSE envelope",
@@ -796,6 +791,12 @@ _FAILED_SHAPES: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     (
         "intoto-entry-unknown-log",
         lambda d: d["verificationMaterial"].update(tlogEntries=[_entry("intoto", "0.0.2")]),
+        "log-id:",
+    ),
+    # dsse/0.0.1 without inclusion proof is verified by _rekor too.
+    (
+        "dsse-entry-without-inclusion-proof-unknown-log",
+        lambda d: d["verificationMaterial"].update(tlogEntries=[_entry(proof=False)]),
         "log-id:",
     ),
     # A bundle's DSSE envelope carries exactly one signature, whatever its log entry.

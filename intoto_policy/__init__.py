@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "RejectReason": "_report",
     "AttestationRef": "_report",
     "Signer": "_report",
+    "SigningTime": "_report",
+    "SigningTimeSource": "_report",
     "LayoutInfo": "_report",
     "Location": "_report",
     # models
@@ -102,6 +104,8 @@ __all__ = [
     "SchemaError",
     "Signer",
     "SigningError",
+    "SigningTime",
+    "SigningTimeSource",
     "Statement",
     "Status",
     "Step",
@@ -175,6 +179,8 @@ if TYPE_CHECKING:
         RejectReason,
         Report,
         Signer,
+        SigningTime,
+        SigningTimeSource,
         Status,
         StepResult,
     )

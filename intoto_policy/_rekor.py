@@ -54,7 +54,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ._dsse import pae
 from ._errors import JSONError, ValidationError
-from ._json import loads
+from ._json import TRUSTED_ROOT_LIMITS, loads
 from ._time import parse_rfc3339
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def parse_trust(data: bytes, *, source: str = "trusted root") -> RekorTrust:
         JSONError: ``data`` is not acceptable JSON.
         ValidationError: A key, certificate or validity period is malformed.
     """
-    doc = loads(data, source=source)
+    doc = loads(data, source=source, limits=TRUSTED_ROOT_LIMITS)
     if not isinstance(doc, dict):
         raise ValidationError("a trusted root must be an object", source=source)
     try:
@@ -880,6 +880,12 @@ def verify_rekor_bundle(
 
     holder = material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
     cert = x509.load_der_x509_certificate(base64.b64decode(holder["rawBytes"]))
+    # Judged by OID before the key is used, as for every other bundle.
+    from ._keyless import certificate_key_problem  # noqa: PLC0415 (it imports this module)
+
+    key_problem = certificate_key_problem(cert)
+    if key_problem is not None:
+        raise _fail("certificate-key", f"signing {key_problem}")
 
     def cert_matches(pem: bytes) -> bool:
         try:

@@ -53,11 +53,14 @@ from ._report import (
     RejectReason,
     Report,
     Signer,
+    SigningTime,
+    SigningTimeSource,
     Status,
     StepResult,
 )
 from ._rules import evaluate_rules
 from ._statement import Statement
+from ._x509 import CertificateIdentity
 
 __all__ = ["verify_attestations"]
 
@@ -80,7 +83,8 @@ class _Authentic:
     statement: Statement
     # functionary id -> signer record
     signers: dict[str, Signer]
-    signing_time: datetime | None
+    # Verified times of signing (keyless only); empty for key signatures.
+    signing_times: tuple[SigningTime, ...]
     ref: AttestationRef
     _activation: dict[str, Any] | None = None
     _view: PredicateView | None = None
@@ -217,7 +221,7 @@ class _Verification:
             self._reject(att, RejectReason.MALFORMED, att.problem)
             return None
         signers: dict[str, Signer] = {}
-        signing_time: datetime | None = None
+        signing_times: tuple[SigningTime, ...] = ()
         payload_type: str
         payload: bytes
         if att.envelope is not None:
@@ -261,7 +265,8 @@ class _Verification:
             keyed = self._registry_signed(att)
             if keyed is None:
                 return None
-            payload_type, payload, signers, signing_time = keyed
+            payload_type, payload, signers, logged = keyed
+            signing_times = (SigningTime(logged, SigningTimeSource.TRANSPARENCY_LOG),)
         else:
             assert att.bundle is not None
             result = self._keyless(att)
@@ -271,8 +276,7 @@ class _Verification:
             payload = result.payload or b""
             identity = result.identity
             assert identity is not None
-            times = identity.signing_times
-            signing_time = times[0] if times else None
+            signing_times = _signing_times(identity)
             problems_all: list[str] = []
             for sfunc in self.layout.functionaries.values():
                 if isinstance(sfunc, SigstoreFunctionary) and sfunc.identity is not None:
@@ -301,6 +305,7 @@ class _Verification:
                             extensions=_relevant(identity.extensions, {}),
                         ),
                     ),
+                    signing_times=signing_times,
                 )
                 self.refs[id(att)] = ref
                 detail = (
@@ -315,7 +320,10 @@ class _Verification:
                 )
                 return None
         self.refs[id(att)] = AttestationRef(
-            source=att.source, digest=att.digest, signers=tuple(signers.values())
+            source=att.source,
+            digest=att.digest,
+            signers=tuple(signers.values()),
+            signing_times=signing_times,
         )
         if payload_type != "application/vnd.in-toto+json":
             self._reject(
@@ -336,9 +344,10 @@ class _Verification:
             predicate_type=statement.predicate_type,
             name=name if isinstance(name, str) else None,
             signers=tuple(signers.values()),
+            signing_times=signing_times,
         )
         self.refs[id(att)] = ref
-        return _Authentic(att, statement, signers, signing_time, ref)
+        return _Authentic(att, statement, signers, signing_times, ref)
 
     def _certificate_signers(
         self, att: Attestation, env: Envelope
@@ -501,8 +510,14 @@ class _Verification:
     def _window_problem(self, func: Functionary, auth: _Authentic) -> str | None:
         if func.not_before is None and func.not_after is None:
             return None
-        if auth.signing_time is not None:
-            return func.window_problem(auth.signing_time, "signing time")
+        if auth.signing_times:
+            # Every verified time must fall inside: two witnesses that
+            # disagree about the window do not get the benefit of the doubt.
+            for signed in auth.signing_times:
+                problem = func.window_problem(signed.time, f"signing time ({signed.source.value})")
+                if problem:
+                    return problem
+            return None
         # A key signature carries no trusted time: the key must be valid now,
         # and the predicate's own time (if any) must be inside the window too.
         problem = func.window_problem(self.at, "verification time")
@@ -537,55 +552,87 @@ class _Verification:
         return step.name in self.layout.subject_steps if self.layout.subject_steps else False
 
     def freshness(self, step: Step, pred: ExpectedPredicate, cand: _Candidate) -> Check | None:
+        """The maxAge check of one candidate.
+
+        The age is measured from the oldest time the evidence is known to
+        have existed. For a keyless attestation that is its earliest
+        verified signing time (log integrated time or RFC 3161 timestamp),
+        which its signer cannot choose; the predicate's own claimed time
+        counts only when it is older still (a claim may make evidence
+        older, never fresher). A key signature carries no trusted time, so
+        its age is read from the predicate's claimed time, and without one
+        the age is unknown and the check fails.
+        """
         if pred.max_age is None:
             return None
         loc = self.loc(pred.pointer)
-        try:
-            ts = cand.auth.view.timestamp()
-        except ValidationError as exc:
-            return Check(
-                kind=CheckKind.FRESHNESS,
-                status=Status.FAIL,
-                message=f"{cand.auth.att.source}: the predicate is malformed, so its time cannot be read: {exc}",
-                step=step.name,
-                predicate_type=pred.predicate_type,
-                location=loc,
-            )
+        source = cand.auth.att.source
         base = {
             "kind": CheckKind.FRESHNESS,
             "step": step.name,
             "predicate_type": pred.predicate_type,
             "location": loc,
         }
-        if ts is None:
+        signed = min(cand.auth.signing_times, key=lambda t: t.time, default=None)
+        try:
+            claimed = cand.auth.view.timestamp()
+        except ValidationError as exc:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} has no timestamp, so its age cannot be checked against maxAge {pred._max_age_text}",
+                message=f"{source}: the predicate is malformed, so its time cannot be read: {exc}",
+                **base,  # type: ignore[arg-type]
+            )
+        if signed is not None:
+            # A verified signing time is never after ``at`` (the bundle is
+            # rejected before this), so only a claim can be in the future.
+            if claimed is not None and claimed < signed.time:
+                ts = claimed
+                basis = f"its predicate claims {_fmt(ts)}, before its signing time {signed.text}"
+            else:
+                ts, basis = signed.time, f"signed {signed.text}"
+            details = {"basis": "predicate" if ts is claimed else signed.source.value}
+        elif claimed is None:
+            return Check(
+                status=Status.FAIL,
+                message=(
+                    f"{source} has no verified signing time and its predicate no timestamp, "
+                    f"so its age cannot be checked against maxAge {pred._max_age_text}"
+                ),
                 expected=pred._max_age_text,
                 **base,  # type: ignore[arg-type]
             )
+        else:
+            ts = claimed
+            basis = f"its predicate claims {_fmt(ts)} (a key signature carries no trusted time)"
+            details = {"basis": "predicate"}
         age = self.at - ts
         if ts > self.at:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} is dated {_fmt(ts)}, after the verification time {_fmt(self.at)}",
+                message=f"{source} is dated {_fmt(ts)}, after the verification time {_fmt(self.at)}",
                 expected=f"at most {pred._max_age_text} old",
                 actual=_fmt(ts),
+                details=details,
                 **base,  # type: ignore[arg-type]
             )
         if age > pred.max_age:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} is stale: dated {_fmt(ts)}, {_age(age)} old, above maxAge {pred._max_age_text}",
+                message=(
+                    f"{source} is stale: {basis}, {_age(age)} old, "
+                    f"above maxAge {pred._max_age_text}"
+                ),
                 expected=pred._max_age_text,
                 actual=_fmt(ts),
+                details=details,
                 **base,  # type: ignore[arg-type]
             )
         return Check(
             status=Status.PASS,
-            message=f"{cand.auth.att.source} is {_age(age)} old (maxAge {pred._max_age_text})",
+            message=f"{source} is {_age(age)} old: {basis} (maxAge {pred._max_age_text})",
             expected=pred._max_age_text,
             actual=_fmt(ts),
+            details=details,
             **base,  # type: ignore[arg-type]
         )
 
@@ -1043,6 +1090,13 @@ _SHOWN_EXTENSIONS: Final = (
     "buildTrigger",
     "runnerEnvironment",
 )
+
+
+def _signing_times(identity: CertificateIdentity) -> tuple[SigningTime, ...]:
+    log = () if identity.integrated_time is None else (identity.integrated_time,)
+    return tuple(SigningTime(t, SigningTimeSource.TRANSPARENCY_LOG) for t in log) + tuple(
+        SigningTime(t, SigningTimeSource.TIMESTAMP_AUTHORITY) for t in identity.timestamps
+    )
 
 
 def _relevant(extensions: Mapping[str, str], constrained: Mapping[str, object]) -> dict[str, str]:

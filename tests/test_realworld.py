@@ -9,6 +9,7 @@ reason says so ("unsupported"), never as a pass.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -571,6 +572,8 @@ def test_real_world_item(tmp_path: Path, capsys: pytest.CaptureFixture[str], ite
             signer = att["signers"][0]
             if signer["kind"] == "key":  # the npm registry's publish key
                 assert signer["keyid"] == NPM_KEYID
+                # Its signing time is the log's integrated time, as for keyless ones.
+                assert [t["source"] for t in att["signingTimes"]] == ["transparency-log"]
                 continue
             assert signer["kind"] == "sigstore"
             assert signer["identity"]
@@ -833,7 +836,10 @@ def test_layout_names_its_trusted_root(tmp_path: Path, capsys: pytest.CaptureFix
     shutil.copy(PROD, tmp_path / "trusted_root.json")
     layout = {
         "expires": "2100-01-01T00:00:00Z",
-        "trustedRoot": "trusted_root.json",
+        "trustedRoot": {
+            "path": "trusted_root.json",
+            "sha256": hashlib.sha256(PROD.read_bytes()).hexdigest(),
+        },
         "functionaries": {"bcr": sigstore(BCR)},
         "steps": [
             {

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from intoto_policy._errors import ValidationError
 from intoto_policy._rekor import (
@@ -448,6 +450,35 @@ def test_signed_after_the_verification_time_fails() -> None:
     result = verify_bundle(record, root, at=logged)
     assert result.status == "unsupported"
     assert "online Rekor lookup" in result.reason
+
+
+def _secp256k1_leaf(d: Doc) -> None:
+    # A certificate whose key is on a curve Sigstore does not use; the log
+    # entry is untouched, so every check before the key check passes.
+    key = ec.generate_private_key(ec.SECP256K1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k1")])
+    now = datetime(2023, 4, 18, tzinfo=UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    raw = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    d["verificationMaterial"]["x509CertificateChain"] = {"certificates": [{"rawBytes": raw}]}
+
+
+def test_certificate_key_algorithm_is_judged() -> None:
+    bundle = json.loads((ITEMS / SET_ONLY).read_text())
+    _secp256k1_leaf(bundle)
+    with pytest.raises(RekorCheckError) as info:
+        verify_rekor_bundle(bundle, parse_trust(PROD.read_bytes()))
+    assert info.value.check == "certificate-key", str(info.value)
+    assert "secp256k1" in info.value.problem
 
 
 REGISTRY_KEY_ERRORS: list[tuple[str, Callable[[], list[Any]], str]] = [

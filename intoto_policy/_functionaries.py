@@ -6,7 +6,10 @@ for securesystemslib-style key dicts, its ``keyType``):
 * a public key (ed25519, ecdsa, rsa);
 * a Sigstore identity: certificate identity and OIDC issuer (exact or
   anchored regex) plus optional Fulcio extension constraints;
-* X.509 constraints: trusted CA certificates plus name constraints.
+* X.509 constraints: trusted CA certificates plus name constraints;
+* registry keys (``npmRegistryKeys``): the keys a package registry
+  publishes (npm's ``/-/npm/v1/keys`` document), each with its own expiry;
+  they verify key-signed Sigstore bundles (npm publish attestations).
 
 Every kind may carry a validity window (``notBefore`` / ``notAfter``).
 """
@@ -23,12 +26,14 @@ from typing import Any, Final
 from ._errors import KeyFormatError, ValidationError
 from ._keyless import SigstoreIdentity
 from ._keys import PublicKey
+from ._rekor import RegistryKey, parse_registry_keys
 from ._time import parse_rfc3339
 from ._x509 import ValuePattern, X509Constraints, load_pem_certificates
 
 __all__ = [
     "Functionary",
     "KeyFunctionary",
+    "RegistryKeysFunctionary",
     "SigstoreFunctionary",
     "X509Functionary",
     "functionary_from_dict",
@@ -107,6 +112,18 @@ class X509Functionary(Functionary):
     """
 
     constraints: X509Constraints | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryKeysFunctionary(Functionary):
+    """A package registry, identified by the signing keys it publishes.
+
+    Attributes:
+        keys: The registry's keys; a signature counts only if made before
+            its key's ``expires``.
+    """
+
+    keys: tuple[RegistryKey, ...] = ()
 
 
 def _window(data: Mapping[str, Any], path: str) -> tuple[datetime | None, datetime | None]:
@@ -273,11 +290,41 @@ def _x509(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
     )
 
 
+_REGISTRY_FIELDS: Final = frozenset({"type", "keys", "notBefore", "notAfter"})
+
+
+def _registry_keys(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
+    nb, na = _window(data, path)
+    unknown = sorted(set(data) - _REGISTRY_FIELDS)
+    if unknown:
+        raise ValidationError(
+            f"unknown npmRegistryKeys fields: {', '.join(map(str, unknown))}", path=path
+        )
+    raw = data.get("keys")
+    # The registry's whole keys document ({"keys": [...]}) may be pasted as is.
+    if isinstance(raw, Mapping):
+        if set(raw) != {"keys"}:
+            raise ValidationError(
+                "keys must be the registry's key array or its {keys: [...]} document", path=path
+            )
+        raw = raw["keys"]
+    keys = parse_registry_keys(raw, path=f"{path}.keys" if path else "keys")
+    return RegistryKeysFunctionary(
+        id=fid, not_before=nb, not_after=na, kind="npmRegistryKeys", keys=keys
+    )
+
+
 _Builder = Callable[[str, Mapping[str, Any], str], Functionary]
 
 #: Functionary kinds by their ``type`` field; key dicts are recognised by keyType.
 FUNCTIONARY_TYPES: Final[Mapping[str, _Builder]] = MappingProxyType(
-    {"key": _key, "sigstore": _sigstore, "sigstore-oidc": _sigstore, "x509": _x509}
+    {
+        "key": _key,
+        "sigstore": _sigstore,
+        "sigstore-oidc": _sigstore,
+        "x509": _x509,
+        "npmRegistryKeys": _registry_keys,
+    }
 )
 
 

@@ -11,8 +11,10 @@ Three layers, each usable on its own:
   signature, certificate chain to Fulcio at the time of signing, SCTs,
   transparency-log inclusion and signed timestamps. It accepts every signer
   identity; :class:`SigstoreIdentity` decides which ones a policy wants.
-  Bundles that sigstore-python cannot verify come back ``unsupported``,
-  never ``verified``.
+  Bundles with Rekor ``intoto/0.0.2`` log entries, which sigstore-python
+  cannot check, are verified offline by :mod:`._rekor`; other bundles
+  sigstore-python cannot verify come back ``unsupported``, never
+  ``verified``.
 * :func:`verify_certificate_envelope` verifies DSSE envelopes whose
   signatures carry their own certificate (legacy slsa-github-generator
   output) against :class:`~intoto_policy._x509.X509Constraints`.
@@ -42,6 +44,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from ._dsse import Envelope, b64decode, pae
 from ._errors import InputError, JSONError, ValidationError
 from ._json import TRUSTED_ROOT_LIMITS, loads
+from ._rekor import RekorTrust, parse_trust
+from ._rekor import handles as _rekor_handles
+from ._rekor import verify_keyless as _rekor_verify
 from ._x509 import (
     FULCIO_EXTENSIONS,
     CertificateIdentity,
@@ -453,11 +458,13 @@ class SigstoreTrustedRoot:
         source: Name of the input it was read from.
         sha256: SHA-256 of the input bytes, hex.
         root: The ``sigstore.models.TrustedRoot``.
+        rekor: Its log keys and CAs, for bundles :mod:`._rekor` verifies.
     """
 
     source: str
     sha256: str
     root: TrustedRoot = field(repr=False, compare=False)
+    rekor: RekorTrust | None = field(default=None, repr=False, compare=False)
 
 
 def load_trusted_root(data: bytes, *, source: str) -> SigstoreTrustedRoot:
@@ -494,7 +501,10 @@ def load_trusted_root(data: bytes, *, source: str) -> SigstoreTrustedRoot:
         raise ValidationError(
             f"not a usable Sigstore trusted root: {_one_line(exc)}", source=source
         ) from exc
-    return SigstoreTrustedRoot(source=source, sha256=hashlib.sha256(data).hexdigest(), root=root)
+    rekor = parse_trust(data, source=source)
+    return SigstoreTrustedRoot(
+        source=source, sha256=hashlib.sha256(data).hexdigest(), root=root, rekor=rekor
+    )
 
 
 def _verify_purpose() -> Any:
@@ -572,9 +582,6 @@ def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
             reasons.append(f"signing {key_problem}")
         elif not isinstance(leaf.public_key(), ec.EllipticCurvePublicKey):
             reasons.append("signing certificate key is not ECDSA")
-    envelope = bundle.get("dsseEnvelope")
-    if envelope is not None and len(envelope["signatures"]) != 1:
-        reasons.append(f"DSSE envelope has {len(envelope['signatures'])} signatures, not 1")
     entries = material.get("tlogEntries") or []
     if not entries:
         reasons.append("no transparency log entry (sigstore-python requires exactly one)")
@@ -609,10 +616,14 @@ def verify_bundle(
     the DSSE signature, and the log entry's consistency with the envelope.
     Identity policy is left to :meth:`SigstoreIdentity.matches`.
 
-    Bundles sigstore-python cannot verify (``intoto/0.0.2`` log entries, log
-    entries without an inclusion proof, no log entry, key-signed bundles,
-    multi-signature envelopes, message-signature bundles) are
-    ``unsupported``.
+    Bundles whose log entry is ``intoto/0.0.2``, or ``dsse/0.0.1`` without
+    an inclusion proof, are verified offline by
+    :func:`intoto_policy._rekor.verify_keyless` instead (SET, inclusion
+    proof and checkpoint, entry body, chain, SCT, DSSE signature); a
+    bundle's DSSE envelope must carry exactly one signature. Other bundles
+    sigstore-python cannot verify (``hashedrekord`` entries without an
+    inclusion proof, no log entry, key-signed bundles, message-signature
+    bundles) are ``unsupported``.
 
     Evidence of signing dated after ``at`` (a transparency-log integrated
     time or an RFC 3161 timestamp later than the verification time) fails:
@@ -653,6 +664,19 @@ def verify_bundle(
     reader = _Reader(record.source)
     bundle_doc = reader.obj(loads(record.bundle_json, source=record.source), "")
     _check_bundle(reader, bundle_doc, "")
+    signatures = (bundle_doc.get("dsseEnvelope") or {}).get("signatures") or ()
+    if len(signatures) > 1:
+        # The bundle spec (and sigstore-go) allow exactly one: the log entry
+        # and the certificate vouch for one signature, not for the others.
+        return KeylessResult(
+            "failed",
+            "dsse-signature-count: a bundle's DSSE envelope must carry exactly one signature"
+            f" (it has {len(signatures)})",
+            origin,
+        )
+    if _rekor_handles(bundle_doc):
+        # intoto/0.0.2 log entries: sigstore-python cannot check them; _rekor does.
+        return _rekor_verify(bundle_doc, trusted_root.rekor, origin=origin, at=at)
     try:
         reasons = _unsupported_reasons(bundle_doc)
     except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:

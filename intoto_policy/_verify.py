@@ -30,11 +30,19 @@ from ._cel import bind as cel_bind
 from ._digests import DigestSet
 from ._dsse import MAX_TRIAL_SIGNATURES, Envelope, KeyIndex
 from ._errors import JSONError, LayoutError, UsageError, ValidationError
-from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
+from ._functionaries import (
+    Functionary,
+    KeyFunctionary,
+    RegistryKeysFunctionary,
+    SigstoreFunctionary,
+    X509Functionary,
+)
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
+from ._keys import PublicKey
 from ._layout import ExpectedPredicate, Layout, Step
 from ._predicates import view_for
 from ._predicates._base import PredicateView
+from ._rekor import is_key_signed, verify_keyed
 from ._report import (
     AttestationRef,
     Check,
@@ -302,6 +310,12 @@ class _Verification:
                         ),
                     )
                 return None
+        elif att.bundle is not None and is_key_signed(att.bundle.bundle_json):
+            keyed = self._registry_signed(att)
+            if keyed is None:
+                return None
+            payload_type, payload, signers, logged = keyed
+            signing_times = (SigningTime(logged, SigningTimeSource.TRANSPARENCY_LOG),)
         else:
             assert att.bundle is not None
             result = self._keyless(att)
@@ -446,6 +460,58 @@ class _Verification:
                     issuer=result.identity.certificate_issuer,
                 )
         return signers, ("; ".join(problems) if problems and not signers else None)
+
+    def _registry_signed(
+        self, att: Attestation
+    ) -> tuple[str, bytes, dict[str, Signer], datetime] | None:
+        """Verify a key-signed bundle against the layout's registry keys."""
+        assert att.bundle is not None
+        funcs = [
+            f for f in self.layout.functionaries.values() if isinstance(f, RegistryKeysFunctionary)
+        ]
+        if self.trusted_root is None:
+            self._reject(
+                att,
+                RejectReason.UNSUPPORTED,
+                "a Sigstore bundle needs a trusted root (--trusted-root or the layout's trustedRoot)",
+            )
+            return None
+        if not funcs:
+            self._reject(
+                att,
+                RejectReason.UNKNOWN_SIGNER,
+                "key-signed bundle, and the layout lists no npmRegistryKeys functionary",
+            )
+            return None
+        signers: dict[str, Signer] = {}
+        found: tuple[str, bytes, datetime] | None = None
+        problems: list[str] = []
+        checks: set[str] = set()
+        for func in funcs:
+            result = verify_keyed(
+                att.bundle.bundle_json, self.trusted_root.rekor, func.keys, at=self.at
+            )
+            if not result.ok or result.outcome is None:
+                checks.add(result.check)
+                problems.append(f"{func.id}: {result.reason}")
+                continue
+            out = result.outcome
+            assert out.registry_key is not None
+            found = (out.payload_type, out.payload, out.integrated_time)
+            signers[func.id] = Signer(
+                principal=PublicKey.from_crypto(out.registry_key.key).principal_id,
+                kind="key",
+                keyid=out.registry_key.keyid,
+            )
+        if found is None:
+            reason = RejectReason.BAD_SIGNATURE
+            if checks == {"signer-key"}:
+                reason = RejectReason.UNKNOWN_SIGNER
+            elif checks == {"unsupported"}:
+                reason = RejectReason.UNSUPPORTED
+            self._reject(att, reason, "; ".join(problems))
+            return None
+        return found[0], found[1], signers, found[2]
 
     def _keyless(self, att: Attestation) -> KeylessResult | None:
         assert att.bundle is not None

@@ -80,7 +80,7 @@ SHIPPED: dict[str, frozenset[str]] = {
     "sbom-required.yml": frozenset({"sbom-key", "sbom-type"}),
     "full-chain.yml": frozenset({"ci-key", "builder-key", "scanner-key"}),
     "slsa-github-generator-l3.yml": frozenset({"repository"}),
-    "npm-provenance.yml": frozenset({"repository", "package"}),
+    "npm-provenance.yml": frozenset({"repository", "package", "slsa"}),
     "pypi-trusted-publishing.yml": frozenset({"repository", "workflow", "package"}),
     "github-artifact-attestations.yml": frozenset({"repository", "signer-repository"}),
 }
@@ -564,7 +564,35 @@ def _bcr_style(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-_TRANSFORMS = {"publish-to-bcr": _bcr_style}
+_NPM_PUBLISH = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1"
+
+
+def _with_npm_publish(doc: dict[str, Any]) -> dict[str, Any]:
+    # What the layout's comment tells users to add: the registry's keys (item
+    # 16's publish_key.pub, under the key id npm publishes for it) and the
+    # publish attestation as a second expected predicate of the same step.
+    pem = _corpus("16-sigstorego-npm-publish-keyed/publish_key.pub").read_text()
+    spki = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+    doc["functionaries"]["npm-registry"] = {
+        "type": "npmRegistryKeys",
+        "keys": [
+            {
+                "keyid": "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA",
+                "keytype": "ecdsa-sha2-nistp256",
+                "scheme": "ecdsa-sha2-nistp256",
+                "key": spki,
+                "expires": None,
+            }
+        ],
+    }
+    doc["steps"][0]["expectedPredicates"].append(
+        {"predicateType": _NPM_PUBLISH, "functionaries": ["npm-registry"]}
+    )
+    return doc
+
+
+_TRANSFORMS = {"publish-to-bcr": _bcr_style, "npm-publish": _with_npm_publish}
+_SIGSTORE_JS_V1 = {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"}
 
 
 @dataclass(frozen=True)
@@ -747,24 +775,93 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
         rejected=_why(R.UNKNOWN_SIGNER),
         root="STAGING",
     ),
-    "npm/20-intoto-log-entry-is-unsupported": KeylessCase(
+    "npm/20-provenance-v1-bundle-v0.3-intoto-entry": KeylessCase(
         NPM,
         ("20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0-bundle.json",),
-        {"repository": "sigstore/sigstore-js", "package": "sigstore"},
+        _SIGSTORE_JS_V1,
+        None,
+        passes=True,
+    ),
+    "npm/20-provenance-v1-bundle-v0.1": KeylessCase(
+        NPM,
+        ("20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0-bundle-v0.1.json",),
+        _SIGSTORE_JS_V1,
+        None,
+        passes=True,
+    ),
+    "npm/18-provenance-v1-with-inclusion-proof": KeylessCase(
+        NPM,
+        ("18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json",),
+        _SIGSTORE_JS_V1,
+        None,
+        passes=True,
+    ),
+    "npm/15-provenance-v0.2-bundle-v0.1": KeylessCase(
+        NPM,
+        ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
+        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
+        None,
+        passes=True,
+    ),
+    "npm/15-and-16-provenance-and-registry-publish": KeylessCase(
+        NPM,
+        (
+            "15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",
+            "16-sigstorego-npm-publish-keyed/bundle-publish.json",
+        ),
+        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
+        None,
+        passes=True,
+        transform="npm-publish",
+    ),
+    "npm/15-publish-attestation-required-but-absent": KeylessCase(
+        NPM,
+        ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
+        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
         None,
         passes=False,
-        rejected=_why(R.UNSUPPORTED),
+        rejected=frozenset(),
+        transform="npm-publish",
     ),
-    "npm/09-registry-document-is-unsupported": KeylessCase(
+    "npm/15-v0.2-provenance-when-v1-is-required": KeylessCase(
+        NPM,
+        ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
+        _SIGSTORE_JS_V1,
+        None,
+        passes=False,
+        rejected=frozenset(),
+    ),
+    "npm/15-another-repository": KeylessCase(
+        NPM,
+        ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
+        {**_SIGSTORE_JS_V1, "slsa": "v0.2", "repository": "attacker/sigstore-js"},
+        None,
+        passes=False,
+        rejected=_why(R.UNKNOWN_SIGNER),
+    ),
+    "npm/09-slsa-github-generator-signer-is-not-the-repository": KeylessCase(
         NPM,
         ("09-slsaverifier-npm-attestations/provenance-npm-test-ossf.tgz.json",),
         {
             "repository": "laurentsimon/provenance-npm-test",
             "package": "%40laurentsimon/provenance-npm-test",
+            "slsa": "v0.2",
         },
         None,
         passes=False,
-        rejected=_why(R.UNSUPPORTED),
+        rejected=_why(R.UNKNOWN_SIGNER),
+    ),
+    "npm/09-invalid-provenance-signature": KeylessCase(
+        NPM,
+        ("09-slsaverifier-npm-attestations/provenance-npm-test-ossf-invalidsigprov.tgz.json",),
+        {
+            "repository": "laurentsimon/provenance-npm-test",
+            "package": "%40laurentsimon/provenance-npm-test",
+            "slsa": "v0.2",
+        },
+        None,
+        passes=False,
+        rejected=_why(R.BAD_SIGNATURE),
     ),
 }
 
@@ -799,8 +896,9 @@ def test_keyless_layout_on_corpus(case: KeylessCase) -> None:
         assert all(step.attestations for step in report.steps)
         signers = [s for step in report.steps for a in step.attestations for s in a.signers]
         assert signers
-        assert all(s.kind == "sigstore" for s in signers)
-        assert all(s.issuer == GHA for s in signers)
+        # Keyless signers, plus the npm registry's key when the layout wants it.
+        assert all(s.kind == "sigstore" or case.transform == "npm-publish" for s in signers)
+        assert all(s.issuer == GHA for s in signers if s.kind == "sigstore")
         if subject is not None:
             binding = [c for c in report.checks if c.kind is CheckKind.SUBJECT_BINDING]
             assert binding
@@ -808,7 +906,8 @@ def test_keyless_layout_on_corpus(case: KeylessCase) -> None:
     else:
         assert not report
         reasons = {r.reason for r in report.rejected}
-        assert reasons & case.rejected, (reasons, [c.message for c in report.failures])
+        if case.rejected:
+            assert reasons & case.rejected, (reasons, [c.message for c in report.failures])
 
 
 def test_slsa_l3_layout_declares_its_level() -> None:
@@ -819,10 +918,10 @@ def test_slsa_l3_layout_declares_its_level() -> None:
 # --------------------------------------------------------------------------
 # The npm layout's rules on real npm provenance
 #
-# Every npm bundle in the corpus uses Rekor "intoto" entries that cannot be
-# verified offline (the cases above), so the layout's rules and subject
-# binding are checked here on the real statements, re-signed in memory with a
-# test key that stands in for the GitHub Actions identity.
+# The layout's rules and subject binding are also checked on the real
+# statements re-signed in memory with a test key that stands in for the
+# GitHub Actions identity, so that tarball binding is exercised (the corpus
+# has the tarballs but keyless cases above bind no subject).
 
 _SIGSTORE_JS = "20-ghcli-sigstore-js-2.1.0/"
 
@@ -849,25 +948,25 @@ NPM_RULE_CASES: dict[str, tuple[str, Mapping[str, str], str | None, bool]] = {
     # (bundle under items/, params, tarball to bind (sha512) or None, passes)
     "sigstore-js-2.1.0": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "sigstore/sigstore-js", "package": "sigstore"},
+        {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         True,
     ),
     "sigstore-js-2.0.0": (
         "18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json",
-        {"repository": "sigstore/sigstore-js", "package": "sigstore"},
+        {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"},
         None,
         True,
     ),
     "another-package": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "sigstore/sigstore-js", "package": "left-pad"},
+        {"repository": "sigstore/sigstore-js", "package": "left-pad", "slsa": "v1"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         False,
     ),
     "another-repository": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "attacker/sigstore-js", "package": "sigstore"},
+        {"repository": "attacker/sigstore-js", "package": "sigstore", "slsa": "v1"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         False,
     ),

@@ -1,9 +1,10 @@
 """Real signed attestations from public tooling, verified through `intoto-policy verify`.
 
 Each case writes a small layout naming the identity (or key) the source
-project expects, and checks the verdict INDEX.md lists. Items that need the
-network, or that sigstore-python cannot verify offline, must come out as a
-failure whose reason says so ("unsupported"), never as a pass.
+project expects, and checks the verdict INDEX.md lists; for invalid items,
+``check`` names the check that rejected it (the prefix of the rejection
+message). Items that need the network must come out as a failure whose
+reason says so ("unsupported"), never as a pass.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Item:
     subject_digest: str | None = None
     reason: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    check: str | None = None
+    registry: bool = False  # also require the npm registry's publish attestation
+    registry_expires: str | None = None  # the registry key's "expires"
 
 
 def sigstore(identity: str, issuer: str = GHA, **extra: object) -> dict[str, object]:
@@ -52,6 +56,34 @@ def sigstore(identity: str, issuer: str = GHA, **extra: object) -> dict[str, obj
 
 BCR = "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1"
 GO_BUILDER = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml@refs/tags/v2.1.0"
+NPM_PUBLISH = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1"
+NPM_KEYID = "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA"
+SIGSTORE_JS = (
+    "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+)
+NPM_TEST = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_lowperms-generic_slsa3.yml@refs/tags/v1.6.0"
+ANY = {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"}
+NPM9 = "09-slsaverifier-npm-attestations/provenance-npm-test-ossf"
+
+
+def npm_registry_keys(expires: str | None = None) -> dict[str, object]:
+    """The npm registry's keys document entry for item 16's publish_key.pub."""
+    pem = (ITEMS / "16-sigstorego-npm-publish-keyed/publish_key.pub").read_text()
+    spki = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+    return {
+        "type": "npmRegistryKeys",
+        "keys": [
+            {
+                "keyid": NPM_KEYID,
+                "keytype": "ecdsa-sha2-nistp256",
+                "scheme": "ecdsa-sha2-nistp256",
+                "key": spki,
+                "expires": expires,
+            }
+        ],
+    }
+
+
 GENERIC = {
     "identityRegex": r"https://github\.com/slsa-framework/slsa-github-generator/\.github/workflows/generator_generic_slsa3\.yml@refs/(heads|tags)/.+"
 }
@@ -147,13 +179,33 @@ CASES = [
         reason="bad-signature",
     ),
     Item(
-        "13 intoto/0.0.2 entries are unsupported offline",
+        "13 intoto/0.0.2 with its own root and a TSA timestamp",
         ["13-sigstore-conformance/intoto-with-custom-trust-root/bundle.sigstore.json"],
         PROV1,
-        {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
-        "fail",
-        reason="unsupported",
+        ANY,
+        "pass",
+        root=ITEMS / "13-sigstore-conformance/intoto-with-custom-trust-root/trusted_root.json",
+        subject="13-sigstore-conformance/intoto-with-custom-trust-root/artifact",
     ),
+    *[
+        Item(
+            f"13 {case}",
+            [f"13-sigstore-conformance/{case}/bundle.sigstore.json"],
+            PROV1,
+            ANY,
+            "fail",
+            root=ITEMS / f"13-sigstore-conformance/{case}/trusted_root.json",
+            reason="bad-signature",
+            check=check,
+        )
+        for case, check in [
+            ("intoto-expired-certificate_fail", "certificate-validity"),
+            ("intoto-log-entry-mismatch_fail", "log-body"),
+            ("intoto-missing-inclusion-proof_fail", "inclusion-proof"),
+            ("intoto-set-outside-signing-cert-validity_fail", "certificate-validity"),
+            ("intoto-tsa-timestamp-outside-cert-validity_fail", "certificate-validity"),
+        ]
+    ],
     Item(
         "14 staging rekor v2 with TSA",
         ["14-sigstorepython-dsse-staging-rekor-v2/a.dsse.staging-rekor-v2.txt.sigstore.json"],
@@ -269,67 +321,178 @@ CASES = [
         reason="subject-mismatch",
     ),
     *[
-        Item(
-            f"{name}: unsupported offline",
-            [path],
-            pt,
-            {"type": "sigstore", "identityRegex": ".+", "issuerRegex": ".+"},
-            "fail",
-            reason="unsupported",
-        )
-        for name, path, pt in [
+        Item(name, [path], pt, ANY, "fail", reason="bad-signature", check=check)
+        for name, path, pt, check in [
             (
-                "05 invalid dsse sig, intoto/0.0.2 without inclusion proof",
+                "05 invalid dsse sig (the SET covers the original body)",
                 "05-slsaverifier-bundle-invalid-dsse-sig/invalid-dsse-sig.intoto.sigstore",
                 PROV1,
+                "set",
             ),
             (
                 "06 invalid SET",
                 "06-slsaverifier-bundle-invalid-set/invalid-set.intoto.sigstore",
                 PROV1,
+                "set",
             ),
             (
-                "07 mismatching tlog",
+                "07 log entry body does not describe the envelope",
                 "07-slsaverifier-bundle-mismatch-tlog/mismatch-tlog.intoto.sigstore",
                 PROV1,
-            ),
-            (
-                "08 v0.1 bundle with SET only",
-                "08-slsaverifier-bundle-v0.1-slsa1draft/attestation.intoto.sigstore",
-                PROV1,
-            ),
-            (
-                "09 npm registry attestations",
-                "09-slsaverifier-npm-attestations/provenance-npm-test-ossf.tgz.json",
-                PROV02,
-            ),
-            (
-                "15 npm provenance v0.1 bundle",
-                "15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",
-                PROV02,
+                "log-body",
             ),
             (
                 "17 two-signature DSSE bundle",
                 "17-sigstorego-dsse-2sigs/dsse-2sigs.sigstore.json",
                 PROV02,
-            ),
-            (
-                "18 npm provenance with inclusion proof, intoto/0.0.2",
-                "18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json",
-                PROV1,
-            ),
-            (
-                "20 GitHub CLI JSON Lines of two bundles",
-                "20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0_with_2_bundles.jsonl",
-                PROV1,
+                "dsse-signature-count",
             ),
             (
                 "23 invalid signature, intoto/0.0.2",
                 "23-ghcli-invalid-signature/sigstoreBundle-invalid-signature.json",
                 PROV1,
+                "log-body",
             ),
         ]
     ],
+    Item(
+        "08 v0.1 bundle with SET only",
+        ["08-slsaverifier-bundle-v0.1-slsa1draft/attestation.intoto.sigstore"],
+        "https://slsa.dev/provenance/v1.0?draft",
+        sigstore(
+            "https://github.com/laurentsimon/slsa-delegator/.github/workflows/delegator_generic_slsa3.yml@refs/heads/main"
+        ),
+        "pass",
+    ),
+    Item(
+        "09 npm provenance and registry publish attestation",
+        [f"{NPM9}.tgz.json"],
+        PROV02,
+        sigstore(NPM_TEST),
+        "pass",
+        subject=f"{NPM9}.tgz",
+        registry=True,
+    ),
+    Item(
+        "09 npm provenance alone (publish attestation not required)",
+        [f"{NPM9}.tgz.json"],
+        PROV02,
+        sigstore(NPM_TEST),
+        "pass",
+        subject=f"{NPM9}.tgz",
+    ),
+    Item(
+        "09 invalidsigprov: provenance signature",
+        [f"{NPM9}-invalidsigprov.tgz.json"],
+        PROV02,
+        sigstore(NPM_TEST),
+        "fail",
+        subject=f"{NPM9}.tgz",
+        registry=True,
+        reason="bad-signature",
+        check="log-body",
+    ),
+    Item(
+        "09 invalidsigpub: publish signature",
+        [f"{NPM9}-invalidsigpub.tgz.json"],
+        PROV02,
+        sigstore(NPM_TEST),
+        "fail",
+        subject=f"{NPM9}.tgz",
+        registry=True,
+        reason="bad-signature",
+        check="npm-registry: log-body",
+    ),
+    Item(
+        "15 npm provenance v0.1 bundle (sigstore 1.3.0)",
+        ["15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json"],
+        PROV02,
+        sigstore(SIGSTORE_JS),
+        "pass",
+    ),
+    Item(
+        "16 npm registry publish attestation, key-signed",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        {"type": "npmRegistryKeys", "keys": []},  # replaced by registry keys below
+        "pass",
+        registry=True,
+    ),
+    Item(
+        "16 registry key expired before the entry was logged",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        {"type": "npmRegistryKeys", "keys": []},
+        "fail",
+        registry=True,
+        registry_expires="2023-04-18T17:45:15Z",  # integrated 17:45:16
+        reason="unknown-signer",
+        check="signer-key",
+    ),
+    Item(
+        "16 registry key expiring after the entry was logged",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        {"type": "npmRegistryKeys", "keys": []},
+        "pass",
+        registry=True,
+        registry_expires="2025-01-29T00:00:00Z",
+    ),
+    Item(
+        "16 key-signed bundle and no registry keys in the layout",
+        ["16-sigstorego-npm-publish-keyed/bundle-publish.json"],
+        NPM_PUBLISH,
+        ANY,
+        "fail",
+        reason="unknown-signer",
+    ),
+    Item(
+        "17 one-signature DSSE bundle (email identity)",
+        ["17-sigstorego-dsse-2sigs/dsse.sigstore.json"],
+        PROV02,
+        sigstore("brian@dehamer.com", "https://github.com/login/oauth"),
+        "pass",
+    ),
+    Item(
+        "18 npm provenance with inclusion proof, intoto/0.0.2",
+        ["18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json"],
+        PROV1,
+        sigstore(SIGSTORE_JS),
+        "pass",
+    ),
+    *[
+        Item(
+            f"20 GitHub CLI {name}",
+            [f"20-ghcli-sigstore-js-2.1.0/{path}"],
+            PROV1,
+            sigstore(SIGSTORE_JS),
+            "pass",
+            root=ITEMS / "20-ghcli-sigstore-js-2.1.0/trusted_root.json",
+            subject="20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0.tgz",
+        )
+        for name, path in [
+            ("bundle v0.3", "sigstore-js-2.1.0-bundle.json"),
+            ("bundle v0.1", "sigstore-js-2.1.0-bundle-v0.1.json"),
+            ("JSON Lines of two bundles", "sigstore-js-2.1.0_with_2_bundles.jsonl"),
+        ]
+    ],
+    Item(
+        "20 for another tarball",
+        ["20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0-bundle-v0.1.json"],
+        PROV1,
+        sigstore(SIGSTORE_JS),
+        "fail",
+        subject=f"{NPM9}.tgz",
+        reason="subject-mismatch",
+    ),
+    Item(
+        "18 another workflow is not the expected identity",
+        ["18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json"],
+        PROV1,
+        sigstore(NPM_TEST),
+        "fail",
+        reason="unknown-signer",
+    ),
     Item(
         "02 legacy DSSE with certificate needs Rekor online",
         [
@@ -352,18 +515,19 @@ CASES = [
 
 
 def _layout(tmp_path: Path, item: Item) -> Path:
+    functionaries: dict[str, object] = {"expected": item.identity}
+    predicates = [{"predicateType": item.predicate_type, "functionaries": ["expected"]}]
+    if item.registry:
+        functionaries["npm-registry"] = npm_registry_keys(item.registry_expires)
+        if item.predicate_type == NPM_PUBLISH:
+            functionaries.pop("expected")
+            predicates = []
+        predicates.append({"predicateType": NPM_PUBLISH, "functionaries": ["npm-registry"]})
     layout = {
         "expires": "2100-01-01T00:00:00Z",
-        "functionaries": {"expected": item.identity},
+        "functionaries": functionaries,
         "subjectSteps": ["build"],
-        "steps": [
-            {
-                "name": "build",
-                "expectedPredicates": [
-                    {"predicateType": item.predicate_type, "functionaries": ["expected"]}
-                ],
-            }
-        ],
+        "steps": [{"name": "build", "expectedPredicates": predicates}],
     }
     path = tmp_path / "layout.json"
     path.write_text(json.dumps(layout))
@@ -400,11 +564,50 @@ def test_real_world_item(tmp_path: Path, capsys: pytest.CaptureFixture[str], ite
     if item.reason:
         reasons = {r["reason"] for r in report["rejected"]}
         assert item.reason in reasons, reasons
+    if item.check:
+        messages = [r["message"] for r in report["rejected"] if r["reason"] == item.reason]
+        assert any(item.check + ":" in m for m in messages), messages
     if item.verdict == "pass":
-        signer = report["steps"][0]["attestations"][0]["signers"][0]
-        assert signer["kind"] == "sigstore"
-        assert signer["identity"]
-        assert signer["issuer"]
+        for att in report["steps"][0]["attestations"]:
+            signer = att["signers"][0]
+            if signer["kind"] == "key":  # the npm registry's publish key
+                assert signer["keyid"] == NPM_KEYID
+                # Its signing time is the log's integrated time, as for keyless ones.
+                assert [t["source"] for t in att["signingTimes"]] == ["transparency-log"]
+                continue
+            assert signer["kind"] == "sigstore"
+            assert signer["identity"]
+            assert signer["issuer"]
+
+
+def test_registry_key_counts_once_for_thresholds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same registry key under two functionaries is one principal: a
+    # threshold of 2 over them is not met by one publish attestation.
+    layout = {
+        "expires": "2100-01-01T00:00:00Z",
+        "functionaries": {"a": npm_registry_keys(), "b": npm_registry_keys()},
+        "steps": [
+            {
+                "name": "publish",
+                "expectedPredicates": [
+                    {"predicateType": NPM_PUBLISH, "functionaries": ["a", "b"], "threshold": 2}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps(layout))
+    argv = ["verify", str(path), "--unsigned-layout", "--at", AT, "--format", "json"]
+    argv += ["--attestations", str(ITEMS / "16-sigstorego-npm-publish-keyed/bundle-publish.json")]
+    argv += ["--trusted-root", str(PROD)]
+    code = main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["verdict"] == "fail"
+    threshold = next(c for c in report["steps"][0]["checks"] if c["kind"] == "threshold")
+    assert threshold["actual"] == 1
 
 
 def test_keyless_identity_counts_once_for_thresholds(

@@ -64,7 +64,7 @@ from ._files import (
     write_new_file,
 )
 from ._json import loads
-from ._keys import PublicKey, generate_private_key
+from ._keys import PrivateKey, PublicKey, generate_private_key
 from ._statement import STATEMENT_V1, ResourceDescriptor, Statement
 
 __all__ = ["main", "now", "subcommand"]
@@ -219,6 +219,35 @@ def _passphrase_source(var: str | None, key_path: str) -> Callable[[], bytes]:
         )
 
     return supply
+
+
+def _signing_keys(paths: Sequence[str], var: str | None) -> list[PrivateKey]:
+    """Load private keys; a ``--passphrase-env`` that no key needs is refused.
+
+    Raises:
+        UsageError: ``var`` is given but none of the keys is encrypted (the
+            passphrase would be ignored).
+        IntotoPolicyError: A key cannot be loaded (see ``load_private_key_file``).
+    """
+    asked: list[str] = []
+
+    def source(path: str) -> Callable[[], bytes]:
+        supply = _passphrase_source(var, path)
+
+        def tracked() -> bytes:
+            asked.append(path)  # only encrypted keys ask
+            return supply()
+
+        return tracked
+
+    keys = [load_private_key_file(path, source(path)) for path in paths]
+    if var is not None and not asked:
+        which = "the key is" if len(paths) == 1 else f"none of the {len(paths)} keys is"
+        raise UsageError(
+            f"--passphrase-env given, but {which} encrypted (the passphrase would be ignored)",
+            source=paths[0] if len(paths) == 1 else None,
+        )
+    return keys
 
 
 def _dump_line(value: Any) -> bytes:
@@ -383,7 +412,7 @@ def _attest(args: argparse.Namespace) -> int:
         predicate_type=ptype,
         predicate=predicate,
     )
-    key = load_private_key_file(args.key, _passphrase_source(args.passphrase_env, args.key))
+    (key,) = _signing_keys([args.key], args.passphrase_env)
     payload = _dump_line(statement.to_dict()).rstrip(b"\n")
     envelope = Envelope.sign(payload, INTOTO_PAYLOAD_TYPE, [key])
     line = _dump_line(envelope.to_dict())

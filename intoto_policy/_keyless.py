@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -53,6 +52,7 @@ from ._x509 import (
 )
 
 if TYPE_CHECKING:
+    from cryptography import x509  # loaded where used: a costly import
     from sigstore.models import Bundle, TrustedRoot
 
 __all__ = [
@@ -180,6 +180,8 @@ class _Reader:
         return raw
 
     def der_certificate(self, value: Any, path: str) -> None:
+        from cryptography import x509  # noqa: PLC0415
+
         raw = self.b64(value, path)
         try:
             x509.load_der_x509_certificate(raw)
@@ -550,6 +552,8 @@ class _AnyIdentity:
 
 def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
     """Why sigstore-python 4.x cannot verify this (already parsed) bundle."""
+    from cryptography import x509  # noqa: PLC0415
+
     reasons: list[str] = []
     if bundle.get("dsseEnvelope") is None:
         reasons.append("message-signature bundle: no DSSE envelope to verify")
@@ -637,6 +641,7 @@ def verify_bundle(
             (only for records not made by :func:`parse_bundles`).
     """
     _require_sigstore()
+    from cryptography import x509  # noqa: PLC0415
     from sigstore._internal.timestamp import TimestampSource  # noqa: PLC0415
     from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
     from sigstore.models import Bundle  # noqa: PLC0415

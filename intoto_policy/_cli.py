@@ -39,12 +39,10 @@ Exit codes, for every subcommand:
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import json
 import os
 import sys
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,6 +210,8 @@ def _passphrase_source(var: str | None, key_path: str) -> Callable[[], bytes]:
         if var is not None:
             return _env_passphrase(var)
         if sys.stdin is not None and sys.stdin.isatty():
+            import getpass  # noqa: PLC0415 - only to prompt
+
             return getpass.getpass(f"Passphrase for {key_path}: ").encode("utf-8")
         raise InputError(
             "private key is encrypted: give --passphrase-env VAR (no terminal to prompt on)",
@@ -400,6 +400,8 @@ def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...
 def _attest(args: argparse.Namespace) -> int:
     if not args.subjects:
         raise UsageError("give at least one --subject or --subject-digest", source="attest")
+    import urllib.parse  # noqa: PLC0415 - only attest parses URIs
+
     ptype: str = args.predicate_type
     if not urllib.parse.urlsplit(ptype).scheme or any(ch.isspace() for ch in ptype):
         raise InputError(f"not a URI: {ptype!r}", source="--predicate-type")

@@ -120,12 +120,16 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     subj.add_argument(
         "--no-subject",
         action="store_true",
-        help="bind no artifact (a layout with subjectSteps fails without --subject otherwise)",
+        help="bind no artifact (a layout with subjectSteps fails without --subject otherwise; "
+        "attestation layouts only)",
     )
     _add_parameter_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
-        "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
+        "--trusted-root",
+        metavar="FILE",
+        help="Sigstore trusted_root.json for keyless attestations (a layout with Sigstore "
+        "functionaries only)",
     )
     parser.add_argument(
         "--format",
@@ -137,13 +141,18 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--color",
         choices=["auto", "always", "never"],
-        help="colour in text output (default auto: only on a terminal, and not with NO_COLOR)",
+        help="colour in text output (--format text only; default auto: only on a terminal, "
+        "and not with NO_COLOR)",
     )
     parser.add_argument(
-        "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa)"
+        "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa only)"
     )
-    parser.add_argument("--vsa-verifier-id", metavar="URI", help="verifier.id of the VSA")
-    parser.add_argument("--vsa-resource-uri", metavar="URI", help="resourceUri of the VSA")
+    parser.add_argument(
+        "--vsa-verifier-id", metavar="URI", help="verifier.id of the VSA (--format vsa only)"
+    )
+    parser.add_argument(
+        "--vsa-resource-uri", metavar="URI", help="resourceUri of the VSA (--format vsa only)"
+    )
     parser.add_argument(
         "--passphrase-env",
         metavar="VAR",

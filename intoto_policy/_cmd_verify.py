@@ -205,6 +205,24 @@ def _refuse_inapplicable(args: argparse.Namespace) -> None:
         _refuse([("--workdir", args.workdir)], "only used with --run-inspections")
 
 
+def _refuse_unused_params(params: dict[str, str], raw: Any) -> None:
+    """A parameter the layout never uses (a typo?) is refused, never ignored.
+
+    Raises:
+        UsageError: A given parameter occurs nowhere in the layout (nor in
+            another parameter's value).
+    """
+    from ._layout import parameters_used  # noqa: PLC0415
+
+    used = set(parameters_used(raw))
+    for value in params.values():
+        used |= parameters_used(value)
+    unused = sorted(set(params) - used)
+    if unused:
+        names = ", ".join(repr(n) for n in unused)
+        raise UsageError(f"--param/--params-file: the layout never uses parameter {names}")
+
+
 def _subject_digests(args: argparse.Namespace) -> list[Any]:
     from ._files import hash_file  # noqa: PLC0415
 
@@ -291,13 +309,15 @@ def _verify(args: argparse.Namespace) -> int:
         from ._api import load_trusted_root_file, verify  # noqa: PLC0415
         from ._loading import load_attestations, load_layout  # noqa: PLC0415
 
+        params = _params(args)
         loaded = load_layout(
             layout_path,
-            params=_params(args),
+            params=params,
             layout_keys=layout_keys,
             allow_unsigned=args.unsigned_layout,
             data=data,
         )
+        _refuse_unused_params(params, loaded.layout.raw)
         if args.trusted_root and not any(
             f.kind == "sigstore" for f in loaded.layout.functionaries.values()
         ):

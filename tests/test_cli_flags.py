@@ -76,6 +76,14 @@ CASES = [
         ["--run-inspections", "--workdir", "{tmp}"],
         "--workdir",
     ),
+    # verify, attestation layouts: a parameter the layout never uses
+    Case("verify/attestation-no-such-param/--param", ATTESTATION, ["--param", "x=y"], "--param"),
+    Case(
+        "verify/attestation-no-such-param/--params-file",
+        ATTESTATION,
+        ["--params-file", "{tmp}/params.json"],
+        "--params-file",
+    ),
     # verify, attestation layouts: a trusted root with no Sigstore functionary
     Case(
         "verify/attestation-no-sigstore/--trusted-root",
@@ -171,6 +179,7 @@ def expand(
     for path in [classic, *classic.rglob("*")]:
         path.chmod(0o700 if path.is_dir() else 0o600)
     (tmp_path / "predicate.json").write_text('{"ok": true}')
+    (tmp_path / "params.json").write_text('{"x": "y"}')
     monkeypatch.setenv("PASS", "secret")
     for name in ("key", "key2"):
         assert main(["keygen", "--type", "ed25519", "--out", str(tmp_path / name)]) == 0

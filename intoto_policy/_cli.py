@@ -143,8 +143,30 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         sub = groups[cmd.words[:-1]].add_parser(cmd.words[-1], help=cmd.help, description=cmd.help)
         if argv is None or tuple(argv[: len(cmd.words)]) == cmd.words:
             cmd.configure(sub)
+            _refuse_empty_values(sub)
         sub.set_defaults(handler=cmd.run)
     return parser
+
+
+def _refuse_empty_values(parser: argparse.ArgumentParser) -> None:
+    """Make every argument that takes a value refuse an empty one.
+
+    Handlers test optional values for truth, so ``--out ""`` would otherwise
+    silently mean "not given" (stdout, the default directory...).
+    """
+    for action in parser._actions:  # argparse has no public way to list them
+        if action.nargs == 0 or isinstance(action, argparse._SubParsersAction):
+            continue
+        action.type = _non_empty(action.type)
+
+
+def _non_empty(convert: Any) -> Callable[[str], Any]:
+    def check(text: str) -> Any:
+        if text == "":
+            raise argparse.ArgumentTypeError("an empty value is not allowed")
+        return convert(text) if callable(convert) else text
+
+    return check
 
 
 def now() -> datetime:

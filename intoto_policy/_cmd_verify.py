@@ -177,7 +177,8 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _refuse(flags: list[tuple[str, Any]], why: str) -> None:
     """A flag that cannot apply is an error, never silently ignored."""
-    given = [flag for flag, value in flags if value]
+    # Given at all counts, even as an empty string: defaults are None, False or [].
+    given = [flag for flag, value in flags if value is not None and value not in (False, [])]
     if given:
         raise UsageError(f"{', '.join(given)}: {why}")
 
@@ -271,21 +272,16 @@ def _verify(args: argparse.Namespace) -> int:
 
         # Flags a classic verification cannot honour are refused, never ignored.
         # Classic links carry no subject binding yet, so --subject too.
-        refused = [
-            flag
-            for flag, given in (
-                ("--subject", args.subject),
-                ("--subject-digest", args.subject_digest),
-                ("--no-subject", args.no_subject),
-                ("--param", args.param),
-                ("--params-file", args.params_file),
-                ("--unsigned-layout", args.unsigned_layout),
-                ("--trusted-root", args.trusted_root),
-            )
-            if given
+        attestation_only = [
+            ("--subject", args.subject),
+            ("--subject-digest", args.subject_digest),
+            ("--no-subject", args.no_subject),
+            ("--param", args.param),
+            ("--params-file", args.params_file),
+            ("--unsigned-layout", args.unsigned_layout),
+            ("--trusted-root", args.trusted_root),
         ]
-        if refused:
-            raise UsageError(f"{', '.join(refused)}: not supported for classic in-toto layouts")
+        _refuse(attestation_only, "not supported for classic in-toto layouts")
         if len(attestation_paths) != 1 or not attestation_paths[0].is_dir():
             raise UsageError("a classic layout takes one --attestations directory of links")
         report = verify_classic(

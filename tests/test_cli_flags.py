@@ -46,6 +46,19 @@ CLASSIC_VERIFY = [
 # a VSA names its subject: the build step's product in the scenario
 FOO = "sha256:58eaf5a78d580f5dbd49d31a5b733094169b31bfdf49055b74bcac2877d8f58c"
 VSA = ["--format", "vsa", "--vsa-key", "{key}", "--subject-digest", FOO]
+ATTEST_STDOUT = [
+    "attest",
+    "--predicate-type",
+    "https://example.com/p/v1",
+    "--predicate",
+    "{tmp}/predicate.json",
+    "--subject",
+    "{tmp}/predicate.json",
+    "--key",
+    "{key}",
+]
+ATTEST = [*ATTEST_STDOUT, "--out", "{tmp}/out.json"]
+SIGN = ["layout", "sign", "{att}/layout.yml", "--key", "{key}", "--out", "{tmp}/signed.json"]
 
 
 class Case(NamedTuple):
@@ -137,25 +150,13 @@ CASES = [
     # attest and layout sign: a passphrase for a key that is not encrypted
     Case(
         "attest/plain-key/--passphrase-env",
-        [
-            "attest",
-            "--predicate-type",
-            "https://example.com/p/v1",
-            "--predicate",
-            "{tmp}/predicate.json",
-            "--subject",
-            "{tmp}/predicate.json",
-            "--key",
-            "{key}",
-            "--out",
-            "{tmp}/out.json",
-        ],
+        ATTEST,
         ["--passphrase-env", "PASS"],
         "--passphrase-env",
     ),
     Case(
         "layout-sign/plain-key/--passphrase-env",
-        ["layout", "sign", "{att}/layout.yml", "--key", "{key}", "--out", "{tmp}/signed.json"],
+        SIGN,
         ["--passphrase-env", "PASS"],
         "--passphrase-env",
     ),
@@ -164,6 +165,21 @@ CASES = [
         ["layout", "sign", "{att}/layout.yml", "--key", "{key}", "--key", "{key2}"],
         ["--passphrase-env", "PASS"],
         "--passphrase-env",
+    ),
+    # an empty value must not read as "not given" (stdout, the current folder...)
+    *(
+        Case(f"{label}/empty/{extra[0]}", base, extra, extra[0])
+        for label, base, extra in (
+            ("attest", ATTEST, ["--out", ""]),
+            ("attest", ATTEST_STDOUT, ["--append", ""]),
+            ("layout-sign", SIGN, ["--out", ""]),
+            ("verify/attestation", ATTESTATION, ["--output", ""]),
+            ("verify/attestation", ATTESTATION, ["--attestations", ""]),
+            ("verify/attestation", ATTESTATION, ["--params-file", ""]),
+            ("verify/attestation", ATTESTATION, ["--trusted-root", ""]),
+            ("verify/attestation-vsa", [*ATTESTATION, *VSA], ["--vsa-verifier-id", ""]),
+            ("verify/classic", [*CLASSIC_VERIFY, "--run-inspections"], ["--workdir", ""]),
+        )
     ),
     # demo: colour only colours the text report
     Case("demo/format-json/--color", ["demo", "--format", "json"], ["--color", "never"], "--color"),

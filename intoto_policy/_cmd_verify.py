@@ -314,6 +314,8 @@ def _verify(args: argparse.Namespace) -> int:
             data=data,
         )
         _refuse_unused_params(params, loaded.layout.raw)
+        if args.unsigned_layout and loaded.info.signed:
+            raise UsageError("--unsigned-layout: the layout is signed (its signature was checked)")
         if args.trusted_root and not any(
             f.kind == "sigstore" for f in loaded.layout.functionaries.values()
         ):

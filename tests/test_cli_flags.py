@@ -46,6 +46,16 @@ CLASSIC_VERIFY = [
 # a VSA names its subject: the build step's product in the scenario
 FOO = "sha256:58eaf5a78d580f5dbd49d31a5b733094169b31bfdf49055b74bcac2877d8f58c"
 VSA = ["--format", "vsa", "--vsa-key", "{key}", "--subject-digest", FOO]
+SIGNED = [
+    "verify",
+    "{tmp}/signed-layout.json",
+    "--layout-key",
+    "{key}.pub",
+    "--attestations",
+    "{att}/attestations",
+    "--at",
+    "2026-11-22T00:00:00Z",
+]
 ATTEST_STDOUT = [
     "attest",
     "--predicate-type",
@@ -88,6 +98,13 @@ CASES = [
         ATTESTATION,
         ["--run-inspections", "--workdir", "{tmp}"],
         "--workdir",
+    ),
+    # verify, a signed attestation layout: accepting it unsigned does not apply
+    Case(
+        "verify/attestation-signed/--unsigned-layout",
+        SIGNED,
+        ["--unsigned-layout"],
+        "--unsigned-layout",
     ),
     # verify, attestation layouts: a parameter the layout never uses
     Case("verify/attestation-no-such-param/--param", ATTESTATION, ["--param", "x=y"], "--param"),
@@ -199,6 +216,8 @@ def expand(
     monkeypatch.setenv("PASS", "secret")
     for name in ("key", "key2"):
         assert main(["keygen", "--type", "ed25519", "--out", str(tmp_path / name)]) == 0
+    signed = ["layout", "sign", str(SCENARIO / "layout.yml"), "--key", str(tmp_path / "key")]
+    assert main([*signed, "--out", str(tmp_path / "signed-layout.json")]) == 0
     enc = str(tmp_path / "enc")
     assert main(["keygen", "--type", "ed25519", "--out", enc, "--passphrase-env", "PASS"]) == 0
     capsys.readouterr()

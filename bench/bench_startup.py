@@ -8,7 +8,8 @@ For each command path, runs the CLI in a fresh interpreter under
 * the cumulative import time of everything the run imported (the sum of
   the top-level entries of ``-X importtime``, interpreter start-up
   modules such as ``site`` included);
-* the whole process's wall time;
+* the whole process's wall time and CPU time (user + system; steadier
+  than wall time on a busy machine);
 
 then the heaviest top-level imports of the median run and which of the
 heavy optional dependencies were imported at all.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -70,14 +72,17 @@ def parse_importtime(stderr: str) -> tuple[int, dict[str, int], set[str]]:
 
 def measure(
     code: list[str], cwd: Path, env: dict[str, str], repeat: int
-) -> tuple[list[int], list[float], dict[str, int], set[str]]:
+) -> tuple[list[int], list[float], list[float], dict[str, int], set[str]]:
     cmd = [sys.executable, "-X", "importtime", *code]
     subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up
-    totals, walls, runs = [], [], []
+    totals, walls, cpus, runs = [], [], [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
         walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(code)} failed: {done.stderr[-500:]}")
         total, top, names = parse_importtime(done.stderr)
@@ -85,7 +90,7 @@ def measure(
         runs.append((total, top, names))
     runs.sort(key=lambda r: r[0])
     _, top, names = runs[len(runs) // 2]
-    return totals, walls, top, names
+    return totals, walls, cpus, top, names
 
 
 def main() -> None:
@@ -118,11 +123,13 @@ def main() -> None:
         print(f"== imports per command path (fresh interpreter, {args.repeat} runs) ==")
         for label, code in paths:
             cwd = tmp / "classic" if label == "verify classic" else tmp
-            totals, walls, top, names = measure(code, cwd, env, args.repeat)
+            totals, walls, cpus, top, names = measure(code, cwd, env, args.repeat)
             print(
                 f"{label:20s} imports min {min(totals) / 1e3:6.1f} ms  "
-                f"median {statistics.median(totals) / 1e3:6.1f} ms   "
-                f"process min {min(walls) * 1e3:6.1f} ms  median {statistics.median(walls) * 1e3:6.1f} ms"
+                f"median {statistics.median(totals) / 1e3:6.1f} ms\n"
+                f"{'':20s} process wall min {min(walls) * 1e3:6.1f} ms  "
+                f"median {statistics.median(walls) * 1e3:6.1f} ms   "
+                f"cpu min {min(cpus) * 1e3:6.1f} ms  median {statistics.median(cpus) * 1e3:6.1f} ms"
             )
             heaviest = sorted(top.items(), key=lambda kv: -kv[1])[: args.top]
             print("    heaviest: " + ", ".join(f"{n} {us / 1e3:.1f}" for n, us in heaviest))

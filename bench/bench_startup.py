@@ -1,6 +1,6 @@
 """Start-up cost of ``intoto-policy``: the imports each command path executes.
 
-Usage: python bench/bench_startup.py [--repeat N] [--top N]
+Usage: python bench/bench_startup.py [--repeat N] [--top N] [--tree DIR]
 
 For each command path, runs the CLI in a fresh interpreter under
 ``python -X importtime`` several times and prints, min and median:
@@ -99,12 +99,18 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--top", type=int, default=8, help="heaviest top-level imports shown")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="source tree whose intoto_policy is measured (e.g. an older checkout, to compare)",
+    )
     args = parser.parse_args()
     if not (SCENARIO.is_dir() and CLASSIC.is_dir()):
         print("shared corpus not available: the verify paths are skipped")
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as name:
         tmp = Path(name)
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+        env = dict(os.environ, PYTHONPATH=str(args.tree), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["NO_COLOR"] = "1"
         paths: list[tuple[str, list[str]]] = [("import _cli", ["-c", "import intoto_policy._cli"])]

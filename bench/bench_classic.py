@@ -1,6 +1,7 @@
 """Classic in-toto verification: intoto_policy side by side with the reference (in-toto 3.x).
 
 Usage: python bench/bench_classic.py [--quick] [--repeat N]
+       python bench/bench_classic.py --whole-process [--artifacts N] [--repeat N]
 
 Builds supply chains with in-toto's own API (ed25519 functionaries; step k
 records the previous step's products as materials and the same files as
@@ -18,6 +19,13 @@ MATCH / CREATE / DISALLOW), then reports, as medians of repeated runs:
    every run of an editable install compile its modules from source);
 4. how our time grows with artifacts (1k, 10k, 100k) and steps (3, 10, 30).
 
+``--whole-process`` instead runs both command lines as subprocesses on the
+same chain, 3 steps x N artifacts (default 30,000), DSSE links and
+metablock links: ``in-toto-verify`` vs ``intoto-policy verify``, each a
+fresh interpreter (start-up and imports included), taking turns, and
+prints the median and minimum wall and CPU (user + system) times and the
+speed-ups (reference time / ours).
+
 Not collected by pytest; no thresholds: it prints numbers.
 """
 
@@ -29,6 +37,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -261,6 +270,78 @@ def cli(tmp: Path, repeat: int) -> None:
         print(f"(import {module}: {total / 1e6:.3f} s)")
 
 
+def _cli_env(tmp: Path) -> dict[str, str]:
+    """Console scripts of this venv, one shared bytecode cache (see the docstring)."""
+    bindir = Path(sys.executable).parent
+    env = dict(
+        os.environ,
+        PATH=f"{bindir}:{os.environ.get('PATH', '')}",
+        PYTHONPATH=str(ROOT),
+        PYTHONPYCACHEPREFIX=str(tmp / "pycache"),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _owner_pem(owner: dict[str, Any], path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(owner["keyval"]["public"]))
+    path.write_bytes(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def whole_process(tmp: Path, n: int, repeat: int) -> None:
+    print(
+        f"\n== whole process: 3 steps x {n:,} artifacts "
+        f"(median of {repeat}, fresh interpreter each run, taking turns) =="
+    )
+    bindir = Path(sys.executable).parent
+    env = _cli_env(tmp)
+    for fmt in ("dsse", "metablock"):
+        directory = tmp / f"whole-{fmt}-{n}"
+        owner = build_chain(directory, n, 3, dsse=fmt == "dsse")
+        _owner_pem(owner, tmp / "owner.pub")  # outside the link folder
+        reference_cmd = [str(bindir / "in-toto-verify"), "--layout", "root.layout"]
+        reference_cmd += ["--verification-keys", str(tmp / "owner.pub")]
+        ours_cmd = [str(bindir / "intoto-policy"), "verify", "root.layout"]
+        ours_cmd += ["--layout-key", str(tmp / "owner.pub"), "--attestations", "."]
+
+        def once(cmd: list[str], where: Path = directory) -> tuple[float, float]:
+            """Wall time and CPU time (user + system) of one run."""
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(cmd, cwd=where, env=env, capture_output=True, check=False)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            return elapsed, cpu
+
+        for cmd in (reference_cmd, ours_cmd):  # warm-up: fills the bytecode cache
+            once(cmd)
+        theirs_runs, ours_runs = [], []
+        for _ in range(repeat):
+            theirs_runs.append(once(reference_cmd))
+            ours_runs.append(once(ours_cmd))
+        # Wall time is what a user waits; CPU time is steadier on a busy machine.
+        for what, index in (("wall", 0), ("cpu", 1)):
+            theirs_t = [r[index] for r in theirs_runs]
+            ours_t = [r[index] for r in ours_runs]
+            theirs, ours = statistics.median(theirs_t), statistics.median(ours_t)
+            print(
+                f"{fmt:9s} links, {what:4s}: in-toto-verify {theirs:7.3f} s   "
+                f"intoto-policy verify {ours:7.3f} s   speed-up {theirs / ours:5.1f}x   "
+                f"(min: {min(theirs_t):.3f} s vs {min(ours_t):.3f} s, "
+                f"{min(theirs_t) / min(ours_t):.1f}x)"
+            )
+        shutil.rmtree(directory)
+
+
 def growth(tmp: Path, artifact_sizes: list[int], step_counts: list[int], repeat: int) -> None:
     print(f"\n== growth: ours, DSSE links (median of {repeat}) ==")
     base = None
@@ -291,9 +372,22 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="only the two command lines as subprocesses on one large chain",
+    )
+    parser.add_argument(
+        "--artifacts", type=int, default=30_000, help="artifacts per link for --whole-process"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the reference logs per artifact at INFO
     repeat = args.repeat or (2 if args.quick else 5)
+    if args.whole_process:
+        with tempfile.TemporaryDirectory(prefix="bench-classic-") as name:
+            whole_process(Path(name), args.artifacts, repeat)
+        print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count()}))
+        return
     n = 10_000 if args.quick else 100_000
     with tempfile.TemporaryDirectory(prefix="bench-classic-") as name:
         tmp = Path(name)

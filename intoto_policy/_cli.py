@@ -39,12 +39,10 @@ Exit codes, for every subcommand:
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import json
 import os
 import sys
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,7 +62,7 @@ from ._files import (
     write_new_file,
 )
 from ._json import loads
-from ._keys import PublicKey, generate_private_key
+from ._keys import PrivateKey, PublicKey, generate_private_key
 from ._statement import STATEMENT_V1, ResourceDescriptor, Statement
 
 __all__ = ["main", "now", "subcommand"]
@@ -145,8 +143,30 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         sub = groups[cmd.words[:-1]].add_parser(cmd.words[-1], help=cmd.help, description=cmd.help)
         if argv is None or tuple(argv[: len(cmd.words)]) == cmd.words:
             cmd.configure(sub)
+            _refuse_empty_values(sub)
         sub.set_defaults(handler=cmd.run)
     return parser
+
+
+def _refuse_empty_values(parser: argparse.ArgumentParser) -> None:
+    """Make every argument that takes a value refuse an empty one.
+
+    Handlers test optional values for truth, so ``--out ""`` would otherwise
+    silently mean "not given" (stdout, the default directory...).
+    """
+    for action in parser._actions:  # argparse has no public way to list them
+        if action.nargs == 0 or isinstance(action, argparse._SubParsersAction):
+            continue
+        action.type = _non_empty(action.type)
+
+
+def _non_empty(convert: Any) -> Callable[[str], Any]:
+    def check(text: str) -> Any:
+        if text == "":
+            raise argparse.ArgumentTypeError("an empty value is not allowed")
+        return convert(text) if callable(convert) else text
+
+    return check
 
 
 def now() -> datetime:
@@ -212,6 +232,8 @@ def _passphrase_source(var: str | None, key_path: str) -> Callable[[], bytes]:
         if var is not None:
             return _env_passphrase(var)
         if sys.stdin is not None and sys.stdin.isatty():
+            import getpass  # noqa: PLC0415 - only to prompt
+
             return getpass.getpass(f"Passphrase for {key_path}: ").encode("utf-8")
         raise InputError(
             "private key is encrypted: give --passphrase-env VAR (no terminal to prompt on)",
@@ -219,6 +241,35 @@ def _passphrase_source(var: str | None, key_path: str) -> Callable[[], bytes]:
         )
 
     return supply
+
+
+def _signing_keys(paths: Sequence[str], var: str | None) -> list[PrivateKey]:
+    """Load private keys; a ``--passphrase-env`` that no key needs is refused.
+
+    Raises:
+        UsageError: ``var`` is given but none of the keys is encrypted (the
+            passphrase would be ignored).
+        IntotoPolicyError: A key cannot be loaded (see ``load_private_key_file``).
+    """
+    asked: list[str] = []
+
+    def source(path: str) -> Callable[[], bytes]:
+        supply = _passphrase_source(var, path)
+
+        def tracked() -> bytes:
+            asked.append(path)  # only encrypted keys ask
+            return supply()
+
+        return tracked
+
+    keys = [load_private_key_file(path, source(path)) for path in paths]
+    if var is not None and not asked:
+        which = "the key is" if len(paths) == 1 else f"none of the {len(paths)} keys is"
+        raise UsageError(
+            f"--passphrase-env given, but {which} encrypted (the passphrase would be ignored)",
+            source=paths[0] if len(paths) == 1 else None,
+        )
+    return keys
 
 
 def _dump_line(value: Any) -> bytes:
@@ -371,6 +422,8 @@ def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...
 def _attest(args: argparse.Namespace) -> int:
     if not args.subjects:
         raise UsageError("give at least one --subject or --subject-digest", source="attest")
+    import urllib.parse  # noqa: PLC0415 - only attest parses URIs
+
     ptype: str = args.predicate_type
     if not urllib.parse.urlsplit(ptype).scheme or any(ch.isspace() for ch in ptype):
         raise InputError(f"not a URI: {ptype!r}", source="--predicate-type")
@@ -383,7 +436,7 @@ def _attest(args: argparse.Namespace) -> int:
         predicate_type=ptype,
         predicate=predicate,
     )
-    key = load_private_key_file(args.key, _passphrase_source(args.passphrase_env, args.key))
+    (key,) = _signing_keys([args.key], args.passphrase_env)
     payload = _dump_line(statement.to_dict()).rstrip(b"\n")
     envelope = Envelope.sign(payload, INTOTO_PAYLOAD_TYPE, [key])
     line = _dump_line(envelope.to_dict())

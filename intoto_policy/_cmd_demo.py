@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ._cli import EXIT_FAILED, EXIT_OK, now, subcommand
+from ._errors import UsageError
 
 if TYPE_CHECKING:
     from ._report import Report
@@ -39,14 +40,14 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--color",
-        default="auto",
         choices=("auto", "always", "never"),
-        help="ANSI colour in the text report (auto: when stdout is a terminal and NO_COLOR is unset)",
+        help="ANSI colour in the text report (default auto: when stdout is a terminal and "
+        "NO_COLOR is unset)",
     )
 
 
-def _use_color(mode: str) -> bool:
-    if mode != "auto":
+def _use_color(mode: str | None) -> bool:
+    if mode is not None and mode != "auto":
         return mode == "always"
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
@@ -75,6 +76,9 @@ def _say(text: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from ._demo import LAYOUT_NAME, run_demo  # noqa: PLC0415
 
+    if args.color is not None and args.format != "text":
+        # Only the text report has colour: refused, never silently ignored.
+        raise UsageError("--color: only used with --format text", source="demo")
     at = now()  # the verification time
     outcome = run_demo(at, tampering=args.tamper)
     color = _use_color(args.color)

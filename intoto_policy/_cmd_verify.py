@@ -14,10 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ._cli import EXIT_FAILED, EXIT_OK, _passphrase_source, now, subcommand
+from ._cli import EXIT_FAILED, EXIT_OK, _signing_keys, now, subcommand
 from ._errors import InputError, ParameterError, UsageError
 from ._files import (
-    load_private_key_file,
     load_public_key_file,
     read_file,
     refuse_overwriting_inputs,
@@ -77,7 +76,7 @@ def _at(text: str | None) -> datetime:
         raise UsageError(f"--at: {exc.problem}") from None
 
 
-def _color(mode: str, stream: Any) -> bool:
+def _color(mode: str | None, stream: Any) -> bool:
     if mode == "always":
         return True
     if mode == "never" or os.environ.get("NO_COLOR"):
@@ -126,7 +125,8 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     subj.add_argument(
         "--no-subject",
         action="store_true",
-        help="bind no artifact (a layout with subjectSteps fails without --subject otherwise)",
+        help="bind no artifact (a layout with subjectSteps fails without --subject otherwise; "
+        "attestation layouts only)",
     )
     _add_parameter_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
@@ -134,8 +134,9 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         "--trusted-root",
         metavar="FILE",
         help=(
-            "Sigstore trusted_root.json for keyless attestations, given out of band (it must "
-            "match the layout's trustedRoot sha256 if the layout records one)"
+            "Sigstore trusted_root.json for keyless attestations, given out of band (a layout "
+            "with Sigstore functionaries only; it must match the layout's trustedRoot sha256 if "
+            "the layout records one)"
         ),
     )
     parser.add_argument(
@@ -147,33 +148,88 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument(
         "--color",
-        default="auto",
         choices=["auto", "always", "never"],
-        help="colour in text output (auto: only on a terminal, and not with NO_COLOR)",
+        help="colour in text output (--format text only; default auto: only on a terminal, "
+        "and not with NO_COLOR)",
     )
     parser.add_argument(
-        "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa)"
+        "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa only)"
     )
-    parser.add_argument("--vsa-verifier-id", metavar="URI", help="verifier.id of the VSA")
-    parser.add_argument("--vsa-resource-uri", metavar="URI", help="resourceUri of the VSA")
+    parser.add_argument(
+        "--vsa-verifier-id", metavar="URI", help="verifier.id of the VSA (--format vsa only)"
+    )
+    parser.add_argument(
+        "--vsa-resource-uri", metavar="URI", help="resourceUri of the VSA (--format vsa only)"
+    )
     parser.add_argument(
         "--passphrase-env",
         metavar="VAR",
-        help="environment variable holding the VSA key's passphrase",
+        help="environment variable holding the VSA key's passphrase (an encrypted --vsa-key)",
     )
     classic = parser.add_argument_group("classic in-toto layouts")
     classic.add_argument(
         "--gpg", nargs="+", default=[], metavar="KEYID", help="layout owners' GPG key ids"
     )
-    classic.add_argument("--gpg-home", metavar="DIR", help="GnuPG home directory for --gpg")
+    classic.add_argument("--gpg-home", metavar="DIR", help="GnuPG home directory (with --gpg)")
     classic.add_argument(
         "--run-inspections",
         action="store_true",
         help="run the layout's inspections (they run commands)",
     )
     classic.add_argument(
-        "--workdir", metavar="DIR", help="where inspections run (default: current directory)"
+        "--workdir",
+        metavar="DIR",
+        help="where inspections run (with --run-inspections; default: current directory)",
     )
+
+
+def _refuse(flags: list[tuple[str, Any]], why: str) -> None:
+    """A flag that cannot apply is an error, never silently ignored."""
+    # Given at all counts, even as an empty string: defaults are None, False or [].
+    given = [flag for flag, value in flags if value is not None and value not in (False, [])]
+    if given:
+        raise UsageError(f"{', '.join(given)}: {why}")
+
+
+def _refuse_inapplicable(args: argparse.Namespace) -> None:
+    """Refuse flags that depend on other flags (before any input is read).
+
+    Raises:
+        UsageError: A flag is given that the rest of the command line makes
+            meaningless.
+    """
+    if args.format != "vsa":
+        vsa = [
+            ("--vsa-key", args.vsa_key),
+            ("--vsa-verifier-id", args.vsa_verifier_id),
+            ("--vsa-resource-uri", args.vsa_resource_uri),
+            ("--passphrase-env", args.passphrase_env),
+        ]
+        _refuse(vsa, "only used with --format vsa")
+    if args.format != "text":
+        _refuse([("--color", args.color)], "only used with --format text")
+    if not args.gpg:
+        _refuse([("--gpg-home", args.gpg_home)], "only used with --gpg")
+    if not args.run_inspections:
+        _refuse([("--workdir", args.workdir)], "only used with --run-inspections")
+
+
+def _refuse_unused_params(params: dict[str, str], raw: Any) -> None:
+    """A parameter the layout never uses (a typo?) is refused, never ignored.
+
+    Raises:
+        UsageError: A given parameter occurs nowhere in the layout (nor in
+            another parameter's value).
+    """
+    from ._layout import parameters_used  # noqa: PLC0415
+
+    used = set(parameters_used(raw))
+    for value in params.values():
+        used |= parameters_used(value)
+    unused = sorted(set(params) - used)
+    if unused:
+        names = ", ".join(repr(n) for n in unused)
+        raise UsageError(f"--param/--params-file: the layout never uses parameter {names}")
 
 
 def _subject_digests(args: argparse.Namespace) -> list[Any]:
@@ -205,6 +261,7 @@ def _digest(alg: str, value: str) -> Any:
     arguments=_verify_arguments,
 )
 def _verify(args: argparse.Namespace) -> int:
+    _refuse_inapplicable(args)
     at = _at(args.at)
     layout_path = Path(args.layout)
     data = read_file(layout_path, LAYOUT_LIMITS)
@@ -223,20 +280,16 @@ def _verify(args: argparse.Namespace) -> int:
 
         # Flags a classic verification cannot honour are refused, never ignored.
         # Classic links carry no subject binding yet, so --subject too.
-        refused = [
-            flag
-            for flag, given in (
-                ("--subject", args.subject),
-                ("--subject-digest", args.subject_digest),
-                ("--param", args.param),
-                ("--params-file", args.params_file),
-                ("--unsigned-layout", args.unsigned_layout),
-                ("--trusted-root", args.trusted_root),
-            )
-            if given
+        attestation_only = [
+            ("--subject", args.subject),
+            ("--subject-digest", args.subject_digest),
+            ("--no-subject", args.no_subject),
+            ("--param", args.param),
+            ("--params-file", args.params_file),
+            ("--unsigned-layout", args.unsigned_layout),
+            ("--trusted-root", args.trusted_root),
         ]
-        if refused:
-            raise UsageError(f"{', '.join(refused)}: not supported for classic in-toto layouts")
+        _refuse(attestation_only, "not supported for classic in-toto layouts")
         if len(attestation_paths) != 1 or not attestation_paths[0].is_dir():
             raise UsageError("a classic layout takes one --attestations directory of links")
         report = verify_classic(
@@ -250,18 +303,34 @@ def _verify(args: argparse.Namespace) -> int:
             workdir=Path(args.workdir) if args.workdir else None,
         )
     else:
-        if args.gpg or args.run_inspections:
-            raise UsageError("--gpg and --run-inspections apply to classic in-toto layouts only")
+        classic_only = [
+            ("--gpg", args.gpg),
+            ("--gpg-home", args.gpg_home),
+            ("--run-inspections", args.run_inspections),
+            ("--workdir", args.workdir),
+        ]
+        _refuse(classic_only, "apply to classic in-toto layouts only")
         from ._api import load_trusted_root_file, verify  # noqa: PLC0415
         from ._loading import load_attestations, load_layout  # noqa: PLC0415
 
+        params = _params(args)
         loaded = load_layout(
             layout_path,
-            params=_params(args),
+            params=params,
             layout_keys=layout_keys,
             allow_unsigned=args.unsigned_layout,
             data=data,
         )
+        _refuse_unused_params(params, loaded.layout.raw)
+        if args.unsigned_layout and loaded.info.signed:
+            raise UsageError("--unsigned-layout: the layout is signed (its signature was checked)")
+        if args.trusted_root and not any(
+            f.kind == "sigstore" for f in loaded.layout.functionaries.values()
+        ):
+            # Only Sigstore identities are checked against the trusted root.
+            raise UsageError(
+                "--trusted-root: the layout names no Sigstore functionary, so it would be unused"
+            )
         trusted_root = (
             load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
         )
@@ -296,9 +365,7 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
     if args.format == "vsa":
         if not args.vsa_key:
             raise UsageError("--format vsa needs --vsa-key to sign the VSA")
-        options["key"] = load_private_key_file(
-            args.vsa_key, _passphrase_source(args.passphrase_env, args.vsa_key)
-        )
+        (options["key"],) = _signing_keys([args.vsa_key], args.passphrase_env)
         options["verified_levels"] = report.layout.verified_levels
         if args.vsa_verifier_id:
             options["verifier_id"] = args.vsa_verifier_id
@@ -349,7 +416,7 @@ def _layout_sign(args: argparse.Namespace) -> int:
         if data.lstrip().startswith(b"{")
         else "application/vnd.intoto-policy.layout+yaml"
     )
-    keys = [load_private_key_file(k, _passphrase_source(args.passphrase_env, k)) for k in args.key]
+    keys = _signing_keys(args.key, args.passphrase_env)
     envelope = Envelope.sign(data, payload_type, keys)
     text = json.dumps(envelope.to_dict(), indent=2) + "\n"
     if args.out:

@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -44,9 +43,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from ._dsse import Envelope, b64decode, pae
 from ._errors import InputError, JSONError, ValidationError
 from ._json import TRUSTED_ROOT_LIMITS, loads
-from ._rekor import RekorTrust, parse_trust
-from ._rekor import handles as _rekor_handles
-from ._rekor import verify_keyless as _rekor_verify
 from ._x509 import (
     FULCIO_EXTENSIONS,
     CertificateIdentity,
@@ -58,7 +54,10 @@ from ._x509 import (
 )
 
 if TYPE_CHECKING:
+    from cryptography import x509  # loaded where used: a costly import
     from sigstore.models import Bundle, TrustedRoot
+
+    from ._rekor import RekorTrust
 
 __all__ = [
     "BUNDLE_MEDIA_TYPES",
@@ -185,6 +184,8 @@ class _Reader:
         return raw
 
     def der_certificate(self, value: Any, path: str) -> None:
+        from cryptography import x509  # noqa: PLC0415
+
         raw = self.b64(value, path)
         try:
             x509.load_der_x509_certificate(raw)
@@ -501,6 +502,8 @@ def load_trusted_root(data: bytes, *, source: str) -> SigstoreTrustedRoot:
         raise ValidationError(
             f"not a usable Sigstore trusted root: {_one_line(exc)}", source=source
         ) from exc
+    from ._rekor import parse_trust  # noqa: PLC0415 - imports cryptography.x509
+
     rekor = parse_trust(data, source=source)
     return SigstoreTrustedRoot(
         source=source, sha256=hashlib.sha256(data).hexdigest(), root=root, rekor=rekor
@@ -562,6 +565,8 @@ class _AnyIdentity:
 
 def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
     """Why sigstore-python 4.x cannot verify this (already parsed) bundle."""
+    from cryptography import x509  # noqa: PLC0415
+
     reasons: list[str] = []
     if bundle.get("dsseEnvelope") is None:
         reasons.append("message-signature bundle: no DSSE envelope to verify")
@@ -653,6 +658,7 @@ def verify_bundle(
             (only for records not made by :func:`parse_bundles`).
     """
     _require_sigstore()
+    from cryptography import x509  # noqa: PLC0415
     from sigstore._internal.timestamp import TimestampSource  # noqa: PLC0415
     from sigstore.errors import Error as SigstoreError  # noqa: PLC0415
     from sigstore.models import Bundle  # noqa: PLC0415
@@ -674,6 +680,9 @@ def verify_bundle(
             f" (it has {len(signatures)})",
             origin,
         )
+    from ._rekor import handles as _rekor_handles  # noqa: PLC0415 - imports cryptography.x509
+    from ._rekor import verify_keyless as _rekor_verify  # noqa: PLC0415
+
     if _rekor_handles(bundle_doc):
         # intoto/0.0.2 log entries: sigstore-python cannot check them; _rekor does.
         return _rekor_verify(bundle_doc, trusted_root.rekor, origin=origin, at=at)

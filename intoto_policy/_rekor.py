@@ -46,11 +46,9 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Final
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ._dsse import pae
 from ._errors import JSONError, ValidationError
@@ -58,6 +56,8 @@ from ._json import TRUSTED_ROOT_LIMITS, loads
 from ._time import parse_rfc3339
 
 if TYPE_CHECKING:
+    from cryptography import x509  # loaded where used: a costly import (start-up)
+
     from ._keyless import KeylessResult
 
 __all__ = [
@@ -184,6 +184,8 @@ def _log_keys(entries: Any, what: str) -> dict[bytes, _LogKey]:
 
 
 def _authorities(raw_cas: Any, what: str) -> tuple[_CertAuthority, ...]:
+    from cryptography import x509  # noqa: PLC0415
+
     if not isinstance(raw_cas, list):
         raise ValidationError(f"{what} must be an array")
     cas = []
@@ -651,6 +653,8 @@ def _check_chain(leaf: x509.Certificate, trust: RekorTrust, when: datetime) -> x
 
 
 def _check_sct(leaf: x509.Certificate, issuer: x509.Certificate, trust: RekorTrust) -> None:
+    from cryptography import x509  # noqa: PLC0415
+
     try:
         scts = leaf.extensions.get_extension_for_class(
             x509.PrecertificateSignedCertificateTimestamps
@@ -753,6 +757,9 @@ def verify_rekor_bundle(
     Raises:
         RekorCheckError: A check failed; ``check`` names which.
     """
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: PLC0415
+
     envelope = bundle["dsseEnvelope"]
     sigs = envelope["signatures"]
     if len(sigs) != 1:

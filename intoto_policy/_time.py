@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Final
 
 from ._errors import UsageError, ValidationError, excerpt
@@ -161,6 +160,8 @@ def parse_duration(text: object) -> timedelta:
         )
     if text.endswith("T"):
         raise ValidationError(f"duration {excerpt(text)} has a T but no hours, minutes or seconds")
+    from decimal import Decimal  # noqa: PLC0415 - only durations need it; costly to import
+
     total = Decimal(0)
     for index, (name, unit, value) in enumerate(present):
         number = Decimal(value.replace(",", "."))

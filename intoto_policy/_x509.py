@@ -18,21 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from cryptography.x509.oid import ExtensionOID, NameOID
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    Store,
-)
-from cryptography.x509.verification import VerificationError as X509VerificationError
+from typing import TYPE_CHECKING, Final
 
 from ._errors import UsageError, ValidationError
+
+# cryptography.x509 costs about 15 ms to import: it loads in the functions
+# that need it, so a verification without certificates never pays for it.
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "FULCIO_EXTENSIONS",
@@ -282,6 +275,14 @@ def certificate_identity(
             (duplicates, malformed encodings), or its public key cannot be
             read.
     """
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import (  # noqa: PLC0415
+        Encoding,
+        PublicFormat,
+    )
+    from cryptography.x509.oid import ExtensionOID, NameOID  # noqa: PLC0415
+
     try:
         extensions = list(certificate.extensions)
     except (x509.DuplicateExtension, ValueError) as exc:
@@ -373,6 +374,8 @@ def load_pem_certificates(
     Raises:
         ValidationError: ``data`` holds no certificate or a malformed one.
     """
+    from cryptography import x509  # noqa: PLC0415
+
     try:
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
@@ -393,6 +396,8 @@ def load_certificate(data: bytes | str, *, source: str | None = None) -> x509.Ce
     Raises:
         ValidationError: ``data`` is not exactly one well-formed certificate.
     """
+    from cryptography import x509  # noqa: PLC0415
+
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if raw.lstrip().startswith(b"-----BEGIN"):
         certificates = load_pem_certificates(raw, source=source)
@@ -451,6 +456,8 @@ class X509Constraints:
     organizations: tuple[str | ValuePattern, ...] = ()
 
     def __post_init__(self) -> None:
+        from cryptography import x509  # noqa: PLC0415
+
         for what in ("roots", "intermediates"):
             certs = getattr(self, what)
             if not isinstance(certs, tuple) or not all(
@@ -538,6 +545,17 @@ class X509Constraints:
         Raises:
             UsageError: ``at`` is a naive datetime.
         """
+        from cryptography import x509  # noqa: PLC0415
+        from cryptography.x509.verification import (  # noqa: PLC0415
+            Criticality,
+            ExtensionPolicy,
+            PolicyBuilder,
+            Store,
+        )
+        from cryptography.x509.verification import (  # noqa: PLC0415
+            VerificationError as X509VerificationError,
+        )
+
         if at.tzinfo is None or at.utcoffset() is None:
             raise UsageError("the verification time must be timezone-aware")
         # Client verification would demand the clientAuth EKU and a SAN;

@@ -235,9 +235,10 @@ CLI = [
     ("pass", [], 0),
     ("wrong param value fails the policy", ["--param", "builder=https://other"], 1),
     (
-        "missing param is bad input",
+        # a parameter the layout never uses (a typo?) is refused, not ignored
+        "unused param is bad input",
         ["--param", "builder=https://b", "--param", "artifact=app", "--param", "extra=1"],
-        0,
+        2,
     ),
     ("bad --at is usage", ["--at", "yesterday"], 2),
 ]

@@ -13,14 +13,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import JSONError
 from .._json import DEFAULT_LIMITS
 from ._load import ENVELOPE_PAYLOAD_TYPE, loads_strict
-from ._verify import verify_classic
+
+if TYPE_CHECKING:
+    from ._verify import verify_classic
 
 __all__ = ["is_classic_layout", "verify_classic"]
+
+
+def __getattr__(name: str) -> Any:
+    # The verifier loads on first use: telling the layout kinds apart (every
+    # ``verify`` does) must not import it.
+    if name == "verify_classic":
+        from ._verify import verify_classic  # noqa: PLC0415
+
+        return verify_classic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _layout_type(value: Any) -> bool:

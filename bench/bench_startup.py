@@ -1,0 +1,148 @@
+"""Start-up cost of ``intoto-policy``: the imports each command path executes.
+
+Usage: python bench/bench_startup.py [--repeat N] [--top N] [--tree DIR]
+
+For each command path, runs the CLI in a fresh interpreter under
+``python -X importtime`` several times and prints, min and median:
+
+* the cumulative import time of everything the run imported (the sum of
+  the top-level entries of ``-X importtime``, interpreter start-up
+  modules such as ``site`` included);
+* the whole process's wall time and CPU time (user + system; steadier
+  than wall time on a busy machine);
+
+then the heaviest top-level imports of the median run and which of the
+heavy optional dependencies were imported at all.
+
+Paths: ``import intoto_policy._cli`` alone; ``verify`` on an attestation
+layout (shared corpus, derived scenario 00); ``verify`` on a classic
+in-toto layout (shared corpus, real-world item 30, DSSE links).
+
+Bytecode is cached in one private folder (a warm-up run fills it), as after
+an ordinary ``pip install``, also where the environment sets
+PYTHONDONTWRITEBYTECODE. Not collected by pytest; no thresholds: it prints
+numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"
+CLASSIC = CORPUS / "real-world" / "items" / "30-intoto-golang-dsse-only"
+
+RUN_CLI = "import sys; from intoto_policy._cli import main; sys.exit(main(sys.argv[1:]))"
+HEAVY = (
+    "jsonschema",
+    "yaml",
+    "sigstore",
+    "securesystemslib",
+    "cel_expr_python",
+    "cryptography.x509",
+    "in_toto",
+)
+
+
+def parse_importtime(stderr: str) -> tuple[int, dict[str, int], set[str]]:
+    """Total microseconds, top-level entries (name -> cumulative us), all names."""
+    total, top, names = 0, {}, set()
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        if not cumulative.strip().isdigit():
+            continue  # the header line
+        names.add(name.strip())
+        if not name[1:].startswith(" "):  # nested entries are indented further
+            total += int(cumulative)
+            top[name.strip()] = int(cumulative)
+    return total, top, names
+
+
+def measure(
+    code: list[str], cwd: Path, env: dict[str, str], repeat: int
+) -> tuple[list[int], list[float], list[float], dict[str, int], set[str]]:
+    cmd = [sys.executable, "-X", "importtime", *code]
+    subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up
+    totals, walls, cpus, runs = [], [], [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(code)} failed: {done.stderr[-500:]}")
+        total, top, names = parse_importtime(done.stderr)
+        totals.append(total)
+        runs.append((total, top, names))
+    runs.sort(key=lambda r: r[0])
+    _, top, names = runs[len(runs) // 2]
+    return totals, walls, cpus, top, names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--top", type=int, default=8, help="heaviest top-level imports shown")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="source tree whose intoto_policy is measured (e.g. an older checkout, to compare)",
+    )
+    args = parser.parse_args()
+    if not (SCENARIO.is_dir() and CLASSIC.is_dir()):
+        print("shared corpus not available: the verify paths are skipped")
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as name:
+        tmp = Path(name)
+        env = dict(os.environ, PYTHONPATH=str(args.tree), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["NO_COLOR"] = "1"
+        paths: list[tuple[str, list[str]]] = [("import _cli", ["-c", "import intoto_policy._cli"])]
+        if SCENARIO.is_dir() and CLASSIC.is_dir():
+            classic = tmp / "classic"
+            shutil.copytree(CLASSIC, classic)
+            for path in [classic, *classic.rglob("*")]:
+                path.chmod(0o700 if path.is_dir() else 0o600)
+            attestation = ["verify", str(SCENARIO / "layout.yml"), "--unsigned-layout"]
+            attestation += ["--attestations", str(SCENARIO / "attestations")]
+            attestation += ["--at", "2026-11-22T00:00:00Z"]
+            classic_verify = ["verify", "dsse-only.root.layout", "--layout-key", "alice.pub"]
+            classic_verify += ["--attestations", ".", "--at", "2025-06-01T00:00:00Z"]
+            paths.append(("verify attestation", ["-c", RUN_CLI, *attestation]))
+            paths.append(("verify classic", ["-c", RUN_CLI, *classic_verify]))
+        print(f"== imports per command path (fresh interpreter, {args.repeat} runs) ==")
+        for label, code in paths:
+            cwd = tmp / "classic" if label == "verify classic" else tmp
+            totals, walls, cpus, top, names = measure(code, cwd, env, args.repeat)
+            print(
+                f"{label:20s} imports min {min(totals) / 1e3:6.1f} ms  "
+                f"median {statistics.median(totals) / 1e3:6.1f} ms\n"
+                f"{'':20s} process wall min {min(walls) * 1e3:6.1f} ms  "
+                f"median {statistics.median(walls) * 1e3:6.1f} ms   "
+                f"cpu min {min(cpus) * 1e3:6.1f} ms  median {statistics.median(cpus) * 1e3:6.1f} ms"
+            )
+            heaviest = sorted(top.items(), key=lambda kv: -kv[1])[: args.top]
+            print("    heaviest: " + ", ".join(f"{n} {us / 1e3:.1f}" for n, us in heaviest))
+            loaded = [h for h in HEAVY if h in names]
+            print(f"    heavy dependencies imported: {', '.join(loaded) or 'none'}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+
+
+if __name__ == "__main__":
+    main()

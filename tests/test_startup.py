@@ -1,0 +1,117 @@
+"""Start-up stays cheap: a command path imports only the heavy modules it uses.
+
+Each case runs, in a fresh interpreter, one command path and lists the
+modules it imported (``sys.modules``); heavy dependencies it does not need
+must be absent. Structural, so it can fail without timing anything
+(bench/bench_startup.py measures the time).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"
+CLASSIC = CORPUS / "real-world" / "items" / "30-intoto-golang-dsse-only"
+
+# Imported by a command path and dumped to a file (stdout holds the report).
+DRIVER = """
+import json, sys
+from intoto_policy._cli import main
+out, argv = sys.argv[1], sys.argv[2:]
+code = main(argv) if argv else 0
+with open(out, "w") as f:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, f)
+"""
+
+NEVER_AT_START = [
+    "jsonschema",
+    "yaml",
+    "sigstore",
+    "securesystemslib",
+    "cel_expr_python",
+    "cryptography.x509",
+    "in_toto",
+    "intoto_policy._classic._verify",
+    "intoto_policy._api",
+    "intoto_policy._render",
+]
+SIGNED_BY_KEYS = [  # a layout whose functionaries are keys: no certificates, no Sigstore
+    "sigstore",
+    "securesystemslib",
+    "cryptography.x509",
+    "intoto_policy._classic._verify",
+]
+CLASSIC_NEEDS_NONE_OF = [
+    "jsonschema",
+    "yaml",
+    "sigstore",
+    "securesystemslib",
+    "cel_expr_python",
+    "cryptography.x509",
+    "intoto_policy._api",
+    "intoto_policy._layout",
+    "intoto_policy._predicates",
+]
+
+ATTESTATION = [
+    "verify",
+    str(SCENARIO / "layout.yml"),
+    "--unsigned-layout",
+    "--attestations",
+    str(SCENARIO / "attestations"),
+    "--at",
+    "2026-11-22T00:00:00Z",
+]
+CLASSIC_VERIFY = [
+    "verify",
+    "{classic}/dsse-only.root.layout",
+    "--layout-key",
+    "{classic}/alice.pub",
+    "--attestations",
+    "{classic}",
+    "--at",
+    "2025-06-01T00:00:00Z",
+]
+
+CASES = [
+    ("import _cli", [], NEVER_AT_START),
+    ("help", ["--help"], NEVER_AT_START),
+    ("keygen", ["keygen", "--type", "ed25519", "--out", "{tmp}/k"], NEVER_AT_START),
+    ("verify attestation layout", ATTESTATION, SIGNED_BY_KEYS),
+    ("verify classic layout", CLASSIC_VERIFY, CLASSIC_NEEDS_NONE_OF),
+]
+
+
+@pytest.mark.parametrize(("name", "argv", "absent"), CASES, ids=[c[0] for c in CASES])
+def test_command_path_imports_no_unneeded_heavy_module(
+    name: str, argv: list[str], absent: list[str], tmp_path: Path
+) -> None:
+    if argv[:1] == ["verify"] and not (SCENARIO.is_dir() and CLASSIC.is_dir()):
+        pytest.skip("shared corpus not present")
+    classic = tmp_path / "classic"
+    if CLASSIC.is_dir():
+        shutil.copytree(CLASSIC, classic)
+        for path in [classic, *classic.rglob("*")]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+    out = tmp_path / "modules.json"
+    args = [a.format(classic=classic, tmp=tmp_path) for a in argv]
+    subprocess.run(
+        [sys.executable, "-c", DRIVER, str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    result = json.loads(out.read_text())
+    assert result["code"] in (0, 1), name
+    loaded = set(result["modules"])
+    assert "intoto_policy._cli" in loaded
+    assert [m for m in absent if m in loaded] == [], name

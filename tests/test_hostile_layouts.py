@@ -143,6 +143,18 @@ def test_wrong_top_level_type_is_named(tmp_path: Path, content: str, expected: s
 
 
 _PARAMS = ["--param", "sbom-key=" + "ab" * 32, "--param", "sbom-type=https://spdx.dev/Document"]
+_KEYLESS_PARAMS = ["--param", "repository=o/n", "--param", "signer-repository=o/n"]
+
+
+def _named_layouts(tmp_path: Path) -> dict[str, str]:
+    """ "L": a key-signed layout, "K": a keyless one (Sigstore functionaries)."""
+    named = {}
+    for mark, name in (("L", "sbom-required.yml"), ("K", "github-artifact-attestations.yml")):
+        path = tmp_path / name
+        path.write_text((Path(__file__).parents[1] / "layouts" / name).read_text())
+        named[mark] = str(path)
+    return named
+
 
 # Every kind of file read whole has its own size bound, checked from the
 # file's size before a byte of it is parsed.
@@ -159,12 +171,13 @@ OVERSIZE = [
     (
         "trusted-root",
         TRUSTED_ROOT_LIMITS.max_bytes,
+        # --trusted-root applies only to a layout with Sigstore functionaries.
         lambda p: [
             "verify",
-            "L",
+            "K",
             "--unsigned-layout",
             "--no-subject",
-            *_PARAMS,
+            *_KEYLESS_PARAMS,
             "--trusted-root",
             p,
         ],
@@ -179,9 +192,8 @@ def test_oversized_inputs_are_refused_before_parsing(
     big = tmp_path / "big.json"
     with big.open("wb") as fh:
         fh.truncate(limit + 1)  # sparse: refused on its size alone
-    layout = tmp_path / "layout.yml"
-    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
-    args = [str(layout) if a == "L" else a for a in argv(str(big))]  # type: ignore[operator]
+    named = _named_layouts(tmp_path)
+    args = [named.get(a, a) for a in argv(str(big))]  # type: ignore[operator]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"{big}: file is {limit + 1} bytes, above the limit of {limit}" in err
@@ -222,12 +234,13 @@ DEEP_INPUTS = [
     (
         "trusted-root",
         TRUSTED_ROOT_LIMITS.max_depth,
+        # --trusted-root applies only to a layout with Sigstore functionaries.
         lambda p: [
             "verify",
-            "L",
+            "K",
             "--unsigned-layout",
             "--no-subject",
-            *_PARAMS,
+            *_KEYLESS_PARAMS,
             "--trusted-root",
             p,
         ],
@@ -242,9 +255,8 @@ def test_deep_json_is_refused_in_every_input(
 ) -> None:
     deep = tmp_path / "deep.json"
     deep.write_text(_DEEP)
-    layout = tmp_path / "layout.yml"
-    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
-    args = [str(layout) if a == "L" else a for a in argv(str(deep))]  # type: ignore[operator]
+    named = _named_layouts(tmp_path)
+    args = [named.get(a, a) for a in argv(str(deep))]  # type: ignore[operator]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"{deep}: nesting deeper than {depth} levels" in err

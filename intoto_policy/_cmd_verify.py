@@ -124,6 +124,9 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         help="bind no artifact (a layout with subjectSteps fails without --subject otherwise)",
     )
     _add_parameter_arguments(parser)
+    from ._cmd_fetch import add_from_arguments  # noqa: PLC0415
+
+    add_from_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
         "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
@@ -199,7 +202,9 @@ def _verify(args: argparse.Namespace) -> int:
     layout_path = Path(args.layout)
     data = read_file(layout_path)
     layout_keys = [load_public_key_file(p) for p in args.layout_key]
-    attestation_paths = [Path(p) for p in args.attestations] or [layout_path.parent]
+    # With --from, the layout's directory is not searched unless named.
+    default_paths = [] if args.from_sources else [layout_path.parent]
+    attestation_paths = [Path(p) for p in args.attestations] or default_paths
     if args.output:
         # Before any work: a report written over the evidence would destroy it.
         inputs: list[str | os.PathLike[str]] = [layout_path, *attestation_paths, *args.layout_key]
@@ -222,6 +227,7 @@ def _verify(args: argparse.Namespace) -> int:
                 ("--params-file", args.params_file),
                 ("--unsigned-layout", args.unsigned_layout),
                 ("--trusted-root", args.trusted_root),
+                ("--from", args.from_sources),
             )
             if given
         ]
@@ -255,9 +261,14 @@ def _verify(args: argparse.Namespace) -> int:
         trusted_root = (
             load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
         )
+        from ._cmd_fetch import fetch_from  # noqa: PLC0415
         from ._progress import Progress  # noqa: PLC0415
 
+        # Fetched first, verified after: verification itself stays offline.
+        fetched = fetch_from(args, _subject_digests(args))
         attestations = load_attestations(attestation_paths, skip=[layout_path])
+        if fetched is not None:
+            attestations += fetched.attestations
         # Drawn on stderr and only on a terminal, so machine output stays clean.
         with Progress(
             len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr
@@ -271,6 +282,10 @@ def _verify(args: argparse.Namespace) -> int:
                 progress=bar.advance,
                 no_subject=args.no_subject,
             )
+        if fetched is not None:
+            from dataclasses import replace  # noqa: PLC0415
+
+            report = replace(report, sources=fetched.sources)
     _emit(args, report)
     return EXIT_OK if report else EXIT_FAILED
 

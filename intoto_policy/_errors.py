@@ -12,6 +12,7 @@ names the file (or other input) when it is known.
 from __future__ import annotations
 
 __all__ = [
+    "FetchError",
     "InputError",
     "IntotoPolicyError",
     "JSONError",
@@ -56,6 +57,13 @@ class InputError(IntotoPolicyError):
 
 class JSONError(InputError):
     """Bytes that are not acceptable JSON (syntax, encoding, duplicates, limits)."""
+
+
+class FetchError(InputError):
+    """Evidence could not be fetched from a source (network, HTTP, limits, shape).
+
+    ``source`` is the source as the user wrote it (``oci://...``, ``npm:...``).
+    """
 
 
 class ValidationError(InputError):

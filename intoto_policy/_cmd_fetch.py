@@ -117,6 +117,8 @@ def _run(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> A
 def _summary(result: Any) -> None:
     for record in result.sources:
         sys.stderr.write(f"{PROG}: {_safe(record.source)}: {record.attestations} attestation(s)\n")
+    for bad in (a for a in result.attestations if a.problem is not None):
+        sys.stderr.write(f"{PROG}: {_safe(bad.source)}: unusable: {_safe(bad.problem)}\n")
     sys.stderr.flush()
 
 
@@ -193,7 +195,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
     result = _run(args.sources, args, _subjects(args))
     _summary(result)
-    if not result.items:
+    if not any(a.problem is None for a in result.attestations):
         sys.stderr.write(f"{PROG}: no attestations found; {_safe(args.out)} not written\n")
         return EXIT_FAILED
     # Written only once every source succeeded: a failure leaves nothing behind.

@@ -100,7 +100,10 @@ class Loopback:
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
-                if "content-length" not in {k.lower() for k in headers}:
+                # X-Omit-Length: the body ends when the connection closes (HTTP/1.0).
+                if headers.get("X-Omit-Length"):
+                    self.close_connection = True
+                elif "content-length" not in {k.lower() for k in headers}:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":

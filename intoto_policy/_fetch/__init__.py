@@ -57,7 +57,8 @@ class SourceRecord:
 
     Attributes:
         source: The source as written.
-        attestations: How many attestations it gave.
+        attestations: How many usable attestations it gave (items that do
+            not parse as one are kept, with their problem, but not counted).
         subjects: Subject digests the source itself declared (npm tarball,
             PyPI files), for the record; they bind nothing by themselves.
     """
@@ -155,7 +156,9 @@ def fetch(
         attestations.extend(
             parse_attestations(item.raw, source=f"{source} {item.location}", limits=json_limits)
         )
-    record = SourceRecord(source, len(attestations), tuple(ctx.found_subjects))
+    # Unparsable items stay in the result (verify lists them as rejected) but do not count.
+    usable = sum(1 for a in attestations if a.problem is None)
+    record = SourceRecord(source, usable, tuple(ctx.found_subjects))
     return FetchResult(tuple(attestations), tuple(items), (record,))
 
 

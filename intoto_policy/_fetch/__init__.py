@@ -20,9 +20,11 @@ from .._digests import DigestSet
 from .._errors import FetchError, JSONError
 from .._json import JSONLimits
 from ._client import FetchLimits, HttpClient
+from ._github import fetch_github
 from ._http import fetch_file, fetch_url
+from ._npm import fetch_npm
 from ._oci import fetch_oci
-from ._registries import fetch_github, fetch_npm, fetch_pypi
+from ._pypi import fetch_pypi
 from ._source import BASE_URL_ENV, DEFAULT_BASE_URLS, Context, Item, predicate_type_of
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,16 @@ from .._errors import FetchError, JSONError
 from .._json import loads
 from ._client import HttpClient
 
-__all__ = ["BASE_URL_ENV", "DEFAULT_BASE_URLS", "Context", "Item", "predicate_type_of"]
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URLS",
+    "Context",
+    "Item",
+    "cap",
+    "check_subject",
+    "compact",
+    "predicate_type_of",
+]
 
 DEFAULT_BASE_URLS: Final[Mapping[str, str]] = {
     "github": "https://api.github.com",
@@ -111,3 +121,33 @@ def predicate_type_of(raw: bytes) -> str | None:
     if isinstance(statement, dict) and isinstance(statement.get("predicateType"), str):
         return str(statement["predicateType"])
     return None
+
+
+def compact(value: Any) -> bytes:
+    """A JSON value as compact UTF-8 (an item taken out of a listing)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def cap(ctx: Context, items: list[Item]) -> None:
+    """Stop as soon as a source gives more attestations than allowed.
+
+    Raises:
+        FetchError: Too many.
+    """
+    if len(items) > ctx.client.limits.max_attestations:
+        raise ctx.fail(f"more than {ctx.client.limits.max_attestations} attestations")
+
+
+def check_subject(ctx: Context, declared: list[DigestSet], what: str) -> None:
+    """Require a source's own subject digests to match one given subject, if any given.
+
+    Raises:
+        FetchError: None matches.
+    """
+    if not ctx.subjects:
+        return
+    for given in ctx.subjects:
+        for found in declared:
+            if any(found.get(alg) == value for alg, value in given.items()):
+                return
+    raise ctx.fail(f"{what} does not match any given subject")

@@ -112,7 +112,9 @@ class Loopback:
             do_GET = do_POST = do_HEAD = do_PUT = _serve  # noqa: N815 - http.server's names
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def forward(self, req: Request) -> Answer:

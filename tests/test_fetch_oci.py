@@ -31,6 +31,7 @@ from fetch_support import (
     sha256,
     start_registry,
 )
+from jsonschema import Draft202012Validator
 
 from intoto_policy import FetchLimits, fetch
 from intoto_policy._cli import main
@@ -295,6 +296,10 @@ def test_cli_verify_from_the_registry(
     assert got == code, err
     report = json.loads(out)
     assert report["sources"] == [{"source": source, "attestations": 3, "subjects": []}]
+    schema = json.loads(
+        (Path(__file__).resolve().parents[1] / "schemas" / "report.schema.json").read_text()
+    )
+    Draft202012Validator(schema).validate(report)
 
 
 def test_verify_from_combines_with_attestations(

@@ -477,6 +477,8 @@ def bad() -> Iterator[Loopback]:
         "/404.jsonl": (404, {}, b"not here"),
         "/401.jsonl": (401, {}, b""),
         "/loop": (302, {"Location": "/loop"}, b""),
+        "/downgrade": (302, {"Location": "http://example.invalid/x.jsonl"}, b""),
+        "/container.json": (200, {}, NPM_DOC.read_bytes()),
         "/big.jsonl": (200, {}, b" " * 5000 + b"{}"),
         "/big-unannounced.jsonl": (200, {"X-Omit-Length": "1"}, b" " * 5000 + b"{}"),
         "/bad.json": (200, {}, b"{not json"),
@@ -505,6 +507,12 @@ BAD_SOURCES: dict[str, tuple[str, list[str], str]] = {
         "over 1000 bytes",
     ),
     "invalid-json": ("{url}/bad.json", [], "invalid JSON"),
+    "redirect-to-plain-http-elsewhere": ("{url}/downgrade", [], "only https"),
+    "too-many-in-one-document": (
+        "{url}/container.json",
+        ["--max-attestations", "1"],
+        "more than 1 attestations",
+    ),
     "too-many-attestations": (
         "{url}/many.jsonl",
         ["--max-attestations", "2"],

@@ -158,6 +158,8 @@ def fetch(
         attestations.extend(
             parse_attestations(item.raw, source=f"{source} {item.location}", limits=json_limits)
         )
+    if len(attestations) > limits.max_attestations:  # one item may hold many
+        raise FetchError(f"more than {limits.max_attestations} attestations", source=source)
     # Unparsable items stay in the result (verify lists them as rejected) but do not count.
     usable = sum(1 for a in attestations if a.problem is None)
     record = SourceRecord(source, usable, tuple(ctx.found_subjects))

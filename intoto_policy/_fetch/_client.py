@@ -106,6 +106,8 @@ class HttpClient:
             max_redirects=self.limits.max_redirects,
             timeout=self.limits.timeout,
             trust_env=True,
+            # Every request, redirects included: no downgrade to plain HTTP off this machine.
+            event_hooks={"request": [lambda request: self._check_url(str(request.url))]},
         )
         return self
 
@@ -148,10 +150,7 @@ class HttpClient:
         if self._client is None:
             raise self.fail("the HTTP client is not open")
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "https" and not (
-            parts.scheme == "http" and is_loopback(parts.hostname or "")
-        ):
-            raise self.fail(f"refusing {parts.scheme}:// for {parts.hostname}: only https")
+        self._check_url(url)
         attempt = 0
         while True:
             self.requests += 1
@@ -179,6 +178,13 @@ class HttpClient:
                 continue
             hint = " (after retries)" if response.status in _RETRY_STATUS else ""
             raise self.fail(f"HTTP {response.status} from {_plain(response.url)}{hint}")
+
+    def _check_url(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and is_loopback(parts.hostname or "")
+        ):
+            raise self.fail(f"refusing {parts.scheme}:// for {parts.hostname}: only https")
 
     def get(self, url: str, **kwargs: Any) -> Response:
         """``request("GET", url, ...)``."""

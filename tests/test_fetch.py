@@ -705,3 +705,69 @@ def test_verify_without_from_does_not_import_httpx(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     # Exit 1: the layout's step has no attestation, so verification really ran.
     assert done.stdout.strip().splitlines()[-1] == "1 False False", done.stderr
+
+
+# --------------------------------------------------------------------------
+# Command-line usage: flags that do not apply are refused, never ignored
+
+
+CLASSIC_LAYOUT = ITEMS / "29-intoto-golang-demo-metablock" / "demo.layout"
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        pytest.param(
+            ["fetch", "file:x", "--out", "o", "--max-attestations", "0"],
+            "positive integer",
+            id="zero-limit",
+        ),
+        pytest.param(
+            ["fetch", "file:x", "--out", "o", "--timeout", "abc"],
+            "seconds",
+            id="timeout-not-a-number",
+        ),
+        pytest.param(
+            ["fetch", "file:x", "--out", "o", "--retries", "99"],
+            "invalid choice",
+            id="too-many-retries",
+        ),
+        pytest.param(["fetch", "file:x"], "--out", id="no-out"),
+        pytest.param(
+            ["fetch", "file:x", "--out", "o", "--subject-digest", "abc"],
+            "ALG:HEX",
+            id="subject-digest-without-alg",
+        ),
+        pytest.param(
+            ["fetch", "file:x", "--out", "o", "--subject-digest", "sha256:zz"],
+            "--subject-digest",
+            id="subject-digest-bad-hex",
+        ),
+        pytest.param(
+            ["verify", str(CLASSIC_LAYOUT), "--from", "file:x"],
+            "--from: not supported for classic",
+            id="verify-from-classic-layout",
+        ),
+    ],
+)
+def test_cli_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    problem: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    assert problem in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_fetch_is_public_api() -> None:
+    import intoto_policy
+
+    assert intoto_policy.fetch is fetch
+    assert issubclass(intoto_policy.FetchError, intoto_policy.InputError)
+    assert {"fetch", "FetchError", "FetchLimits", "FetchResult"} <= set(intoto_policy.__all__)

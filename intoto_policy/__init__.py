@@ -46,6 +46,8 @@ _EXPORTS: dict[str, str] = {
     "RejectReason": "_report",
     "AttestationRef": "_report",
     "Signer": "_report",
+    "SigningTime": "_report",
+    "SigningTimeSource": "_report",
     "LayoutInfo": "_report",
     "Location": "_report",
     # models
@@ -110,6 +112,8 @@ __all__ = [
     "SchemaError",
     "Signer",
     "SigningError",
+    "SigningTime",
+    "SigningTimeSource",
     "Statement",
     "Status",
     "Step",
@@ -186,6 +190,8 @@ if TYPE_CHECKING:
         RejectReason,
         Report,
         Signer,
+        SigningTime,
+        SigningTimeSource,
         Status,
         StepResult,
     )

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from ._attestations import Attestation
 from ._digests import DigestSet
-from ._errors import UsageError, ValidationError
+from ._errors import InputError, UsageError, ValidationError
 from ._files import read_file
+from ._json import TRUSTED_ROOT_LIMITS
 from ._keyless import SigstoreTrustedRoot, load_trusted_root
 from ._keys import PublicKey
 from ._layout import Layout
 from ._loading import LoadedLayout, load_attestations, load_layout
-from ._report import Check, Report
+from ._report import Check, CheckKind, Location, Report, Status
 from ._verify import verify_attestations
 
 __all__ = ["load_trusted_root_file", "verify"]
@@ -26,7 +28,83 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
     Raises:
         InputError: The file cannot be read or is not a trusted root.
     """
-    return load_trusted_root(read_file(path), source=str(path))
+    return load_trusted_root(read_file(path, TRUSTED_ROOT_LIMITS), source=str(path))
+
+
+def _bound_trusted_root(
+    layout: Layout, given: SigstoreTrustedRoot | None
+) -> tuple[SigstoreTrustedRoot | None, Check | None]:
+    """The trusted root to verify with, checked against the layout's digest.
+
+    A root given by the caller (``--trusted-root``) is out of band: trusted
+    as given, but it must match the digest the layout records, if any. A
+    root the layout names by path is read only when the layout also records
+    its SHA-256, checked over the exact bytes before they are parsed: a
+    path alone is not covered by the layout's signature and usually sits
+    next to the evidence, so whoever controls that folder would choose the
+    root.
+
+    Raises:
+        InputError: The given root does not match the layout's digest; the
+            layout names a root by path without a digest, or records a
+            digest without a path, and no root was given; the root file
+            cannot be read, does not match the digest or is not a root.
+    """
+    pinned = layout.trusted_root_sha256
+    where = Location(
+        file=layout.source, line=layout.line_of("/trustedRoot"), pointer="/trustedRoot"
+    )
+    if given is not None:
+        if pinned is not None and given.sha256 != pinned:
+            raise InputError(
+                f"trusted root has sha256 {given.sha256}, but the layout {layout.source} "
+                f"records trustedRoot sha256 {pinned}",
+                source=given.source,
+            )
+        how = (
+            "matches the layout's trustedRoot sha256"
+            if pinned is not None
+            else "given out of band; the layout records no digest for it"
+        )
+        return given, _root_check(given, how, where if pinned is not None else None)
+    if layout.trusted_root is None and pinned is None:
+        return None, None
+    if pinned is None:
+        raise InputError(
+            f"trustedRoot names {layout.trusted_root} but records no sha256, so the layout "
+            "does not bind it: write trustedRoot as {path, sha256} (sha256 of the file), "
+            "or give the root out of band with --trusted-root",
+            source=layout.source,
+        )
+    if layout.trusted_root is None:
+        raise InputError(
+            f"trustedRoot pins sha256 {pinned} but names no file: give the root with "
+            "--trusted-root",
+            source=layout.source,
+        )
+    root_path = Path(layout.trusted_root)
+    if not root_path.is_absolute():
+        root_path = Path(layout.source).parent / root_path
+    data = read_file(root_path)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != pinned:
+        raise InputError(
+            f"trusted root has sha256 {actual}, but the layout {layout.source} records "
+            f"trustedRoot sha256 {pinned}",
+            source=str(root_path),
+        )
+    root = load_trusted_root(data, source=str(root_path))
+    return root, _root_check(root, "matches the layout's trustedRoot sha256", where)
+
+
+def _root_check(root: SigstoreTrustedRoot, how: str, where: Location | None) -> Check:
+    return Check(
+        kind=CheckKind.LAYOUT,
+        status=Status.PASS,
+        message=f"Sigstore trusted root {root.source} (sha256 {root.sha256}) {how}",
+        details={"trustedRoot": {"source": root.source, "sha256": root.sha256}},
+        location=where,
+    )
 
 
 def _subjects(
@@ -67,8 +145,11 @@ def verify(
         params: Values for the layout's ``{name}`` parameters.
         layout_keys: Owner keys that must all have signed a layout file.
         allow_unsigned: Accept an unsigned layout file.
-        trusted_root: Sigstore trusted root for keyless attestations; if
-            absent, the layout's ``trustedRoot`` is used when it names one.
+        trusted_root: Sigstore trusted root for keyless attestations, given
+            out of band; it must match the SHA-256 the layout's
+            ``trustedRoot`` records, if any. If absent, the layout's
+            ``trustedRoot`` file is read when the layout records both its
+            path and its SHA-256 (a path alone is refused).
         progress: Called with 1 as each attestation is checked (for a
             progress bar); never called for output.
         no_subject: Explicitly bind no artifact. A layout that declares
@@ -80,7 +161,11 @@ def verify(
 
     Raises:
         InputError: The layout or an attestation file cannot be read, or the
-            layout is invalid (schema, semantics, parameters, signature setup).
+            layout is invalid (schema, semantics, parameters, signature setup);
+            or the trusted root is not bound: its SHA-256 differs from the
+            layout's ``trustedRoot`` digest, or the layout names a root by
+            path without a digest (or a digest without a path) and none was
+            given.
         ValidationError: ``at`` is naive, or a subject digest is invalid.
         UsageError: ``no_subject`` is given together with ``subject``.
     """
@@ -105,6 +190,10 @@ def verify(
     if loaded is not None:
         layout, info, checks = loaded.layout, loaded.info, loaded.checks
     assert isinstance(layout, Layout)
+    # Before any evidence is read: an unbound or mismatching root is refused.
+    trusted_root, root_check = _bound_trusted_root(layout, trusted_root)
+    if root_check is not None:
+        checks = (*checks, root_check)
 
     if isinstance(attestations, (str, Path)):
         attestations = [Path(attestations)]
@@ -116,12 +205,6 @@ def verify(
         parsed = items  # type: ignore[assignment]
     else:
         raise UsageError("attestations must all be Attestation objects or all be paths")
-
-    if trusted_root is None and layout.trusted_root is not None:
-        root_path = Path(layout.trusted_root)
-        if not root_path.is_absolute():
-            root_path = Path(layout.source).parent / root_path
-        trusted_root = load_trusted_root_file(root_path)
 
     return verify_attestations(
         layout,

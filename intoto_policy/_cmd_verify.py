@@ -23,6 +23,7 @@ from ._files import (
     refuse_overwriting_inputs,
     write_file,
 )
+from ._json import LAYOUT_LIMITS
 
 __all__: list[str] = []
 
@@ -46,12 +47,16 @@ def _add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> dict[str, str]:
-    from ._json import loads  # noqa: PLC0415
+    from ._json import PARAMS_LIMITS, loads  # noqa: PLC0415
     from ._layout import check_params_shape  # noqa: PLC0415
 
     merged: dict[str, str] = {}
     if args.params_file:
-        doc = loads(read_file(args.params_file), source=args.params_file)
+        doc = loads(
+            read_file(args.params_file, PARAMS_LIMITS),
+            source=args.params_file,
+            limits=PARAMS_LIMITS,
+        )
         if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
             raise ParameterError(
                 "a params file must be a JSON object of string values", source=args.params_file
@@ -129,7 +134,12 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     add_from_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
-        "--trusted-root", metavar="FILE", help="Sigstore trusted_root.json for keyless attestations"
+        "--trusted-root",
+        metavar="FILE",
+        help=(
+            "Sigstore trusted_root.json for keyless attestations, given out of band (it must "
+            "match the layout's trustedRoot sha256 if the layout records one)"
+        ),
     )
     parser.add_argument(
         "--format",
@@ -200,7 +210,7 @@ def _digest(alg: str, value: str) -> Any:
 def _verify(args: argparse.Namespace) -> int:
     at = _at(args.at)
     layout_path = Path(args.layout)
-    data = read_file(layout_path)
+    data = read_file(layout_path, LAYOUT_LIMITS)
     layout_keys = [load_public_key_file(p) for p in args.layout_key]
     # With --from, the layout's directory is not searched unless named.
     default_paths = [] if args.from_sources else [layout_path.parent]
@@ -344,7 +354,7 @@ def _layout_sign(args: argparse.Namespace) -> int:
     from ._loading import parse_layout_document, validate_layout_schema  # noqa: PLC0415
 
     path = Path(args.layout)
-    data = read_file(path)
+    data = read_file(path, LAYOUT_LIMITS)
     doc, lines = parse_layout_document(data, source=str(path))
     errors = validate_layout_schema(doc, source=str(path), lines=lines)
     if errors:
@@ -382,7 +392,7 @@ def _layout_check(args: argparse.Namespace) -> int:
     from ._loading import layout_envelope, parse_layout_document  # noqa: PLC0415
 
     path = Path(args.layout)
-    data = read_file(path)
+    data = read_file(path, LAYOUT_LIMITS)
     envelope = layout_envelope(data, source=str(path))
     if envelope is not None:
         data = envelope.payload

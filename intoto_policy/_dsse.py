@@ -20,8 +20,10 @@ from ._statement import Statement
 
 __all__ = [
     "INTOTO_PAYLOAD_TYPE",
+    "MAX_TRIAL_SIGNATURES",
     "Envelope",
     "EnvelopeSignature",
+    "KeyIndex",
     "SignatureCheck",
     "b64decode",
     "pae",
@@ -31,6 +33,12 @@ __all__ = [
 INTOTO_PAYLOAD_TYPE: Final = "application/vnd.in-toto+json"
 
 _B64: Final = re.compile(r"[A-Za-z0-9+/\-_]*={0,2}")
+
+#: How many signatures of one envelope are tried against every key when their
+#: keyid hint names no key they verify under. Such a trial costs one
+#: verification per key, and an envelope may carry thousands of signatures,
+#: so without a cap one input could cost signatures x keys verifications.
+MAX_TRIAL_SIGNATURES: Final = 8
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -108,11 +116,132 @@ class SignatureCheck:
         index: Position of the signature in the envelope.
         keyid_hint: The keyid the signature claims.
         verified_by: Keys under which it verified (usually zero or one).
+        untried: The hint named no key the signature verifies under, and it
+            was not tried against the other keys because the envelope had
+            already used its :data:`MAX_TRIAL_SIGNATURES` trials.
     """
 
     index: int
     keyid_hint: str
     verified_by: tuple[PublicKey, ...]
+    untried: bool = False
+
+
+class KeyIndex:
+    """Verification keys indexed for signature checks; build once, use for many envelopes.
+
+    A signature's keyid hint is looked up under every key-id convention the
+    project accepts: the id the key is listed under, its securesystemslib and
+    legacy key ids, and its fingerprint (sha256 over the SubjectPublicKeyInfo,
+    also written ``SHA256:hex``). So a signature that names its key costs one
+    verification however many keys there are.
+
+    Attributes:
+        keys: The keys, in the order given.
+    """
+
+    # Few objects per key: building the index for tens of thousands of keys
+    # must not wake the garbage collector over and over. Each name maps to
+    # its first key; the rare further keys under one name go to ``_more``.
+    __slots__ = ("_by_id", "_by_material", "_more_by_id", "_more_by_material", "_position", "keys")
+
+    def __init__(self, keys: Iterable[PublicKey]) -> None:
+        self.keys: tuple[PublicKey, ...] = tuple(keys)
+        self._position: dict[int, int] = {}
+        self._by_id: dict[str, PublicKey] = {}
+        self._more_by_id: dict[str, list[PublicKey]] = {}
+        self._by_material: dict[str, PublicKey] = {}
+        self._more_by_material: dict[str, list[PublicKey]] = {}
+        by_id, more_by_id = self._by_id, self._more_by_id
+        for position, key in enumerate(self.keys):
+            self._position.setdefault(id(key), position)
+            _add(by_id, more_by_id, key.keyid, key)
+            _add(by_id, more_by_id, key.computed_keyid("securesystemslib"), key)
+            _add(by_id, more_by_id, key.computed_keyid("legacy"), key)
+            _add(by_id, more_by_id, key.fingerprint, key)
+            _add(self._by_material, self._more_by_material, key.fingerprint, key)
+
+    def named(self, keyid: str) -> tuple[PublicKey, ...]:
+        """The keys a keyid hint names (empty for ``""`` or an unknown id)."""
+        if not keyid:
+            return ()
+        found = _get(self._by_id, self._more_by_id, keyid)
+        if not found and keyid[:7].lower() == "sha256:":
+            found = _get(self._by_id, self._more_by_id, keyid[7:])
+        return found
+
+    def with_material(self, fingerprint: str) -> tuple[PublicKey, ...]:
+        """The keys with this fingerprint (one key listed under several ids)."""
+        return _get(self._by_material, self._more_by_material, fingerprint)
+
+    def _ordered(self, keys: Iterable[PublicKey]) -> list[PublicKey]:
+        return sorted(keys, key=lambda k: self._position[id(k)])
+
+    def check_hinted(self, sig: EnvelopeSignature, message: bytes) -> list[PublicKey]:
+        """The keys ``sig`` verifies under among those its hint names.
+
+        When one verifies, every other key with the same material is
+        included (one key listed under two ids is one key).
+        """
+        hinted = self.named(sig.keyid)
+        verified = [k for k in hinted if k.verify(sig.sig, message)]
+        if verified:
+            hinted_ids = {id(k) for k in hinted}
+            materials = dict.fromkeys(k.fingerprint for k in verified)
+            verified.extend(
+                self._ordered(
+                    k for fp in materials for k in self.with_material(fp) if id(k) not in hinted_ids
+                )
+            )
+        return verified
+
+    def check_all(self, sig: EnvelopeSignature, message: bytes) -> list[PublicKey]:
+        """The keys ``sig`` verifies under among those its hint does not name.
+
+        One verification per distinct key material and scheme: call it only
+        when :meth:`check_hinted` found nothing.
+        """
+        hinted = self.named(sig.keyid)
+        hinted_ids = {id(k) for k in hinted}
+        failed = {(k.fingerprint, k.scheme) for k in hinted}
+        found: list[PublicKey] = []
+        for fp, first in self._by_material.items():
+            more = self._more_by_material.get(fp)
+            if more is None:  # the usual case: one key per material
+                if id(first) not in hinted_ids and first.verify(sig.sig, message):
+                    found.append(first)
+                continue
+            # Keys with the same material and scheme verify alike: one try each.
+            verdicts: dict[str, bool] = {}
+            for key in (first, *more):
+                if id(key) in hinted_ids or (fp, key.scheme) in failed:
+                    continue
+                ok = verdicts.get(key.scheme)
+                if ok is None:
+                    ok = verdicts[key.scheme] = key.verify(sig.sig, message)
+                if ok:
+                    found.append(key)
+        return self._ordered(found)
+
+
+def _add(
+    first: dict[str, PublicKey], more: dict[str, list[PublicKey]], name: str, key: PublicKey
+) -> None:
+    held = first.setdefault(name, key)
+    if held is not key:
+        extra = more.setdefault(name, [])
+        if all(k is not key for k in extra):
+            extra.append(key)
+
+
+def _get(
+    first: dict[str, PublicKey], more: dict[str, list[PublicKey]], name: str
+) -> tuple[PublicKey, ...]:
+    held = first.get(name)
+    if held is None:
+        return ()
+    extra = more.get(name)
+    return (held, *extra) if extra else (held,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,34 +364,48 @@ class Envelope:
             raise ValidationError("an envelope needs at least one signing key")
         return cls(payload_type=payload_type, payload=payload, signatures=sigs)
 
-    def check_signatures(self, keys: Iterable[PublicKey]) -> tuple[SignatureCheck, ...]:
-        """Check every signature against every candidate key.
+    def check_signatures(self, keys: Iterable[PublicKey] | KeyIndex) -> tuple[SignatureCheck, ...]:
+        """Check every signature against the candidate keys.
 
-        The keyid in a signature is only a hint: a key whose id matches is
-        tried first, but a signature counts for whichever given key it
-        verifies under, and a matching hint alone proves nothing.
+        The keyid in a signature is only a hint: the keys it names (under any
+        key-id convention, see :class:`KeyIndex`) are tried first, and a
+        signature that verifies under one of them is checked against nothing
+        else. A signature with no hint, an unknown one, or one naming a key
+        it does not verify under is tried against every other key, and
+        counts for whichever it verifies under: a matching hint alone proves
+        nothing. That trial costs one verification per key, so only the first
+        :data:`MAX_TRIAL_SIGNATURES` such signatures of an envelope get it;
+        the others are reported ``untried`` and verify under no key. Repeated
+        identical signatures are checked once.
+
+        Args:
+            keys: The candidate keys, or a :class:`KeyIndex` of them (build
+                one to check many envelopes against many keys).
         """
-        candidates = list(keys)
+        index = keys if isinstance(keys, KeyIndex) else KeyIndex(keys)
         message = self.pae
         checks = []
+        trials = 0
+        seen: dict[tuple[str, bytes], tuple[PublicKey, ...]] = {}
         for i, sig in enumerate(self.signatures):
-            hinted = [k for k in candidates if sig.keyid and k.keyid == sig.keyid]
-            others = [k for k in candidates if k not in hinted]
-            verified: list[PublicKey] = []
-            for key in hinted:
-                if key.verify(sig.sig, message):
-                    verified.append(key)
+            done = seen.get((sig.keyid, sig.sig))
+            if done is not None:
+                checks.append(SignatureCheck(i, sig.keyid, done))
+                continue
+            verified = index.check_hinted(sig, message)
+            untried = False
             if not verified:
-                verified.extend(k for k in others if k.verify(sig.sig, message))
-            else:
-                # Same key material listed under another id: the same key.
-                verified.extend(
-                    k for k in others if k.fingerprint in {v.fingerprint for v in verified}
-                )
-            checks.append(SignatureCheck(i, sig.keyid, tuple(verified)))
+                if trials < MAX_TRIAL_SIGNATURES:
+                    trials += 1
+                    verified = index.check_all(sig, message)
+                else:
+                    untried = True
+            if not untried:
+                seen[(sig.keyid, sig.sig)] = tuple(verified)
+            checks.append(SignatureCheck(i, sig.keyid, tuple(verified), untried))
         return tuple(checks)
 
-    def verified_keys(self, keys: Iterable[PublicKey]) -> dict[str, PublicKey]:
+    def verified_keys(self, keys: Iterable[PublicKey] | KeyIndex) -> dict[str, PublicKey]:
         """Distinct keys (by key material) that signed this envelope.
 
         Returns:
@@ -276,7 +419,7 @@ class Envelope:
                 found.setdefault(key.fingerprint, key)
         return found
 
-    def verify(self, keys: Iterable[PublicKey], threshold: int = 1) -> bool:
+    def verify(self, keys: Iterable[PublicKey] | KeyIndex, threshold: int = 1) -> bool:
         """Whether at least ``threshold`` distinct keys signed this envelope."""
         if threshold < 1:
             raise ValidationError("threshold must be at least 1")

@@ -11,7 +11,12 @@ names the file (or other input) when it is known.
 
 from __future__ import annotations
 
+import reprlib
+from typing import Final
+
 __all__ = [
+    "MAX_PROBLEM_CHARS",
+    "MAX_QUOTED_CHARS",
     "FetchError",
     "InputError",
     "IntotoPolicyError",
@@ -23,7 +28,68 @@ __all__ = [
     "SigningError",
     "UsageError",
     "ValidationError",
+    "excerpt",
 ]
+
+#: Longest quotation of an input value in an error message (see :func:`excerpt`).
+MAX_QUOTED_CHARS: Final = 80
+
+#: Longest ``problem`` of any error: a backstop for messages that embed input
+#: some other way (a library's message, a list of names).
+MAX_PROBLEM_CHARS: Final = 400
+
+# Bounded repr of containers: never renders more than a few items, so quoting
+# a million-element list costs no more than quoting a short one.
+_REPR: Final = reprlib.Repr()
+_REPR.maxlevel = 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 4
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = MAX_QUOTED_CHARS
+
+
+def excerpt(value: object, limit: int = MAX_QUOTED_CHARS, *, raw: bool = False) -> str:
+    """Quote an input value for an error message, at most about ``limit`` characters.
+
+    The value is rendered as ``repr`` would; a longer rendering is cut, ending
+    with an ellipsis and the original size, so a hostile input (a megabyte
+    string, a huge list) can never make an error message large or slow.
+    Every error message that quotes an input value goes through this; the
+    ``problem`` of every :class:`IntotoPolicyError` is in addition cut to
+    :data:`MAX_PROBLEM_CHARS`.
+
+    Args:
+        value: The value (a string, number, list, dict, anything).
+        limit: How many characters of the rendering to keep.
+        raw: Keep a string as it is instead of quoting it (for a whole
+            message from a library, which may embed input).
+
+    Returns:
+        The (possibly shortened) rendering.
+    """
+    if raw and isinstance(value, str):
+        return _clip(value, limit)
+    if isinstance(value, str | bytes):
+        if len(value) <= limit:
+            return repr(value)
+        unit = "chars" if isinstance(value, str) else "bytes"
+        return f"{value[:limit]!r}… ({len(value)} {unit})"
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        text = _REPR.repr(value)
+        size = f" ({len(value)} items)"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        # str() of a huge int is quadratic (and may be refused): count digits.
+        digits = value.bit_length() * 0.30103
+        if digits > limit:
+            return f"an integer of about {int(digits)} digits"
+        text, size = repr(value), ""
+    else:
+        text, size = repr(value), ""
+    return _clip(text, limit, size)
+
+
+def _clip(text: str, limit: int, size: str = "") -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…{size or f' ({len(text)} chars)'}"
 
 
 class IntotoPolicyError(Exception):
@@ -35,14 +101,15 @@ class IntotoPolicyError(Exception):
     """
 
     def __init__(self, problem: str, *, source: str | None = None) -> None:
+        problem = _clip(problem, MAX_PROBLEM_CHARS)
         super().__init__(problem)
         self.problem = problem
-        self.source = source
+        self.source = _clip(source, MAX_PROBLEM_CHARS) if source else source
 
     def with_source(self, source: str) -> IntotoPolicyError:
         """Return this error with ``source`` filled in where it was missing."""
         if self.source is None:
-            self.source = source
+            self.source = _clip(source, MAX_PROBLEM_CHARS)
         return self
 
     def __str__(self) -> str:

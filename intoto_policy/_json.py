@@ -15,9 +15,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._errors import JSONError
+from ._errors import JSONError, excerpt
 
-__all__ = ["DEFAULT_LIMITS", "JSONLimits", "loads"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "LAYOUT_LIMITS",
+    "PARAMS_LIMITS",
+    "TRUSTED_ROOT_LIMITS",
+    "JSONLimits",
+    "loads",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +40,20 @@ class JSONLimits:
     max_depth: int = 64
 
 
+#: Bounds for attestations, bundles, JSON Lines files and predicates: an SBOM
+#: predicate can legitimately be tens of megabytes.
 DEFAULT_LIMITS: Final = JSONLimits()
+
+#: Bounds for layouts (attestation and classic, YAML or JSON, bare or in an
+#: envelope): real layouts are kilobytes; 16 MiB leaves room for generated
+#: ones while keeping a hostile one from taking seconds to reject.
+LAYOUT_LIMITS: Final = JSONLimits(max_bytes=16 * 1024 * 1024, max_depth=64)
+
+#: Bounds for a ``--params-file`` (a flat object of strings).
+PARAMS_LIMITS: Final = JSONLimits(max_bytes=1024 * 1024, max_depth=8)
+
+#: Bounds for a Sigstore ``trusted_root.json`` (the public-good one is ~10 KiB).
+TRUSTED_ROOT_LIMITS: Final = JSONLimits(max_bytes=4 * 1024 * 1024, max_depth=32)
 
 
 def _reject_constant(name: str) -> Any:
@@ -46,7 +66,7 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise JSONError(f"duplicate object key {key!r}")
+                raise JSONError(f"duplicate object key {excerpt(key)}")
             seen.add(key)
     return result
 

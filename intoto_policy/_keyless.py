@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from ._dsse import Envelope, b64decode, pae
 from ._errors import InputError, JSONError, ValidationError
-from ._json import loads
+from ._json import TRUSTED_ROOT_LIMITS, loads
 from ._x509 import (
     FULCIO_EXTENSIONS,
     CertificateIdentity,
@@ -482,7 +482,9 @@ def load_trusted_root(data: bytes, *, source: str) -> SigstoreTrustedRoot:
     from sigstore.verify import Verifier  # noqa: PLC0415
     from sigstore_models.trustroot.v1 import TrustedRoot as TrustedRootModel  # noqa: PLC0415
 
-    loads(data, source=source)  # strict syntax first: duplicate keys, encoding
+    loads(
+        data, source=source, limits=TRUSTED_ROOT_LIMITS
+    )  # strict syntax first: duplicate keys, encoding
     try:
         root = TrustedRoot(TrustedRootModel.from_json(data))
         Verifier(trusted_root=root)  # requires Fulcio CAs and transparency logs
@@ -565,7 +567,10 @@ def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
             material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
         )
         leaf = x509.load_der_x509_certificate(base64.b64decode(leaf_holder["rawBytes"]))
-        if not isinstance(leaf.public_key(), ec.EllipticCurvePublicKey):
+        key_problem = certificate_key_problem(leaf)
+        if key_problem is not None:
+            reasons.append(f"signing {key_problem}")
+        elif not isinstance(leaf.public_key(), ec.EllipticCurvePublicKey):
             reasons.append("signing certificate key is not ECDSA")
     envelope = bundle.get("dsseEnvelope")
     if envelope is not None and len(envelope["signatures"]) != 1:
@@ -830,10 +835,40 @@ def _b64_any(reader: _Reader, value: Any, path: str) -> bytes:
         raise reader.fail("not base64", path) from exc
 
 
-def _signature_valid(
-    certificate: x509.Certificate, signature: bytes, message: bytes
-) -> bool | None:
-    """Whether ``signature`` verifies; None for an unsupported key type."""
+#: Certificate key algorithms a DSSE signature is checked with, by OID.
+_CERT_KEY_ALGORITHMS: Final = {
+    "1.2.840.10045.2.1": "ECDSA",
+    "1.3.101.112": "Ed25519",
+    "1.2.840.113549.1.1.1": "RSA",
+}
+
+#: Elliptic curves accepted for a certificate's ECDSA key, with their hash.
+_CERT_CURVES: Final = {"secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
+
+
+def certificate_key_problem(certificate: x509.Certificate) -> str | None:
+    """Why the certificate's public key cannot be used, or None if it can.
+
+    The algorithm is judged by its OID before the key is decoded, so a key
+    cryptography cannot load (an unknown algorithm) or only warns about
+    (DSA) is refused with a reason instead of raising; ECDSA keys must be on
+    P-256, P-384 or P-521.
+    """
+    oid = certificate.public_key_algorithm_oid.dotted_string
+    if oid not in _CERT_KEY_ALGORITHMS:
+        name = getattr(certificate.public_key_algorithm_oid, "_name", "unknown")
+        return f"certificate key algorithm {oid} ({name}) is not supported"
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        return f"certificate key cannot be loaded: {_one_line(exc)}"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _CERT_CURVES:
+        return f"certificate key curve {key.curve.name} is not supported (P-256, P-384, P-521)"
+    return None
+
+
+def _signature_valid(certificate: x509.Certificate, signature: bytes, message: bytes) -> bool:
+    """Whether ``signature`` verifies (the key was checked by certificate_key_problem)."""
     key = certificate.public_key()
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
@@ -849,8 +884,8 @@ def _signature_valid(
                 key.verify(signature, message, pss, hashes.SHA256())
             except InvalidSignature:
                 key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            return None
+        else:  # pragma: no cover - certificate_key_problem refused it
+            return False
     except InvalidSignature:
         return False
     return True
@@ -944,12 +979,11 @@ def _check_certificate_signatures(
             results.append(KeylessResult("unsupported", "signature carries no certificate", origin))
             continue
         certificate = load_certificate(pem, source=f"{source}: {_join(path, 'cert')}")
-        valid = _signature_valid(certificate, signature, message)
-        if valid is None:
-            results.append(
-                KeylessResult("unsupported", "certificate key type is not supported", origin)
-            )
+        key_problem = certificate_key_problem(certificate)
+        if key_problem is not None:
+            results.append(KeylessResult("unsupported", key_problem, origin))
             continue
+        valid = _signature_valid(certificate, signature, message)
         if not valid:
             results.append(
                 KeylessResult(

@@ -282,6 +282,9 @@ class PublicKey:
     _crypto: Any = field(default=None, repr=False, compare=False)
     _fingerprint: str = field(default="", repr=False, compare=False)
     _ed25519_raw: bytes | None = field(default=None, repr=False, compare=False)
+    # Computed key ids by style: canonical JSON and a hash each, asked for
+    # by the layout loader and by every verification, so computed once.
+    _keyids: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         keytype = _KEYTYPE_ALIASES.get(self.keytype, self.keytype)
@@ -358,9 +361,13 @@ class PublicKey:
 
     def computed_keyid(self, style: KeyIdStyle = "securesystemslib") -> str:
         """The key id this key's content gives under ``style``."""
-        return compute_keyid(
-            _KEYTYPE_ALIASES.get(self.keytype, self.keytype), self.scheme, self.public, style
-        )
+        found = self._keyids.get(style)
+        if found is None:
+            found = compute_keyid(
+                _KEYTYPE_ALIASES.get(self.keytype, self.keytype), self.scheme, self.public, style
+            )
+            self._keyids[style] = found
+        return found
 
     @classmethod
     def from_crypto(

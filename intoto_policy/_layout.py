@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from ._cel import CompiledRule, compile_rule
-from ._errors import LayoutError, ParameterError, ValidationError
+from ._errors import LayoutError, ParameterError, ValidationError, excerpt
 from ._functionaries import Functionary, functionary_from_dict
 from ._rules import ArtifactRule
 from ._time import parse_duration, parse_rfc3339
@@ -183,6 +183,43 @@ def _rules(value: Any, path: str) -> tuple[ArtifactRule, ...]:
     return tuple(rules)
 
 
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def _trusted_root(value: Any) -> tuple[str | None, str | None]:
+    """``trustedRoot``: a path (legacy, binds nothing) or ``{path?, sha256}``.
+
+    Raises:
+        ValidationError: Any other shape, an unknown member, an empty path,
+            or a digest that is not 64 lowercase hex digits.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        if not value:
+            raise ValidationError("must not be empty", path="trustedRoot")
+        return value, None
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "must be an object {path, sha256} (or a path string)", path="trustedRoot"
+        )
+    unknown = sorted(str(k) for k in value if k not in ("path", "sha256"))
+    if unknown:
+        raise ValidationError(
+            f"unknown member(s) {', '.join(unknown)}: only path and sha256", path="trustedRoot"
+        )
+    path = value.get("path")
+    if path is not None and (not isinstance(path, str) or not path):
+        raise ValidationError("must be a non-empty string", path="trustedRoot.path")
+    digest = value.get("sha256")
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+        raise ValidationError(
+            "must be the SHA-256 of the trusted root file as 64 lowercase hex digits",
+            path="trustedRoot.sha256",
+        )
+    return path, digest
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """An attestation layout (ITE-11 format plus extensions).
@@ -195,6 +232,8 @@ class Layout:
         subject_steps: Steps whose attestations must name the deployed artifact.
         verified_levels: Levels a passing verification vouches for (VSA).
         trusted_root: Path of a Sigstore trusted root named by the layout.
+        trusted_root_sha256: SHA-256 (lowercase hex) the layout pins the
+            trusted root's exact bytes to, wherever the root comes from.
         source: Where the layout was read from (for reports).
         lines: JSON pointer -> 1-based line in the source, where known.
         parameters: Parameters substituted into it.
@@ -207,6 +246,7 @@ class Layout:
     subject_steps: tuple[str, ...] = ()
     verified_levels: tuple[str, ...] = ()
     trusted_root: str | None = None
+    trusted_root_sha256: str | None = None
     source: str = "<layout>"
     lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -292,11 +332,9 @@ class Layout:
             for rule in (*step.expected_materials, *step.expected_products):
                 if rule.dest_name and rule.dest_name not in names:
                     raise LayoutError(
-                        f"step {step.name!r}: rule {str(rule)!r} matches FROM unknown step {rule.dest_name!r}"
+                        f"step {excerpt(step.name)}: rule {excerpt(str(rule))} matches FROM unknown step {excerpt(rule.dest_name)}"
                     )
-        trusted_root = data.get("trustedRoot")
-        if trusted_root is not None and not isinstance(trusted_root, str):
-            raise ValidationError("trustedRoot must be a path string", path="trustedRoot")
+        trusted_root, trusted_root_sha256 = _trusted_root(data.get("trustedRoot"))
         layout = cls(
             expires=expires,
             functionaries=functionaries,
@@ -305,6 +343,7 @@ class Layout:
             subject_steps=subject_steps,
             verified_levels=_str_list(data.get("verifiedLevels"), "verifiedLevels"),
             trusted_root=trusted_root,
+            trusted_root_sha256=trusted_root_sha256,
             source=source,
             lines=dict(lines),
             parameters=dict(params),
@@ -322,7 +361,7 @@ class Layout:
                             self._compiled[attr.rule] = compile_rule(attr.rule)
                         except LayoutError as exc:
                             raise LayoutError(
-                                f"step {step.name!r}: {exc.problem}", source=self.source
+                                f"step {excerpt(step.name)}: {exc.problem}", source=self.source
                             ) from None
 
     def compiled(self, rule: str) -> CompiledRule:
@@ -383,7 +422,9 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
             raise ValidationError("no functionaries are authorized for this predicate", path=ppath)
         missing = [f for f in funcs if f not in functionaries]
         if missing:
-            raise LayoutError(f"step {name!r}: unknown functionary ids: {', '.join(missing)}")
+            raise LayoutError(
+                f"step {excerpt(name)}: unknown functionary ids: {', '.join(missing)}"
+            )
         explicit = "threshold" in p
         threshold = (
             _threshold(p["threshold"], f"{ppath}.threshold") if explicit else (step_threshold or 1)
@@ -474,7 +515,7 @@ def _resolve_values(params: Mapping[str, str]) -> dict[str, str]:
     for name, value in resolved.items():
         if any(ref in params for ref in _PARAM_REF.findall(value)):
             raise ParameterError(
-                f"parameter {name!r} refers to itself through other parameters (a cycle)"
+                f"parameter {excerpt(name)} refers to itself through other parameters (a cycle)"
             )
     return resolved
 
@@ -496,16 +537,16 @@ def substitute_parameters(data: Any, params: Mapping[str, str]) -> Any:
     for name, value in params.items():
         if not _PARAM_NAME.match(name):
             raise ParameterError(
-                f"invalid parameter name {name!r}: use letters, digits, '_' and '-'"
+                f"invalid parameter name {excerpt(name)}: use letters, digits, '_' and '-'"
             )
         if not isinstance(value, str):
-            raise ParameterError(f"parameter {name!r} must be a string")
+            raise ParameterError(f"parameter {excerpt(name)} must be a string")
         if f"{{{name}}}" in value:
-            raise ParameterError(f"parameter {name!r} refers to itself")
+            raise ParameterError(f"parameter {excerpt(name)} refers to itself")
         bad = sorted({ch for ch in value if ch in "'\"\\" or ch.isspace() or not ch.isprintable()})
         if bad:
             raise ParameterError(
-                f"parameter {name!r} contains {', '.join(repr(c) for c in bad)}: parameter "
+                f"parameter {excerpt(name)} contains {', '.join(repr(c) for c in bad)}: parameter "
                 "values are plain text and may not contain quotes, backslashes or white space"
             )
     resolved = _resolve_values(params)
@@ -610,7 +651,7 @@ def substitute_cel(text: str, params: Mapping[str, str]) -> str:
                 if raw:
                     if any(ch in value for ch in "'\"\\\r\n"):
                         raise ParameterError(
-                            f"parameter {name!r} cannot be put in a raw CEL string literal"
+                            f"parameter {excerpt(name)} cannot be put in a raw CEL string literal"
                         )
                     return value
                 return _cel_string(value)[1:-1]
@@ -693,9 +734,9 @@ def check_params_shape(params: Sequence[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in params:
         if not _PARAM_NAME.match(name):
-            raise ParameterError(f"invalid parameter name {name!r}")
+            raise ParameterError(f"invalid parameter name {excerpt(name)}")
         if name in out:
-            raise ParameterError(f"parameter {name!r} given twice")
+            raise ParameterError(f"parameter {excerpt(name)} given twice")
         out[name] = value
     return out
 
@@ -730,7 +771,7 @@ def _resolve_revoked(
                 hits.add(fid)
         if not hits:
             raise ValidationError(
-                f"revokedKeys entry {entry[:24]!r} names no functionary, key id or key fingerprint",
+                f"revokedKeys entry {excerpt(entry[:24])} names no functionary, key id or key fingerprint",
                 path=f"revokedKeys[{index}]",
             )
         resolved |= hits

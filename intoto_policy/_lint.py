@@ -3,7 +3,8 @@
 ``intoto-policy layout check`` reports schema errors with line numbers and
 semantic findings: unknown functionary ids, thresholds above the number of
 functionaries, ``MATCH ... FROM`` an unknown step, CEL that does not
-compile, an expired layout, and parameters that are never used.
+compile, an expired layout, parameters that are never used, and a
+``trustedRoot`` named by path without the SHA-256 that binds it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ._cel import compile_rule
-from ._errors import LayoutError, ValidationError
+from ._errors import LayoutError, ValidationError, excerpt
 from ._functionaries import functionary_from_dict
 from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
 from ._loading import validate_layout_schema
@@ -85,7 +86,7 @@ def lint_layout(
     for value in given.values():
         used |= parameters_used(value)
     for name in sorted(set(given) - used):
-        add("warning", f"parameter {name!r} is given but never used", "")
+        add("warning", f"parameter {excerpt(name)} is given but never used", "")
     if given:
         try:
             doc = substitute_parameters(doc, given)
@@ -103,11 +104,27 @@ def lint_layout(
             if when <= at:
                 add("error", f"the layout already expired at {expires}", "/expires")
 
+    trusted_root = doc.get("trustedRoot")
+    if isinstance(trusted_root, str) and trusted_root:
+        # The layout's signature would cover the name, not the file, which
+        # usually sits next to the evidence: verify refuses it unbound.
+        add(
+            "error",
+            f"trustedRoot names {trusted_root} but records no sha256, so the layout does not "
+            "bind the root: write it as {path, sha256} (the file's SHA-256); verify refuses a "
+            "path alone unless the root is given with --trusted-root",
+            "/trustedRoot",
+        )
+
     funcs = doc.get("functionaries") if isinstance(doc.get("functionaries"), Mapping) else {}
     built: dict[str, Any] = {}
     for fid, fdata in funcs.items():
         if not isinstance(fid, str):
-            add("error", f"functionary id {str(fid)[:16]!r} must be a string", "/functionaries")
+            add(
+                "error",
+                f"functionary id {excerpt(str(fid)[:16])} must be a string",
+                "/functionaries",
+            )
             continue
         try:
             built[fid] = functionary_from_dict(fid, fdata)
@@ -126,10 +143,10 @@ def lint_layout(
     steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
-        add("error", f"step name {name!r} is used twice", "/steps")
+        add("error", f"step name {excerpt(name)} is used twice", "/steps")
     for sname in doc.get("subjectSteps") or []:
         if sname not in names:
-            add("error", f"subjectSteps names unknown step {sname!r}", "/subjectSteps")
+            add("error", f"subjectSteps names unknown step {excerpt(sname)}", "/subjectSteps")
 
     for i, step in enumerate(steps):
         if not isinstance(step, Mapping):
@@ -147,14 +164,14 @@ def lint_layout(
                 except ValidationError as exc:
                     add(
                         "error",
-                        f"step {label!r}: rule {text!r}: {exc.problem}",
+                        f"step {excerpt(label)}: rule {excerpt(text)}: {exc.problem}",
                         f"{sp}/{field_name}/{j}",
                     )
                     continue
                 if rule.dest_name and rule.dest_name not in names:
                     add(
                         "error",
-                        f"step {label!r}: {text!r} matches FROM unknown step {rule.dest_name!r}",
+                        f"step {excerpt(label)}: {excerpt(text)} matches FROM unknown step {excerpt(rule.dest_name)}",
                         f"{sp}/{field_name}/{j}",
                     )
         step_funcs = step.get("functionaries") or []
@@ -167,14 +184,14 @@ def lint_layout(
                 if fid not in funcs:
                     add(
                         "error",
-                        f"step {label!r}: unknown functionary id {fid!r}",
+                        f"step {excerpt(label)}: unknown functionary id {excerpt(fid)}",
                         f"{pp}/functionaries",
                     )
             threshold = pred.get("threshold", step.get("threshold", 1))
             if isinstance(threshold, int) and threshold > len(set(fl)):
                 add(
                     "error",
-                    f"step {label!r}: threshold {threshold} is above the {len(set(fl))} "
+                    f"step {excerpt(label)}: threshold {threshold} is above the {len(set(fl))} "
                     "functionaries listed, so it can never be met",
                     f"{pp}/threshold",
                 )
@@ -185,7 +202,7 @@ def lint_layout(
                 if _PARAM_REF.search(rule_text) and not given:
                     add(
                         "warning",
-                        f"step {label!r}: rule uses parameters ({', '.join(sorted(set(_PARAM_REF.findall(rule_text))))}); "
+                        f"step {excerpt(label)}: rule uses parameters ({', '.join(sorted(set(_PARAM_REF.findall(rule_text))))}); "
                         "give them with --param to check it compiles",
                         f"{pp}/expectedAttributes/{m}",
                     )
@@ -193,6 +210,10 @@ def lint_layout(
                 try:
                     compile_rule(rule_text)
                 except LayoutError as exc:
-                    add("error", f"step {label!r}: {exc.problem}", f"{pp}/expectedAttributes/{m}")
+                    add(
+                        "error",
+                        f"step {excerpt(label)}: {exc.problem}",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings

@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,9 +23,9 @@ import yaml
 
 from ._attestations import Attestation, parse_attestations
 from ._dsse import Envelope
-from ._errors import InputError, JSONError, SchemaError
+from ._errors import MAX_QUOTED_CHARS, InputError, JSONError, SchemaError, excerpt
 from ._files import read_file
-from ._json import DEFAULT_LIMITS, JSONLimits, loads
+from ._json import DEFAULT_LIMITS, LAYOUT_LIMITS, JSONLimits, loads
 from ._keys import PublicKey
 from ._layout import Layout
 from ._report import Check, CheckKind, LayoutInfo, Location, Status
@@ -57,8 +59,21 @@ ATTESTATION_SUFFIXES: Final = (
 )
 
 
+class _LayoutShapeError(yaml.composer.ComposerError):
+    """The YAML document is not a mapping (raised before anything else is read)."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps timestamps as text."""
+    """SafeLoader that rejects duplicate keys and keeps timestamps as text.
+
+    It also refuses aliases, nesting deeper than :data:`LAYOUT_LIMITS`
+    allows (counted while composing, so the limit, not Python's recursion
+    limit, ends a deep document) and a top level that is not a mapping
+    (seen at the first event, before the rest of the input is read).
+    """
+
+    _depth = 0
+    _values = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         # Aliases let a few hundred bytes expand to gigabytes (an "alias
@@ -68,7 +83,53 @@ class _StrictLoader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, "YAML aliases (*name) are not accepted", event.start_mark
             )
+        if parent is None and self._depth == 0 and not self.check_event(yaml.MappingStartEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _LayoutShapeError(
+                None,
+                None,
+                f"a layout must be a mapping, not {_event_kind(event)}",
+                event.start_mark,
+            )
+        self._values += 1
+        if self._values > MAX_LAYOUT_VALUES:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, _too_many_values(), event.start_mark)
         return super().compose_node(parent, index)
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > LAYOUT_LIMITS.max_depth:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nesting deeper than {LAYOUT_LIMITS.max_depth} levels",
+                event.start_mark,
+            )
+
+    # The stubs type ``anchor`` oddly (it is the anchor name); pass it through.
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        self._enter()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        self._enter()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self._depth -= 1
+
+
+def _event_kind(event: yaml.Event) -> str:
+    if isinstance(event, yaml.SequenceStartEvent):
+        return "a list"
+    if isinstance(event, yaml.ScalarEvent):
+        return f"a single value {excerpt(event.value, 40)}"
+    return "empty"
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -87,7 +148,7 @@ def _walk_nodes(node: yaml.Node | None, pointer: str, lines: dict[str, int]) -> 
             key = str(key_node.value)
             if key in seen:
                 raise SchemaError(
-                    f"duplicate key {key!r} (first at line {seen[key]})",
+                    f"duplicate key {excerpt(key)} (first at line {seen[key]})",
                     path=pointer,
                     line=key_node.start_mark.line + 1,
                 )
@@ -102,14 +163,22 @@ def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-_JSON_WS: Final = frozenset(" \t\r\n")
+# Tokens of a JSON text the strict decoder has already accepted: regular
+# expressions move over whitespace, strings and numbers at C speed, so the
+# line map of a large layout costs little more than decoding it.
+_JSON_SPACE: Final = re.compile(r"[ \t\r\n]*")
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_ATOM: Final = re.compile(r"[^,\]}\s]*")
 
 
-def _json_lines(text: str) -> dict[str, int]:
+def _json_lines(text: str, max_values: int | None = None) -> dict[str, int]:
     """JSON pointer -> 1-based line of each value in a JSON text.
 
     Runs only on text the strict decoder has already accepted, so it needs no
     error handling of its own; it walks values iteratively (no recursion).
+
+    Raises:
+        SchemaError: The text has more than ``max_values`` values.
     """
     lines: dict[str, int] = {}
     pos = 0
@@ -118,16 +187,13 @@ def _json_lines(text: str) -> dict[str, int]:
 
     def skip() -> None:
         nonlocal pos, line
-        while pos < n and text[pos] in _JSON_WS:
-            if text[pos] == "\n":
-                line += 1
-            pos += 1
+        end = _JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if end > pos:
+            line += text.count("\n", pos, end)
+            pos = end
 
     def string_end(start: int) -> int:
-        i = start + 1
-        while text[i] != '"':
-            i += 2 if text[i] == "\\" else 1
-        return i + 1
+        return _JSON_STRING.match(text, start).end()  # type: ignore[union-attr]
 
     # Stack of (container kind, pointer, next array index).
     stack: list[list[Any]] = []
@@ -160,42 +226,69 @@ def _json_lines(text: str) -> dict[str, int]:
             pos += 1
         else:
             lines[pointer] = line
-            if ch == '"':
-                pos = string_end(pos)
-            else:
-                while pos < n and text[pos] not in ",]}" and text[pos] not in _JSON_WS:
-                    pos += 1
+            if max_values is not None and len(lines) > max_values:
+                raise SchemaError(_too_many_values(), line=line)
+            token = _JSON_STRING if ch == '"' else _JSON_ATOM
+            pos = token.match(text, pos).end()  # type: ignore[union-attr]
     return lines
+
+
+_JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _json_kind(value: Any) -> str:
+    for kind, name in _JSON_TYPES.items():
+        if isinstance(value, kind):
+            return name
+    return "a number"
 
 
 def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, int]]:
     """Parse layout bytes (JSON or YAML) into a document and a line map.
 
+    The size is checked before anything is parsed (:data:`LAYOUT_LIMITS`),
+    and a top level that is not an object is refused before the document is
+    validated (for YAML, at the first event, before the rest is read).
+
     Raises:
-        JSONError: JSON that the strict loader rejects.
-        SchemaError: YAML that does not parse or has duplicate keys.
+        JSONError: Input above the size limit, or JSON that the strict
+            loader rejects.
+        SchemaError: YAML that does not parse, has duplicate keys or nests
+            too deep, or a document whose top level is not an object.
     """
+    if len(data) > LAYOUT_LIMITS.max_bytes:
+        raise JSONError(
+            f"layout is {len(data)} bytes, above the limit of {LAYOUT_LIMITS.max_bytes}",
+            source=source,
+        )
     stripped = data.lstrip()
     if stripped.startswith(b"{"):
-        doc = loads(data, source=source)
-        return doc, _json_lines(data.decode("utf-8"))
+        doc = loads(data, source=source, limits=LAYOUT_LIMITS)
+        if not isinstance(doc, dict):  # "{...} trailing" is refused by loads already
+            raise SchemaError(f"a layout must be an object, not {_json_kind(doc)}", source=source)
+        try:
+            return doc, _json_lines(data.decode("utf-8"), MAX_LAYOUT_VALUES)
+        except SchemaError as exc:
+            raise exc.with_source(source) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise JSONError(f"invalid UTF-8 at byte {exc.start}", source=source) from None
-    if len(data) > DEFAULT_LIMITS.max_bytes:
-        raise JSONError("layout is too large", source=source)
     if not text.strip():
         raise SchemaError("the layout is empty", source=source)
     try:
         loader = _StrictLoader(text)
     except yaml.YAMLError as exc:  # a control character, found by the reader
-        raise SchemaError(f"not valid YAML: {str(exc).splitlines()[0]}", source=source) from None
+        raise SchemaError(
+            f"not valid YAML: {excerpt(str(exc).splitlines()[0], 160)}", source=source
+        ) from None
     try:
         node = loader.get_single_node()
         lines: dict[str, int] = {}
         _walk_nodes(node, "", lines)
         doc = loader.construct_document(node)
+    except _LayoutShapeError as exc:
+        raise SchemaError(str(exc.problem), source=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -203,13 +296,15 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         raise SchemaError(f"not valid YAML: {problem}", line=line, source=source) from None
     except SchemaError as exc:
         raise exc.with_source(source) from None
-    except RecursionError:
+    except RecursionError:  # a backstop: the composer's depth limit comes first
         raise SchemaError("YAML nesting too deep to parse", source=source) from None
     finally:
         loader.dispose()
-    # Round-trip through the strict JSON checks (depth, NaN, surrogates).
+    # Round-trip through the strict JSON checks (depth, NaN, surrogates); the
+    # JSON text may be a few times larger than the YAML (escapes), hence the
+    # larger size bound.
     try:
-        loads(json.dumps(doc, default=str), source=source)
+        loads(json.dumps(doc, default=str), source=source, limits=DEFAULT_LIMITS)
     except (ValueError, TypeError) as exc:
         raise SchemaError(
             f"layout contains a value JSON cannot hold: {exc}", source=source
@@ -233,12 +328,66 @@ def _schema_path(name: str) -> Path:
     raise InputError(f"schema {name} is missing from the installation")
 
 
+#: Most values (objects, arrays, strings, numbers...) a layout may hold: real
+#: layouts have hundreds; the bound keeps line mapping and schema validation of
+#: a hostile one well under a second.
+MAX_LAYOUT_VALUES: Final = 100_000
+
+
+def _too_many_values() -> str:
+    return f"a layout may hold at most {MAX_LAYOUT_VALUES} values"
+
+
+#: At most this many schema violations are collected from one layout; the
+#: rest are counted as "more" (a hostile layout can have millions).
+MAX_SCHEMA_ERRORS: Final = 100
+
+
+def _schema_message(err: Any) -> str:
+    """jsonschema's message with the offending value quoted briefly.
+
+    jsonschema puts the whole offending value (``repr``) at the front of most
+    messages ("[0, 1, ...] is not of type 'object'"); a layout can make that
+    megabytes long, so it is replaced by :func:`excerpt`.
+    """
+    message = str(err.message)
+    if isinstance(err.instance, str | int | float | bool | type(None)):
+        full = repr(err.instance)
+        if message.startswith(full) and len(full) > MAX_QUOTED_CHARS:
+            message = excerpt(err.instance) + message[len(full) :]
+    elif isinstance(err.instance, list | dict) and err.validator in _VALUE_FIRST:
+        # The message starts with repr(instance): rebuild it without the value.
+        message = f"{excerpt(err.instance)} {_VALUE_FIRST[err.validator]}"
+    return excerpt(message, 240, raw=True)
+
+
+# Validators whose messages start with the whole instance, and what follows it.
+_VALUE_FIRST: Final = {
+    "type": "has the wrong type",
+    "enum": "is not one of the allowed values",
+    "const": "is not the required value",
+    "oneOf": "is not valid under exactly one of the given schemas",
+    "anyOf": "is not valid under any of the given schemas",
+    "not": "is not allowed",
+    "minItems": "has too few items",
+    "maxItems": "has too many items",
+    "uniqueItems": "has non-unique elements",
+    "minProperties": "has too few properties",
+    "maxProperties": "has too many properties",
+    "contains": "does not contain a required item",
+}
+
+
 def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -> list[SchemaError]:
-    """Every JSON Schema violation of a layout document, with line numbers."""
+    """JSON Schema violations of a layout document, with line numbers.
+
+    At most :data:`MAX_SCHEMA_ERRORS` are returned; when there were more, the
+    last one says so.
+    """
+    found = list(islice(_schema_validator().iter_errors(doc), MAX_SCHEMA_ERRORS + 1))
+    more = len(found) > MAX_SCHEMA_ERRORS
     errors = []
-    for err in sorted(
-        _schema_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))
-    ):
+    for err in sorted(found[:MAX_SCHEMA_ERRORS], key=lambda e: list(map(str, e.absolute_path))):
         pointer = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
         line = None
         probe = pointer
@@ -249,13 +398,23 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
             if not probe:
                 break
             probe = probe.rsplit("/", 1)[0]
-        message = err.message
+        message = _schema_message(err)
         if err.validator in ("oneOf", "anyOf") and err.context:
             best = min(err.context, key=lambda e: len(list(e.absolute_path)))
-            message = f"{message[:120]} ({best.message[:160]})"
+            message = f"{message[:120]} ({_schema_message(best)[:160]})"
         errors.append(
             SchemaError(
-                message, path=pointer.lstrip("/").replace("/", ".") or "", line=line, source=source
+                message,
+                path=excerpt(pointer.lstrip("/").replace("/", "."), 120, raw=True),
+                line=line,
+                source=source,
+            )
+        )
+    if more:
+        errors.append(
+            SchemaError(
+                f"more than {MAX_SCHEMA_ERRORS} schema violations; the rest are not listed",
+                source=source,
             )
         )
     return errors
@@ -270,13 +429,13 @@ def layout_envelope(raw: bytes, *, source: str) -> Envelope | None:
     """
     if not raw.lstrip().startswith(b"{"):
         return None
-    doc = loads(raw, source=source)
+    doc = loads(raw, source=source, limits=LAYOUT_LIMITS)
     if not (isinstance(doc, Mapping) and "payloadType" in doc and "signatures" in doc):
         return None
     envelope = Envelope.from_dict(doc)
     if envelope.payload_type not in LAYOUT_PAYLOAD_TYPES:
         raise InputError(
-            f"envelope payloadType {envelope.payload_type!r} is not a layout "
+            f"envelope payloadType {excerpt(envelope.payload_type)} is not a layout "
             f"({', '.join(sorted(LAYOUT_PAYLOAD_TYPES))})",
             source=source,
         )
@@ -323,7 +482,7 @@ def load_layout(
             ``layout_keys`` to check it.
     """
     source = str(path)
-    raw = data if data is not None else read_file(path)
+    raw = data if data is not None else read_file(path, LAYOUT_LIMITS)
     digest = hashlib.sha256(raw).hexdigest()
     checks: list[Check] = []
     signed = False
@@ -380,8 +539,13 @@ def load_layout(
     errors = validate_layout_schema(doc, source=source, lines=lines)
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise SchemaError(first.problem + more, path=first.path, line=first.line, source=source)
+        if len(errors) > MAX_SCHEMA_ERRORS:
+            more = f" (and more than {MAX_SCHEMA_ERRORS - 1} more)"
+        else:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        # first.problem already starts with its path: SchemaError adds it again.
+        problem = first.problem.removeprefix(f"{first.path}: ") if first.path else first.problem
+        raise SchemaError(problem + more, path=first.path, line=first.line, source=source)
     layout = Layout.from_dict(doc, source=source, params=params, lines=lines)
     info = LayoutInfo(
         source=source,

@@ -24,6 +24,8 @@ __all__ = [
     "RejectedAttestation",
     "Report",
     "Signer",
+    "SigningTime",
+    "SigningTimeSource",
     "Status",
     "StepResult",
 ]
@@ -94,6 +96,37 @@ class Location:
         return out
 
 
+class SigningTimeSource(StrEnum):
+    """Who vouches for a verified signing time."""
+
+    #: The integrated time of a transparency-log (Rekor) entry.
+    TRANSPARENCY_LOG = "transparency-log"
+    #: An RFC 3161 signed timestamp from a timestamp authority.
+    TIMESTAMP_AUTHORITY = "timestamp-authority"
+
+
+@dataclass(frozen=True, slots=True)
+class SigningTime:
+    """A verified time at which a keyless attestation was signed.
+
+    Attributes:
+        time: The time (timezone-aware).
+        source: What vouches for it.
+    """
+
+    time: datetime
+    source: SigningTimeSource
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"time": _rfc3339(self.time), "source": self.source.value}
+
+    @property
+    def text(self) -> str:
+        """``2024-10-25T03:12:16Z (transparency-log)``, for people."""
+        return f"{_rfc3339(self.time)} ({self.source.value})"
+
+
 @dataclass(frozen=True, slots=True)
 class Signer:
     """A principal whose signature verified.
@@ -145,6 +178,9 @@ class AttestationRef:
         predicate_type: Its predicateType, when the statement parsed.
         name: Step name claimed by the attestation (links), if any.
         signers: The principals whose signatures verified and counted.
+        signing_times: Verified times of signing (keyless attestations:
+            transparency-log integrated time, RFC 3161 timestamps), in
+            that order; empty when the signature carries no trusted time.
     """
 
     source: str
@@ -152,6 +188,7 @@ class AttestationRef:
     predicate_type: str | None = None
     name: str | None = None
     signers: tuple[Signer, ...] = ()
+    signing_times: tuple[SigningTime, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -163,6 +200,8 @@ class AttestationRef:
         if self.name is not None:
             out["name"] = self.name
         out["signers"] = [s.to_dict() for s in self.signers]
+        if self.signing_times:
+            out["signingTimes"] = [t.to_dict() for t in self.signing_times]
         return out
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Final
 
-from ._errors import UsageError, ValidationError
+from ._errors import UsageError, ValidationError, excerpt
 
 __all__ = ["format_duration", "format_rfc3339", "parse_duration", "parse_rfc3339"]
 
@@ -73,17 +73,17 @@ def parse_rfc3339(text: object) -> datetime:
     m = _DATE_TIME.fullmatch(text)
     if m is None:
         raise ValidationError(
-            f"not an RFC 3339 timestamp: {text!r} (want e.g. 2024-01-31T12:00:00Z, with an offset)"
+            f"not an RFC 3339 timestamp: {excerpt(text)} (want e.g. 2024-01-31T12:00:00Z, with an offset)"
         )
     second = int(m["second"])
     if second == 60:
-        raise ValidationError(f"leap seconds are not supported: {text!r}")
+        raise ValidationError(f"leap seconds are not supported: {excerpt(text)}")
     if m["utc"] is not None:
         offset = timedelta(0)
     else:
         off_hour, off_minute = int(m["off_hour"]), int(m["off_minute"])
         if off_hour > 23 or off_minute > 59:
-            raise ValidationError(f"timestamp has an invalid UTC offset: {text!r}")
+            raise ValidationError(f"timestamp has an invalid UTC offset: {excerpt(text)}")
         offset = timedelta(hours=off_hour, minutes=off_minute)
         if m["sign"] == "-":
             offset = -offset
@@ -100,11 +100,11 @@ def parse_rfc3339(text: object) -> datetime:
             tzinfo=timezone(offset),
         )
     except ValueError as exc:
-        raise ValidationError(f"timestamp {text!r} is out of range: {exc}") from None
+        raise ValidationError(f"timestamp {excerpt(text)} is out of range: {exc}") from None
     try:
         return local.astimezone(UTC)
     except OverflowError:
-        raise ValidationError(f"timestamp {text!r} is out of range in UTC") from None
+        raise ValidationError(f"timestamp {excerpt(text)} is out of range in UTC") from None
 
 
 def format_rfc3339(moment: datetime) -> str:
@@ -156,39 +156,41 @@ def parse_duration(text: object) -> timedelta:
         raise ValidationError(_duration_problem(text))
     present = [(name, unit, m[name]) for name, unit in _DURATION_UNITS if m[name] is not None]
     if not present:
-        raise ValidationError(f"duration {text!r} has no components (want e.g. P7D or PT12H)")
+        raise ValidationError(
+            f"duration {excerpt(text)} has no components (want e.g. P7D or PT12H)"
+        )
     if text.endswith("T"):
-        raise ValidationError(f"duration {text!r} has a T but no hours, minutes or seconds")
+        raise ValidationError(f"duration {excerpt(text)} has a T but no hours, minutes or seconds")
     total = Decimal(0)
     for index, (name, unit, value) in enumerate(present):
         number = Decimal(value.replace(",", "."))
         if number != number.to_integral_value() and index != len(present) - 1:
             raise ValidationError(
-                f"duration {text!r}: only the last component may have a fraction ({name})"
+                f"duration {excerpt(text)}: only the last component may have a fraction ({name})"
             )
         total += number * unit
     if total != total.to_integral_value():
-        raise ValidationError(f"duration {text!r} is finer than a microsecond")
+        raise ValidationError(f"duration {excerpt(text)} is finer than a microsecond")
     try:
         return timedelta(microseconds=int(total))
     except OverflowError:
-        raise ValidationError(f"duration {text!r} is too large") from None
+        raise ValidationError(f"duration {excerpt(text)} is too large") from None
 
 
 def _duration_problem(text: str) -> str:
     # Say why a duration failed, for the mistakes people actually make.
     if text.startswith("-"):
-        return f"duration {text!r} is negative"
+        return f"duration {excerpt(text)} is negative"
     if text[:1] == "p" or (text.startswith("P") and text != text.upper()):
-        return f"duration {text!r} must use uppercase designators (P, W, D, T, H, M, S)"
+        return f"duration {excerpt(text)} must use uppercase designators (P, W, D, T, H, M, S)"
     if text.startswith("P"):
         date_part = text[1:].split("T", 1)[0]
         if "Y" in date_part or "M" in date_part:
             return (
-                f"duration {text!r} uses years or months, whose length varies;"
+                f"duration {excerpt(text)} uses years or months, whose length varies;"
                 " write it in days or weeks instead (e.g. P30D, P4W)"
             )
-    return f"not an ISO 8601 duration: {text!r} (want e.g. P7D, PT12H, P1DT2H30M)"
+    return f"not an ISO 8601 duration: {excerpt(text)} (want e.g. P7D, PT12H, P1DT2H30M)"
 
 
 def format_duration(value: timedelta) -> str:

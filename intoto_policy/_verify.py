@@ -28,7 +28,7 @@ from ._attestations import Attestation
 from ._cel import Outcome
 from ._cel import bind as cel_bind
 from ._digests import DigestSet
-from ._dsse import Envelope
+from ._dsse import MAX_TRIAL_SIGNATURES, Envelope, KeyIndex
 from ._errors import JSONError, LayoutError, UsageError, ValidationError
 from ._functionaries import Functionary, KeyFunctionary, SigstoreFunctionary, X509Functionary
 from ._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
@@ -45,11 +45,14 @@ from ._report import (
     RejectReason,
     Report,
     Signer,
+    SigningTime,
+    SigningTimeSource,
     Status,
     StepResult,
 )
 from ._rules import evaluate_rules
 from ._statement import Statement
+from ._x509 import CertificateIdentity
 
 __all__ = ["verify_attestations"]
 
@@ -72,7 +75,8 @@ class _Authentic:
     statement: Statement
     # functionary id -> signer record
     signers: dict[str, Signer]
-    signing_time: datetime | None
+    # Verified times of signing (keyless only); empty for key signatures.
+    signing_times: tuple[SigningTime, ...]
     ref: AttestationRef
     _activation: dict[str, Any] | None = None
     _view: PredicateView | None = None
@@ -125,6 +129,45 @@ def _fmt(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
+def _rank(name: str) -> tuple[bool, str]:
+    # An identity names a principal more readably than a key fingerprint.
+    return (name.startswith("key:"), name)
+
+
+class _PrincipalLinks:
+    """Which principal names stand for one principal.
+
+    A principal is the key that made a signature. A certificate ties its key
+    to an identity (Sigstore identity and issuer, or X.509 issuer and
+    subject), and one identity may hold several keys (Sigstore keys are
+    ephemeral), so a verified certificate links its key's name and its
+    identity's name; thresholds count linked groups, each named by its
+    first member in :func:`_rank` order (deterministic whatever the input
+    order). Linking only merges, so it can only lower a count (fail closed).
+    """
+
+    __slots__ = ("_parent",)
+
+    def __init__(self) -> None:
+        self._parent: dict[str, str] = {}
+
+    def canonical(self, name: str) -> str:
+        """The name of the group ``name`` belongs to."""
+        root = name
+        while (up := self._parent.get(root, root)) != root:
+            root = up
+        while name != root:  # path compression
+            name, self._parent[name] = self._parent[name], root
+        return root
+
+    def link(self, a: str, b: str) -> None:
+        """Record that ``a`` and ``b`` name the same principal."""
+        ra, rb = self.canonical(a), self.canonical(b)
+        if ra != rb:
+            keep, drop = sorted((ra, rb), key=_rank)
+            self._parent[drop] = keep
+
+
 class _Verification:
     def __init__(
         self,
@@ -154,26 +197,28 @@ class _Verification:
         keys = [f for f in layout.functionaries.values() if isinstance(f, KeyFunctionary)]
         self.key_functionaries = keys
         self.keys = [f.public_key for f in keys]
-        # Key fingerprint -> (functionary id, Signer) for every id listing that key.
+        self._functionary_of = {id(kf.public_key): kf for kf in keys}
+        # Key fingerprint -> (functionary id, Signer) for every id listing that
+        # key; filled as keys sign, so a layout's size costs nothing per key.
         self.key_signers: dict[str, list[tuple[str, Signer]]] = {}
-        for kf in keys:
-            self.key_signers.setdefault(kf.public_key.fingerprint, []).append(
-                (kf.id, Signer(principal=kf.public_key.principal_id, kind="key", keyid=kf.id))
-            )
-        # Every id a signature might give as its hint for a layout key: the
-        # functionary id, and the key's own ids under both conventions.
-        self.known_key_ids = {
-            ident
-            for kf in keys
-            for ident in (
-                kf.id,
-                kf.public_key.computed_keyid("securesystemslib"),
-                kf.public_key.computed_keyid("legacy"),
-            )
-        }
+        # Built once: a signature naming its key (under any key-id convention)
+        # then costs one verification however many keys the layout lists.
+        self.key_index = KeyIndex(self.keys)
+        self.x509_functionaries = [
+            f for f in layout.functionaries.values() if isinstance(f, X509Functionary)
+        ]
+        self.sigstore_functionaries = [
+            f
+            for f in layout.functionaries.values()
+            if isinstance(f, SigstoreFunctionary) and f.identity is not None
+        ]
         self.revoked_fingerprints = {
             f.public_key.fingerprint for f in keys if f.id in layout.revoked_keys
         }
+        # A revoked key is revoked under every functionary kind: also when a
+        # certificate of an X.509 functionary (or Sigstore) certifies it.
+        self.revoked_principals = {f"key:{fp}" for fp in self.revoked_fingerprints}
+        self.links = _PrincipalLinks()
 
     def loc(self, pointer: str) -> Location:
         found = self._locations.get(pointer)
@@ -209,20 +254,21 @@ class _Verification:
             self._reject(att, RejectReason.MALFORMED, att.problem)
             return None
         signers: dict[str, Signer] = {}
-        signing_time: datetime | None = None
+        signing_times: tuple[SigningTime, ...] = ()
         payload_type: str
         payload: bytes
         if att.envelope is not None:
             env = att.envelope
             payload_type, payload = env.payload_type, env.payload
-            for check in env.check_signatures(self.keys):
+            checks = env.check_signatures(self.key_index)
+            for check in checks:
                 for key in check.verified_by:
-                    for func_id, signer in self.key_signers.get(key.fingerprint, ()):
+                    for func_id, signer in self._key_signers(key.fingerprint):
                         signers[func_id] = signer
             x509_signers, x509_problem = self._certificate_signers(att, env)
             signers.update(x509_signers)
             if not signers:
-                hinted = {s.keyid for s in env.signatures} & self.known_key_ids
+                hinted = {s.keyid for s in env.signatures if self.key_index.named(s.keyid)}
                 if x509_problem:
                     self._reject(att, RejectReason.BAD_SIGNATURE, x509_problem)
                 elif any(s.cert for s in env.signatures):
@@ -243,10 +289,17 @@ class _Verification:
                     hints = ", ".join(
                         sorted({s.keyid[:12] or "<no keyid>" for s in env.signatures})
                     )
+                    untried = sum(c.untried for c in checks)
                     self._reject(
                         att,
                         RejectReason.UNKNOWN_SIGNER,
-                        f"no signature verifies under a key of the layout (signature key ids: {hints or 'none'})",
+                        f"no signature verifies under a key of the layout (signature key ids: {hints or 'none'})"
+                        + (
+                            f"; {untried} signature(s) naming no layout key were not tried, past "
+                            f"the first {MAX_TRIAL_SIGNATURES}"
+                            if untried
+                            else ""
+                        ),
                     )
                 return None
         else:
@@ -258,11 +311,18 @@ class _Verification:
             payload = result.payload or b""
             identity = result.identity
             assert identity is not None
-            times = identity.signing_times
-            signing_time = times[0] if times else None
+            signing_times = _signing_times(identity)
+            if identity.key_principal_id in self.revoked_principals:
+                self._reject(
+                    att,
+                    RejectReason.REVOKED,
+                    f"signed with key {identity.key_fingerprint[:12]}, which the layout revokes",
+                )
+                return None
+            self.links.link(identity.principal_id, identity.key_principal_id)
             problems_all: list[str] = []
-            for sfunc in self.layout.functionaries.values():
-                if isinstance(sfunc, SigstoreFunctionary) and sfunc.identity is not None:
+            for sfunc in self.sigstore_functionaries:
+                if sfunc.identity is not None:
                     problems = sfunc.identity.matches(identity)
                     if problems:
                         problems_all.append(f"{sfunc.id}: {'; '.join(problems)}")
@@ -288,6 +348,7 @@ class _Verification:
                             extensions=_relevant(identity.extensions, {}),
                         ),
                     ),
+                    signing_times=signing_times,
                 )
                 self.refs[id(att)] = ref
                 detail = (
@@ -302,7 +363,10 @@ class _Verification:
                 )
                 return None
         self.refs[id(att)] = AttestationRef(
-            source=att.source, digest=att.digest, signers=tuple(signers.values())
+            source=att.source,
+            digest=att.digest,
+            signers=tuple(signers.values()),
+            signing_times=signing_times,
         )
         if payload_type != "application/vnd.in-toto+json":
             self._reject(
@@ -323,14 +387,25 @@ class _Verification:
             predicate_type=statement.predicate_type,
             name=name if isinstance(name, str) else None,
             signers=tuple(signers.values()),
+            signing_times=signing_times,
         )
         self.refs[id(att)] = ref
-        return _Authentic(att, statement, signers, signing_time, ref)
+        return _Authentic(att, statement, signers, signing_times, ref)
+
+    def _key_signers(self, fingerprint: str) -> list[tuple[str, Signer]]:
+        found = self.key_signers.get(fingerprint)
+        if found is None:
+            found = []
+            for key in self.key_index.with_material(fingerprint):
+                kf = self._functionary_of[id(key)]
+                found.append((kf.id, Signer(principal=key.principal_id, kind="key", keyid=kf.id)))
+            self.key_signers[fingerprint] = found
+        return found
 
     def _certificate_signers(
         self, att: Attestation, env: Envelope
     ) -> tuple[dict[str, Signer], str | None]:
-        x509s = [f for f in self.layout.functionaries.values() if isinstance(f, X509Functionary)]
+        x509s = self.x509_functionaries
         if not x509s or not any(s.cert for s in env.signatures):
             return {}, None
         from ._keyless import verify_certificate_signatures  # noqa: PLC0415
@@ -355,8 +430,16 @@ class _Verification:
                 if mismatch:
                     problems.append(f"{func.id}: {'; '.join(mismatch)}")
                     continue
+                # The principal is the certified key (one key is one principal
+                # under every functionary kind), linked to the certificate's
+                # identity (one identity holding two keys is one principal).
+                principal = result.identity.key_principal_id
+                self.links.link(principal, result.identity.principal_id)
+                held = signers.get(func.id)
+                if held is not None and held.principal not in self.revoked_principals:
+                    continue  # an unrevoked key of this functionary already signed
                 signers[func.id] = Signer(
-                    principal=result.identity.principal_id,
+                    principal=principal,
                     kind="x509",
                     keyid=func.id,
                     identity=result.identity.san,
@@ -401,12 +484,21 @@ class _Verification:
                 if fid not in allowed:
                     continue
                 func = self.layout.functionaries[fid]
-                if fid in self.layout.revoked_keys or (
-                    isinstance(func, KeyFunctionary)
-                    and func.public_key.fingerprint in self.revoked_fingerprints
-                ):
+                if fid in self.layout.revoked_keys:
                     problems.append(
                         (RejectReason.REVOKED, f"functionary {fid[:16]} is revoked by the layout")
+                    )
+                    continue
+                if signer.principal in self.revoked_principals:
+                    # The key is revoked: whichever functionary vouches for it.
+                    problems.append(
+                        (
+                            RejectReason.REVOKED,
+                            (
+                                f"functionary {fid[:16]}: its key "
+                                f"{signer.principal.removeprefix('key:')[:12]} is revoked by the layout"
+                            ),
+                        )
                     )
                     continue
                 window = self._window_problem(func, auth)
@@ -415,7 +507,7 @@ class _Verification:
                         (RejectReason.OUTSIDE_VALIDITY, f"functionary {fid[:16]}: {window}")
                     )
                     continue
-                principals.setdefault(signer.principal, signer)
+                principals.setdefault(self.links.canonical(signer.principal), signer)
             if not principals:
                 if problems:
                     for reason, message in problems:
@@ -436,8 +528,14 @@ class _Verification:
     def _window_problem(self, func: Functionary, auth: _Authentic) -> str | None:
         if func.not_before is None and func.not_after is None:
             return None
-        if auth.signing_time is not None:
-            return func.window_problem(auth.signing_time, "signing time")
+        if auth.signing_times:
+            # Every verified time must fall inside: two witnesses that
+            # disagree about the window do not get the benefit of the doubt.
+            for signed in auth.signing_times:
+                problem = func.window_problem(signed.time, f"signing time ({signed.source.value})")
+                if problem:
+                    return problem
+            return None
         # A key signature carries no trusted time: the key must be valid now,
         # and the predicate's own time (if any) must be inside the window too.
         problem = func.window_problem(self.at, "verification time")
@@ -472,55 +570,87 @@ class _Verification:
         return step.name in self.layout.subject_steps if self.layout.subject_steps else False
 
     def freshness(self, step: Step, pred: ExpectedPredicate, cand: _Candidate) -> Check | None:
+        """The maxAge check of one candidate.
+
+        The age is measured from the oldest time the evidence is known to
+        have existed. For a keyless attestation that is its earliest
+        verified signing time (log integrated time or RFC 3161 timestamp),
+        which its signer cannot choose; the predicate's own claimed time
+        counts only when it is older still (a claim may make evidence
+        older, never fresher). A key signature carries no trusted time, so
+        its age is read from the predicate's claimed time, and without one
+        the age is unknown and the check fails.
+        """
         if pred.max_age is None:
             return None
         loc = self.loc(pred.pointer)
-        try:
-            ts = cand.auth.view.timestamp()
-        except ValidationError as exc:
-            return Check(
-                kind=CheckKind.FRESHNESS,
-                status=Status.FAIL,
-                message=f"{cand.auth.att.source}: the predicate is malformed, so its time cannot be read: {exc}",
-                step=step.name,
-                predicate_type=pred.predicate_type,
-                location=loc,
-            )
+        source = cand.auth.att.source
         base = {
             "kind": CheckKind.FRESHNESS,
             "step": step.name,
             "predicate_type": pred.predicate_type,
             "location": loc,
         }
-        if ts is None:
+        signed = min(cand.auth.signing_times, key=lambda t: t.time, default=None)
+        try:
+            claimed = cand.auth.view.timestamp()
+        except ValidationError as exc:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} has no timestamp, so its age cannot be checked against maxAge {pred._max_age_text}",
+                message=f"{source}: the predicate is malformed, so its time cannot be read: {exc}",
+                **base,  # type: ignore[arg-type]
+            )
+        if signed is not None:
+            # A verified signing time is never after ``at`` (the bundle is
+            # rejected before this), so only a claim can be in the future.
+            if claimed is not None and claimed < signed.time:
+                ts = claimed
+                basis = f"its predicate claims {_fmt(ts)}, before its signing time {signed.text}"
+            else:
+                ts, basis = signed.time, f"signed {signed.text}"
+            details = {"basis": "predicate" if ts is claimed else signed.source.value}
+        elif claimed is None:
+            return Check(
+                status=Status.FAIL,
+                message=(
+                    f"{source} has no verified signing time and its predicate no timestamp, "
+                    f"so its age cannot be checked against maxAge {pred._max_age_text}"
+                ),
                 expected=pred._max_age_text,
                 **base,  # type: ignore[arg-type]
             )
+        else:
+            ts = claimed
+            basis = f"its predicate claims {_fmt(ts)} (a key signature carries no trusted time)"
+            details = {"basis": "predicate"}
         age = self.at - ts
         if ts > self.at:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} is dated {_fmt(ts)}, after the verification time {_fmt(self.at)}",
+                message=f"{source} is dated {_fmt(ts)}, after the verification time {_fmt(self.at)}",
                 expected=f"at most {pred._max_age_text} old",
                 actual=_fmt(ts),
+                details=details,
                 **base,  # type: ignore[arg-type]
             )
         if age > pred.max_age:
             return Check(
                 status=Status.FAIL,
-                message=f"{cand.auth.att.source} is stale: dated {_fmt(ts)}, {_age(age)} old, above maxAge {pred._max_age_text}",
+                message=(
+                    f"{source} is stale: {basis}, {_age(age)} old, "
+                    f"above maxAge {pred._max_age_text}"
+                ),
                 expected=pred._max_age_text,
                 actual=_fmt(ts),
+                details=details,
                 **base,  # type: ignore[arg-type]
             )
         return Check(
             status=Status.PASS,
-            message=f"{cand.auth.att.source} is {_age(age)} old (maxAge {pred._max_age_text})",
+            message=f"{source} is {_age(age)} old: {basis} (maxAge {pred._max_age_text})",
             expected=pred._max_age_text,
             actual=_fmt(ts),
+            details=details,
             **base,  # type: ignore[arg-type]
         )
 
@@ -978,6 +1108,13 @@ _SHOWN_EXTENSIONS: Final = (
     "buildTrigger",
     "runnerEnvironment",
 )
+
+
+def _signing_times(identity: CertificateIdentity) -> tuple[SigningTime, ...]:
+    log = () if identity.integrated_time is None else (identity.integrated_time,)
+    return tuple(SigningTime(t, SigningTimeSource.TRANSPARENCY_LOG) for t in log) + tuple(
+        SigningTime(t, SigningTimeSource.TIMESTAMP_AUTHORITY) for t in identity.timestamps
+    )
 
 
 def _relevant(extensions: Mapping[str, str], constrained: Mapping[str, object]) -> dict[str, str]:

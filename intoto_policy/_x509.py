@@ -21,7 +21,8 @@ from types import MappingProxyType
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtensionOID, NameOID
 from cryptography.x509.verification import (
     Criticality,
@@ -177,6 +178,9 @@ class CertificateIdentity:
             when verified through an inclusion promise; else None.
         timestamps: Times from verified RFC 3161 signed timestamps.
         fingerprint: SHA-256 of the certificate's DER encoding, hex.
+        key_fingerprint: SHA-256 of the certified public key's
+            SubjectPublicKeyInfo DER, hex: the same value as
+            :attr:`PublicKey.fingerprint` for that key.
     """
 
     san: str | None
@@ -194,6 +198,16 @@ class CertificateIdentity:
     fingerprint: str
     integrated_time: datetime | None = None
     timestamps: tuple[datetime, ...] = ()
+    key_fingerprint: str = ""
+
+    @property
+    def key_principal_id(self) -> str:
+        """The principal of the certified key: ``key:{key_fingerprint}``.
+
+        The same name a key functionary with this key has, so one key counts
+        once whether it signs under a key id or under a certificate.
+        """
+        return f"key:{self.key_fingerprint}"
 
     @property
     def principal_id(self) -> str:
@@ -265,7 +279,8 @@ def certificate_identity(
 
     Raises:
         ValidationError: The certificate's extensions cannot be parsed
-            (duplicates, malformed encodings).
+            (duplicates, malformed encodings), or its public key cannot be
+            read.
     """
     try:
         extensions = list(certificate.extensions)
@@ -312,6 +327,13 @@ def certificate_identity(
             continue
         named[FULCIO_EXTENSIONS.get(dotted, dotted)] = value
 
+    try:
+        spki = certificate.public_key().public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ValidationError(f"certificate public key cannot be read: {exc}") from exc
+
     san = next(iter(uris or emails or usernames or dns_names), None)
     emails.extend(_name_values(certificate.subject, NameOID.EMAIL_ADDRESS))
     return CertificateIdentity(
@@ -332,6 +354,7 @@ def certificate_identity(
         ).hexdigest(),
         integrated_time=integrated_time,
         timestamps=tuple(timestamps),
+        key_fingerprint=hashlib.sha256(spki).hexdigest(),
     )
 
 

@@ -745,3 +745,106 @@ def test_rule_vectors_count() -> None:
 
 
 _unused: Callable[..., Any] = timedelta
+
+
+# --- sublayout recursion is bounded (issue #9) -----------------------------------
+
+
+def _self_delegating(chain: Chain) -> tuple[PrivateKey, dict[str, Any], str]:
+    """A root layout delegating "build" to bob, and bob's sublayout doing the same."""
+    bob = key("bob")
+    payload = layout([step("build", [bob.keyid])], {bob.keyid: key_dict(bob)})
+    chain.write_layout(payload)
+    return bob, payload, f"build.{bob.keyid[:8]}"
+
+
+def _nest(chain: Chain, levels: int) -> None:
+    """``levels`` sublayouts, each in the link folder of the one above, then a link."""
+    bob, payload, name = _self_delegating(chain)
+    folder = chain.root
+    for _ in range(levels):
+        Chain(folder, chain.fmt, bob).write_layout(payload, f"{name}.link")
+        folder = folder / name
+        folder.mkdir()
+    Chain(folder, chain.fmt).write_link(link("build", {}, {"a": "1"}), bob)
+
+
+def _loop_to_ancestor(chain: Chain) -> None:
+    # The sublayout's link folder is a symbolic link back to the root folder.
+    bob, payload, name = _self_delegating(chain)
+    Chain(chain.root, chain.fmt, bob).write_layout(payload, f"{name}.link")
+    (chain.root / name).symlink_to(".", target_is_directory=True)
+
+
+def _loop_to_grandparent(chain: Chain) -> None:
+    bob, payload, name = _self_delegating(chain)
+    Chain(chain.root, chain.fmt, bob).write_layout(payload, f"{name}.link")
+    inner = chain.root / name
+    inner.mkdir()
+    Chain(inner, chain.fmt, bob).write_layout(payload, f"{name}.link")
+    (inner / name).symlink_to("..", target_is_directory=True)
+
+
+def _contains_itself_symlink(chain: Chain) -> None:
+    # The sublayout's link folder holds (a symbolic link to) the sublayout itself.
+    bob, payload, name = _self_delegating(chain)
+    sub = Chain(chain.root, chain.fmt, bob).write_layout(payload, f"{name}.link")
+    (chain.root / name).mkdir()
+    (chain.root / name / f"{name}.link").symlink_to(sub)
+
+
+def _contains_itself_hardlink(chain: Chain) -> None:
+    bob, payload, name = _self_delegating(chain)
+    sub = Chain(chain.root, chain.fmt, bob).write_layout(payload, f"{name}.link")
+    (chain.root / name).mkdir()
+    (chain.root / name / f"{name}.link").hardlink_to(sub)
+
+
+def _root_as_sublayout(chain: Chain) -> None:
+    # The root layout file itself, under the sublayout's name (bob signed it too).
+    bob, payload, name = _self_delegating(chain)
+    (chain.root / "root.layout").write_bytes(sign(payload, [chain.owner, bob], chain.fmt))
+    (chain.root / f"{name}.link").symlink_to(chain.root / "root.layout")
+    (chain.root / name).mkdir()
+
+
+SUBLAYOUT_BOUNDS = [
+    pytest.param(lambda c: _nest(c, 8), None, id="eight-levels-pass"),
+    pytest.param(lambda c: _nest(c, 9), "sublayouts nest deeper than 8 levels", id="nine-levels"),
+    pytest.param(lambda c: _nest(c, 40), "sublayouts nest deeper than 8 levels", id="forty-levels"),
+    pytest.param(
+        _loop_to_ancestor, "is a folder already being verified (a loop)", id="dir-link-to-root"
+    ),
+    pytest.param(
+        _loop_to_grandparent, "is a folder already being verified (a loop)", id="dir-link-to-parent"
+    ),
+    pytest.param(
+        _contains_itself_symlink,
+        "it is a layout already being verified (a loop)",
+        id="self-symlink",
+    ),
+    pytest.param(
+        _contains_itself_hardlink,
+        "it is a layout already being verified (a loop)",
+        id="self-hardlink",
+    ),
+    pytest.param(
+        _root_as_sublayout, "it is a layout already being verified (a loop)", id="root-again"
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "reason"), SUBLAYOUT_BOUNDS)
+def test_sublayout_recursion_is_bounded(
+    chain: Chain, build: Callable[[Chain], None], reason: str | None
+) -> None:
+    build(chain)
+    report = chain.verify()
+    if reason is None:
+        assert report.passed, [c.message for c in report.failures]
+        assert len(report.steps) == 9  # build, build/build, ... eight deep
+        return
+    assert not report.passed
+    refused = [c for c in report.failures if c.kind is CheckKind.LAYOUT and reason in c.message]
+    assert len(refused) == 1, [c.message for c in report.failures]
+    assert "not verified" in refused[0].message

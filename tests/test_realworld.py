@@ -8,6 +8,7 @@ failure whose reason says so ("unsupported"), never as a pass.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -632,7 +633,10 @@ def test_layout_names_its_trusted_root(tmp_path: Path, capsys: pytest.CaptureFix
     shutil.copy(PROD, tmp_path / "trusted_root.json")
     layout = {
         "expires": "2100-01-01T00:00:00Z",
-        "trustedRoot": "trusted_root.json",
+        "trustedRoot": {
+            "path": "trusted_root.json",
+            "sha256": hashlib.sha256(PROD.read_bytes()).hexdigest(),
+        },
         "functionaries": {"bcr": sigstore(BCR)},
         "steps": [
             {

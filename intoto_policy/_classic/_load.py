@@ -63,7 +63,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .._errors import InputError, JSONError, ValidationError
+from .._errors import InputError, JSONError, ValidationError, excerpt
 from .._files import read_file
 from .._json import JSONLimits, loads
 
@@ -635,7 +635,8 @@ def _interpret(
         ptype = doc.get("payloadType")
         if ptype != ENVELOPE_PAYLOAD_TYPE:
             raise ValidationError(
-                f"DSSE payloadType is {ptype!r}, not {ENVELOPE_PAYLOAD_TYPE!r}", source=source
+                f"DSSE payloadType is {excerpt(ptype)}, not {excerpt(ENVELOPE_PAYLOAD_TYPE)}",
+                source=source,
             )
         sigs = doc.get("signatures")
         if decoded is None:

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import InputError, IntotoPolicyError, LayoutError, ValidationError
-from .._json import DEFAULT_LIMITS
+from .._errors import InputError, IntotoPolicyError, LayoutError, ValidationError, excerpt
+from .._json import LAYOUT_LIMITS
 from .._keys import PublicKey
 from .._report import (
     AttestationRef,
@@ -63,6 +63,10 @@ __all__ = ["verify_classic"]
 
 #: At most this many artifact paths are listed in one check's details.
 MAX_PATHS: Final = 1000
+
+#: Deepest nesting of sublayouts (a sublayout of a sublayout... of the
+#: layout); a deeper one fails its step rather than being followed.
+MAX_SUBLAYOUT_DEPTH: Final = 8
 _FLAG: Final = "--run-inspections"
 
 
@@ -104,12 +108,12 @@ def verify_classic(
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     source = os.fspath(layout_path)
-    data = read_required(layout_path, DEFAULT_LIMITS)
+    data = read_required(layout_path, LAYOUT_LIMITS)
     cache = ParseCache()
     try:
-        doc = parse_document(data, source=source, limits=DEFAULT_LIMITS, cache=cache)
+        doc = parse_document(data, source=source, limits=LAYOUT_LIMITS, cache=cache)
         if doc.type != "layout":
-            raise LayoutError(f"not a layout: its _type is {doc.type or 'missing'!r}")
+            raise LayoutError(f"not a layout: its _type is {excerpt(doc.type or 'missing')}")
         layout = layout_from_payload(doc.payload)
     except IntotoPolicyError as exc:
         raise exc.with_source(source) from None
@@ -127,7 +131,8 @@ def verify_classic(
         timeout=inspection_timeout,
         cache=cache,
     )
-    outcome = _verify_layout(ctx, doc, layout, owners, link_dir, prefix="")
+    chain = frozenset(i for i in (_identity(layout_path), _identity(link_dir)) if i is not None)
+    outcome = _verify_layout(ctx, doc, layout, owners, link_dir, prefix="", chain=chain)
     return Report(
         layout=LayoutInfo(
             source=source,
@@ -223,7 +228,12 @@ def _verify_layout(
     owners: Sequence[Functionary],
     link_dir: Path,
     prefix: str,
+    chain: frozenset[tuple[int, int]] = frozenset(),
+    depth: int = 0,
 ) -> _Outcome:
+    """Verify one layout; ``chain`` holds the (device, inode) of every layout
+    file and link folder on the way to it, ``depth`` how many sublayouts deep
+    it is: both bound the recursion into sublayouts."""
     checks: list[Check] = []
     where = prefix.rstrip("/") or None
 
@@ -312,8 +322,33 @@ def _verify_layout(
             if ev.layout is None:
                 continue
             sub_dir = link_dir / f"{step.name}.{ev.keyid[:8]}"
+            refused = _sublayout_refused(ev.path, sub_dir, chain, depth)
+            if refused is not None:
+                step_checks[step.name].append(
+                    ctx.note(
+                        Check(
+                            CheckKind.LAYOUT,
+                            Status.FAIL,
+                            f"sublayout {ev.path.name} (links in {sub_dir}) not verified: {refused}",
+                            step=prefix + step.name,
+                            details={"sublayout": str(ev.path), "linkDir": str(sub_dir)},
+                            location=_loc(doc, f"/steps/{step.index}"),
+                        )
+                    )
+                )
+                # Counted as recording nothing; the failed check fails the step.
+                ev.link = Link(step.name, {}, {}, [])
+                continue
+            inner = {i for i in (_identity(ev.path), _identity(sub_dir)) if i is not None}
             sub = _verify_layout(
-                ctx, ev.doc, ev.layout, [ev.functionary], sub_dir, f"{prefix}{step.name}/"
+                ctx,
+                ev.doc,
+                ev.layout,
+                [ev.functionary],
+                sub_dir,
+                f"{prefix}{step.name}/",
+                chain | inner,
+                depth + 1,
             )
             sub_failed = any(c.failed for c in sub.checks) or any(not s.passed for s in sub.steps)
             step_checks[step.name].extend(sub.checks)
@@ -423,6 +458,28 @@ def _verify_layout(
     return _Outcome(checks, steps, summary, tuple(signed_by))
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of what ``path`` names, following links; None if absent."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _sublayout_refused(
+    path: Path, sub_dir: Path, chain: frozenset[tuple[int, int]], depth: int
+) -> str | None:
+    """Why a sublayout must not be followed (a loop, too deep), or None."""
+    if depth + 1 > MAX_SUBLAYOUT_DEPTH:
+        return f"sublayouts nest deeper than {MAX_SUBLAYOUT_DEPTH} levels"
+    if _identity(path) in chain:
+        return "it is a layout already being verified (a loop)"
+    if _identity(sub_dir) in chain:
+        return f"its link folder {sub_dir} is a folder already being verified (a loop)"
+    return None
+
+
 def _link_names(step: Step, layout: Layout) -> Iterator[str]:
     """Key ids whose ``<step>.<keyid8>.link`` files the reference loads, in its order."""
     for authorized in step.pubkeys:
@@ -478,7 +535,7 @@ def _load(ctx: _Context, path: Path, presign: Functionary | None = None) -> Docu
     if doc is None:
         return None
     if doc.type not in ("link", "layout"):
-        return f"neither a link nor a layout (_type {doc.type or 'missing'!r})"
+        return f"neither a link nor a layout (_type {excerpt(doc.type or 'missing')})"
     return doc
 
 
@@ -537,7 +594,7 @@ def _collect_links(
                 RejectedAttestation(
                     _ref(loaded),
                     RejectReason.UNAUTHORIZED,
-                    f"key id {link_keyid[:16]} is not authorized for step {step.name!r}",
+                    f"key id {link_keyid[:16]} is not authorized for step {excerpt(step.name)}",
                     name,
                 )
             )
@@ -795,7 +852,7 @@ def _inspections(
                 Check(
                     CheckKind.INSPECTION,
                     Status.PASS if ok else Status.FAIL,
-                    f"ran {' '.join(map(str, insp.run))!r} in {ctx.workdir}"
+                    f"ran {excerpt(' '.join(map(str, insp.run)))} in {ctx.workdir}"
                     + ("" if ok else f": {outcome.problem}"),
                     step=name,
                     expected=list(insp.run),
@@ -805,7 +862,7 @@ def _inspections(
             )
         )
         if not ok:
-            stopped = f"inspection {insp.name!r} failed"
+            stopped = f"inspection {excerpt(insp.name)} failed"
             continue
         ran[insp.name] = Link(insp.name, outcome.materials, outcome.products, list(insp.run))
 

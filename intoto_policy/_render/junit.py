@@ -114,6 +114,7 @@ class _Suite:
             lines.append(f"predicate: {att.predicate_type}")
         if att.digest:
             lines.append(f"sha256: {att.digest}")
+        lines.extend(f"signed at: {t.text}" for t in att.signing_times)
         skipped.text = clean("\n".join(lines))
 
     def finish(self) -> ET.Element:
@@ -153,6 +154,20 @@ def _suites(report: Report, timestamp: str) -> Iterable[_Suite]:
 
 def _step_suite(step: StepResult, rejected: list[RejectedAttestation], timestamp: str) -> _Suite:
     suite = _Suite(step.name, timestamp)
+    # Reporters show suite properties next to the results: the verified
+    # signing time of each attestation that counted, with what vouches for it.
+    signed = [(att, t) for att in step.attestations for t in att.signing_times]
+    if signed:
+        props = ET.SubElement(suite.element, "properties")
+        for att, t in signed:
+            ET.SubElement(
+                props,
+                "property",
+                {
+                    "name": clean(f"signed-at {att.source}", keep_newlines=False),
+                    "value": t.text,
+                },
+            )
     for check in step.checks:
         suite.add_check(check)
     for item in rejected:

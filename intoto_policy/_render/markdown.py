@@ -104,6 +104,35 @@ def _failure_row(check: Check, max_cell: int) -> list[str]:
     ]
 
 
+def _signing_rows(report: Report, max_cell: int) -> list[list[str]]:
+    """One row per verified signing time, counted attestations first."""
+    rows: list[list[str]] = []
+    for step in report.steps:
+        for att in step.attestations:
+            rows.extend(
+                [
+                    escape_markdown(att.source, max_len=max_cell),
+                    escape_markdown(step.name, max_len=max_cell),
+                    "yes",
+                    t.to_dict()["time"],
+                    t.source.value,
+                ]
+                for t in att.signing_times
+            )
+    for item in report.rejected:
+        rows.extend(
+            [
+                escape_markdown(item.attestation.source, max_len=max_cell),
+                escape_markdown(item.step or "", max_len=max_cell),
+                "no",
+                t.to_dict()["time"],
+                t.source.value,
+            ]
+            for t in item.attestation.signing_times
+        )
+    return rows
+
+
 def _cut(rows: list[list[str]], max_rows: int, width: int) -> list[list[str]]:
     if len(rows) <= max_rows:
         return rows
@@ -177,6 +206,16 @@ def render_markdown(report: Report, *, max_rows: int = 50, max_cell: int = 300) 
             for c in warnings
         ]
         lines.extend(_table(["Step", "Check", "Message"], _cut(rows, max_rows, 3)))
+        lines += ["", "</details>"]
+    signed = _signing_rows(report, max_cell)
+    if signed:
+        lines += ["", f"<details><summary>Signing times ({len(signed)})</summary>", ""]
+        lines.extend(
+            _table(
+                ["Attestation", "Step", "Counted", "Signed at", "Vouched for by"],
+                _cut(signed, max_rows, 5),
+            )
+        )
         lines += ["", "</details>"]
     if report.rejected:
         lines += [

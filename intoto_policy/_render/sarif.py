@@ -277,6 +277,7 @@ def _rejected_result(
         lines.append(f"Step: {item.step}")
     if att.predicate_type:
         lines.append(f"Predicate: {att.predicate_type}")
+    lines.extend(f"Signed at: {t.text}" for t in att.signing_times)
     result: dict[str, Any] = {
         "ruleId": REJECTED_RULE_ID,
         "ruleIndex": rule_index[REJECTED_RULE_ID],
@@ -354,6 +355,13 @@ def sarif_log(
             "verifiedAt": report.to_dict()["verifiedAt"],
             "layout": report.layout.to_dict(),
             "subjects": [dict(sorted(s.items())) for s in report.subjects],
+            # The evidence that counted, with its signers and verified
+            # signing times (counted attestations produce no result).
+            "attestations": [
+                {"step": step.name, **att.to_dict()}
+                for step in report.steps
+                for att in step.attestations
+            ],
         },
     }
     if category:

@@ -149,6 +149,8 @@ def _write_step(out: _Writer, step: StepResult) -> None:
                         )
             else:
                 out.line("      signed by nobody")
+            for signed in att.signing_times:
+                out.line(f"      signed at {signed.text}")
     else:
         out.line("  attestations that counted: none")
     if step.checks:
@@ -177,6 +179,8 @@ def _write_rejected(out: _Writer, rejected: tuple[RejectedAttestation, ...]) -> 
                     f"        {clean(ext_name, keep_newlines=False)}: "
                     f"{clean(ext_value, keep_newlines=False)}"
                 )
+        for signed in att.signing_times:
+            out.line(f"      signed at {signed.text}")
 
 
 def _summary(report: Report) -> str:

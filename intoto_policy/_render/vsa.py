@@ -4,8 +4,10 @@ The statement says who verified (``verifier.id``), when (the report's
 reference time, never the wall clock), what (the bound subjects and a
 ``resourceUri``), against which policy (the layout, by digest), from which
 evidence (the attestations that counted, by digest), and the outcome
-(``PASSED``/``FAILED`` and the SLSA levels the layout declares). It is
-signed into a DSSE envelope.
+(``PASSED``/``FAILED`` and the SLSA levels the layout declares). A
+keyless input attestation carries its verified signing times in its
+``annotations`` (``signingTimes``: time and ``transparency-log`` or
+``timestamp-authority``). It is signed into a DSSE envelope.
 
 A VSA is about an artifact: when no subject was bound the verification
 said nothing about a specific artifact and no VSA can be written.
@@ -108,7 +110,11 @@ def _input_attestations(report: Report) -> list[dict[str, Any]]:
             if att.digest in seen:
                 continue
             seen.add(att.digest)
-            out.append({"name": att.source, "digest": {"sha256": att.digest}})
+            entry: dict[str, Any] = {"name": att.source, "digest": {"sha256": att.digest}}
+            if att.signing_times:
+                # When each keyless input was signed, per a log or a TSA.
+                entry["annotations"] = {"signingTimes": [t.to_dict() for t in att.signing_times]}
+            out.append(entry)
     return out
 
 

@@ -1,0 +1,266 @@
+"""Hostile layouts and oversized inputs: one short line, exit 2, bounded work (issue #9).
+
+Every document here is built to make a naive loader slow or its error
+message huge: a megabyte list or string where a layout object belongs, deep
+nesting, ten thousand keys, a four-thousand-digit number, megabyte key
+names, more values than any layout has, a file above the size limit. Each is
+refused with a message of bounded length, by the CLI (``layout check`` and
+``verify``) and by the Python loader alike.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from intoto_policy import InputError
+from intoto_policy._cli import main
+from intoto_policy._errors import MAX_PROBLEM_CHARS, excerpt
+from intoto_policy._files import KEY_LIMITS
+from intoto_policy._json import LAYOUT_LIMITS, PARAMS_LIMITS, TRUSTED_ROOT_LIMITS
+from intoto_policy._loading import MAX_LAYOUT_VALUES, MAX_SCHEMA_ERRORS, load_layout
+
+#: No line of output may be longer than this, whatever the input.
+MAX_LINE = 500
+
+_MB = 1024 * 1024
+_HEAD = '{"expires": "2030-01-01T00:00:00Z", "functionaries": {}, "steps": [{"name": "a"}], '
+
+
+def _keys(count: int, length: int) -> str:
+    return json.dumps({f"{i:06d}" + "k" * length: i for i in range(count)})
+
+
+# (id, file name, content, exit code of `layout check`)
+HOSTILE = [
+    ("array-1mb", "l.json", json.dumps(list(range(150_000))), 2),
+    ("array-1mb-yaml", "l.yaml", "- 1\n" * 250_000, 2),
+    ("string-1mb", "l.json", json.dumps("x" * _MB), 2),
+    ("string-1mb-yaml", "l.yaml", "x" * _MB, 2),
+    ("number-4000-digits", "l.json", "9" * 4000, 2),
+    ("null", "l.json", "null", 2),
+    ("deep-object", "l.json", '{"a": ' * 100_000 + "1" + "}" * 100_000, 2),
+    ("deep-array-in-object", "l.json", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", 2),
+    ("deep-yaml", "l.yaml", "a: " + "[" * 100_000 + "]" * 100_000, 2),
+    (
+        "too-many-values",
+        "l.json",
+        _HEAD + '"x": ' + json.dumps([0] * (MAX_LAYOUT_VALUES + 1)) + "}",
+        2,
+    ),
+    ("too-many-values-yaml", "l.yaml", "x:\n" + "- 0\n" * (MAX_LAYOUT_VALUES + 1), 2),
+    ("ten-thousand-keys", "l.json", _keys(10_000, 10), 1),
+    ("long-key-names", "l.json", _keys(8, 200_000), 1),
+    ("huge-number-value", "l.json", '{"expires": ' + "9" * 4000 + "}", 1),
+    ("long-string-values", "l.yaml", "expires: " + "y" * _MB + "\nsteps: " + "z" * _MB, 1),
+    (
+        "schema-errors-many",
+        "l.json",
+        _HEAD.replace('[{"name": "a"}]', json.dumps([{}] * 5000)) + '"v": 1}',
+        1,
+    ),
+    ("above-size-limit", "l.json", "", 2),
+]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    if text:
+        path.write_text(text, encoding="utf-8")
+    else:  # a sparse file just above the limit: the size is refused before reading
+        with path.open("wb") as fh:
+            fh.truncate(LAYOUT_LIMITS.max_bytes + 1)
+    return path
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"), [pytest.param(n, c, k, id=i) for i, n, c, k in HOSTILE]
+)
+def test_layout_check_output_is_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, code: int
+) -> None:
+    path = _write(tmp_path, name, content)
+    assert main(["layout", "check", str(path)]) == code
+    out, err = capsys.readouterr()
+    lines = _lines(out) + _lines(err)
+    assert lines
+    assert all(len(line) < MAX_LINE for line in lines), max(map(len, lines))
+    if code == 2:  # unusable input: one line naming the file
+        assert lines == _lines(err)
+        assert len(lines) == 1
+        assert lines[0].startswith(f"intoto-policy: {path}")
+    else:  # schema findings: at most the cap, plus the "more" note and the summary
+        assert len(lines) <= MAX_SCHEMA_ERRORS + 2
+
+
+@pytest.mark.parametrize(("name", "content"), [pytest.param(n, c, id=i) for i, n, c, _ in HOSTILE])
+def test_verify_rejects_in_one_bounded_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str
+) -> None:
+    path = _write(tmp_path, name, content)
+    assert main(["verify", str(path), "--unsigned-layout", "--no-subject"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = _lines(err)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"intoto-policy: {path}")
+    assert len(lines[0]) < MAX_LINE
+
+
+@pytest.mark.parametrize(("name", "content"), [pytest.param(n, c, id=i) for i, n, c, _ in HOSTILE])
+def test_python_loader_rejects_with_bounded_message(
+    tmp_path: Path, name: str, content: str
+) -> None:
+    path = _write(tmp_path, name, content)
+    with pytest.raises(InputError) as info:
+        load_layout(path, allow_unsigned=True)
+    text = str(info.value)
+    assert "\n" not in text
+    assert len(text) < MAX_LINE
+    assert info.value.source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param("[]", "a layout must be a mapping, not a list", id="array"),
+        pytest.param('"x"', "a layout must be a mapping, not a single value", id="string"),
+        pytest.param("12", "a layout must be a mapping, not a single value '12'", id="number"),
+        pytest.param("- a\n- b\n", "a layout must be a mapping, not a list", id="yaml-list"),
+        pytest.param('{"a": 1} ', "'expires' is a required property", id="object-reaches-schema"),
+    ],
+)
+def test_wrong_top_level_type_is_named(tmp_path: Path, content: str, expected: str) -> None:
+    path = _write(tmp_path, "l.json", content)
+    with pytest.raises(InputError, match=expected):
+        load_layout(path, allow_unsigned=True)
+
+
+_PARAMS = ["--param", "sbom-key=" + "ab" * 32, "--param", "sbom-type=https://spdx.dev/Document"]
+
+# Every kind of file read whole has its own size bound, checked from the
+# file's size before a byte of it is parsed.
+OVERSIZE = [
+    ("layout", LAYOUT_LIMITS.max_bytes, lambda p: ["verify", p, "--unsigned-layout"]),
+    ("layout-check", LAYOUT_LIMITS.max_bytes, lambda p: ["layout", "check", p]),
+    ("layout-sign", LAYOUT_LIMITS.max_bytes, lambda p: ["layout", "sign", p, "--key", p]),
+    ("layout-key", KEY_LIMITS.max_bytes, lambda p: ["verify", "L", "--layout-key", p]),
+    (
+        "params-file",
+        PARAMS_LIMITS.max_bytes,
+        lambda p: ["verify", "L", "--unsigned-layout", "--params-file", p],
+    ),
+    (
+        "trusted-root",
+        TRUSTED_ROOT_LIMITS.max_bytes,
+        lambda p: [
+            "verify",
+            "L",
+            "--unsigned-layout",
+            "--no-subject",
+            *_PARAMS,
+            "--trusted-root",
+            p,
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("limit", "argv"), [pytest.param(lim, a, id=i) for i, lim, a in OVERSIZE])
+def test_oversized_inputs_are_refused_before_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: int, argv: object
+) -> None:
+    big = tmp_path / "big.json"
+    with big.open("wb") as fh:
+        fh.truncate(limit + 1)  # sparse: refused on its size alone
+    layout = tmp_path / "layout.yml"
+    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
+    args = [str(layout) if a == "L" else a for a in argv(str(big))]  # type: ignore[operator]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{big}: file is {limit + 1} bytes, above the limit of {limit}" in err
+    assert len(_lines(err)) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("short", "'short'", id="short-string"),
+        pytest.param("x" * 1000, "'" + "x" * 80 + "'… (1000 chars)", id="long-string"),
+        pytest.param(b"y" * 200, "b'" + "y" * 80 + "'… (200 bytes)", id="long-bytes"),
+        pytest.param(list(range(10**6)), "[0, 1, 2, 3, ...]", id="huge-list"),
+        pytest.param(10**4000, "an integer of about 4000 digits", id="huge-int"),
+        pytest.param(None, "None", id="none"),
+    ],
+)
+def test_excerpt_bounds_any_value(value: object, expected: str) -> None:
+    assert excerpt(value) == expected
+
+
+def test_every_error_problem_is_bounded() -> None:
+    # The backstop: a message that embeds input some other way is still cut.
+    error = InputError("bad: " + "z" * 10**6, source="s" * 10**6)
+    assert len(str(error)) < 2 * MAX_PROBLEM_CHARS + 100
+
+
+_DEEP = '{"a": ' * 100 + "1" + "}" * 100
+
+# Every JSON input goes through the strict decoder and its depth bound.
+DEEP_INPUTS = [
+    ("layout-key", KEY_LIMITS.max_depth, lambda p: ["verify", "L", "--layout-key", p]),
+    (
+        "params-file",
+        PARAMS_LIMITS.max_depth,
+        lambda p: ["verify", "L", "--unsigned-layout", "--params-file", p],
+    ),
+    (
+        "trusted-root",
+        TRUSTED_ROOT_LIMITS.max_depth,
+        lambda p: [
+            "verify",
+            "L",
+            "--unsigned-layout",
+            "--no-subject",
+            *_PARAMS,
+            "--trusted-root",
+            p,
+        ],
+    ),
+    ("layout", LAYOUT_LIMITS.max_depth, lambda p: ["verify", p, "--unsigned-layout"]),
+]
+
+
+@pytest.mark.parametrize(("depth", "argv"), [pytest.param(d, a, id=i) for i, d, a in DEEP_INPUTS])
+def test_deep_json_is_refused_in_every_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int, argv: object
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text(_DEEP)
+    layout = tmp_path / "layout.yml"
+    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
+    args = [str(layout) if a == "L" else a for a in argv(str(deep))]  # type: ignore[operator]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{deep}: nesting deeper than {depth} levels" in err
+    assert len(_lines(err)) == 1
+
+
+def test_deep_attestation_is_rejected_with_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "deep.json").write_text(_DEEP)
+    layout = tmp_path / "layout.yml"
+    layout.write_text((Path(__file__).parents[1] / "layouts" / "sbom-required.yml").read_text())
+    argv = ["verify", str(layout), "--unsigned-layout", "--no-subject", *_PARAMS]
+    assert main([*argv, "--attestations", str(evidence), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (rejected,) = report["rejected"]
+    assert "nesting deeper than 64 levels" in rejected["message"]

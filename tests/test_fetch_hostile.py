@@ -388,3 +388,41 @@ def test_base_url_resolution(env: dict[str, str], expected: str) -> None:
     from intoto_policy._fetch._source import Context
 
     assert Context("s", HttpClient("s"), env=env, base_urls={}).base_url("github") == expected
+
+
+@pytest.mark.parametrize(
+    ("registry", "repo", "base"),
+    [
+        pytest.param(
+            "docker.io",
+            "alpine",
+            "https://registry-1.docker.io/v2/library/alpine",
+            id="hub-official-image",
+        ),
+        pytest.param(
+            "docker.io", "acme/app", "https://registry-1.docker.io/v2/acme/app", id="hub-namespaced"
+        ),
+        pytest.param(
+            "ghcr.io", "acme/app", "https://ghcr.io/v2/acme/app", id="other-registry-https"
+        ),
+        pytest.param(
+            "localhost:5000", "app", "http://localhost:5000/v2/app", id="loopback-plain-http"
+        ),
+    ],
+)
+def test_registry_api_base(registry: str, repo: str, base: str) -> None:
+    from intoto_policy._fetch._client import HttpClient
+    from intoto_policy._fetch._oci import _Registry
+    from intoto_policy._fetch._source import Context
+
+    assert _Registry(Context("s", HttpClient("s")), registry, repo).base == base
+
+
+def test_docker_hub_credentials_are_found_under_docker_logins_key(tmp_path: Path) -> None:
+    from intoto_policy._fetch._oci import _credentials
+
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}})
+    )
+    assert _credentials({"DOCKER_CONFIG": str(tmp_path)}, "docker.io") == "dTpw"
+    assert _credentials({"DOCKER_CONFIG": str(tmp_path)}, "ghcr.io") is None

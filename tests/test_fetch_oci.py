@@ -302,6 +302,26 @@ def test_cli_verify_from_the_registry(
     Draft202012Validator(schema).validate(report)
 
 
+def test_text_report_lists_fetched_sources(
+    pushed: Pushed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"oci://{pushed.netloc}/{pushed.repo}@{pushed.image}"
+    code, out, err = _run(
+        capsys,
+        "verify",
+        _layout(tmp_path, pushed.key),
+        "--unsigned-layout",
+        "--from",
+        source,
+        "--subject-digest",
+        pushed.image,
+        "--color",
+        "never",
+    )
+    assert code == 0, err
+    assert f"  fetched:     {source} (3 attestation(s))" in out.splitlines()
+
+
 def test_verify_from_combines_with_attestations(
     pushed: Pushed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

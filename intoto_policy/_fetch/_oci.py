@@ -44,6 +44,7 @@ PREDICATE_ANNOTATIONS: Final = (
     "dev.sigstore.bundle.predicateType",
     "in-toto.io/predicate-type",
 )
+_DOCKER_HUB: Final = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _DIGEST: Final = re.compile(r"sha256:[0-9a-f]{64}")
 _REPO: Final = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
@@ -92,7 +93,11 @@ class _Registry:
         host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
         # Like docker, a registry on this machine is spoken to over plain HTTP.
         scheme = "http" if is_loopback(host) else "https"
-        self.base = f"{scheme}://{registry}/v2/{repo}"
+        api = registry
+        if registry in _DOCKER_HUB:  # Docker Hub's API host and official-image namespace
+            api = "registry-1.docker.io"
+            repo = repo if "/" in repo else f"library/{repo}"
+        self.base = f"{scheme}://{api}/v2/{repo}"
         self.registry = registry
         self.repo = repo
         self.authorization: str | None = None
@@ -180,7 +185,10 @@ def _credentials(env: Mapping[str, str], registry: str) -> str | None:
     auths = doc.get("auths") if isinstance(doc, dict) else None
     if not isinstance(auths, dict):
         return None
-    for key in (registry, f"https://{registry}", f"http://{registry}"):
+    keys = [registry, f"https://{registry}", f"http://{registry}"]
+    if registry in _DOCKER_HUB:
+        keys.append("https://index.docker.io/v1/")  # where docker login stores Hub credentials
+    for key in keys:
         entry = auths.get(key)
         if isinstance(entry, dict) and isinstance(entry.get("auth"), str):
             try:

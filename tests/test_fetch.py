@@ -525,6 +525,9 @@ BAD_SOURCES: dict[str, tuple[str, list[str], str]] = {
     "bad-npm-spec": ("npm:left-pad", [], "expected npm:NAME@VERSION"),
     "github-without-subject": ("github:octo/repo", [], "give a sha256 subject"),
     "missing-file": ("file:/nonexistent/x.jsonl", [], "cannot read"),
+    "url-not-parsable": ("https://[::1/x", [], "not a valid URL"),
+    "port-out-of-range": ("https://127.0.0.1:99999/x", [], "Port out of range"),
+    "registry-not-parsable": ("oci://[::1/r:v1", [], "not a valid registry"),
 }
 
 
@@ -573,6 +576,25 @@ def _minimal_layout(tmp_path: Path) -> Path:
     path = tmp_path / "layout.json"
     path.write_text(json.dumps(layout))
     return path
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("https://user:hunter2@127.0.0.1:1/x.jsonl", id="https"),
+        pytest.param("oci://user:hunter2@127.0.0.1:1/repo:v1", id="oci"),
+    ],
+)
+def test_credentials_in_a_url_are_refused_and_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = _run(capsys, "fetch", source, "--out", out, "--retries", "0")
+    assert code == 2
+    assert "credentials in a URL are refused" in err
+    assert "hunter2" not in err
+    assert "***@127.0.0.1:1" in err
+    assert not out.exists()
 
 
 def test_verify_from_a_bad_source_exits_2(

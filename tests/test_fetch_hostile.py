@@ -265,6 +265,24 @@ API_CASES = {
         "github:o/r",
         "leaves",
     ),
+    "github-pagination-to-another-port": (
+        {
+            f"/repos/o/r/attestations/sha256:{DIGEST}": json_answer(
+                {"attestations": []}, Link='<http://127.0.0.1:1/next>; rel="next"'
+            )
+        },
+        "github:o/r",
+        "leaves",
+    ),
+    "github-pagination-link-not-a-url": (
+        {
+            f"/repos/o/r/attestations/sha256:{DIGEST}": json_answer(
+                {"attestations": []}, Link='<http://[::1/next>; rel="next"'
+            )
+        },
+        "github:o/r",
+        "leaves",
+    ),
     "github-entry-without-bundle": (
         {
             f"/repos/o/r/attestations/sha256:{DIGEST}": json_answer(

@@ -102,6 +102,20 @@ def _scheme(source: str) -> tuple[Fetcher, str]:
     return SCHEMES[prefix], source[len(prefix) :]
 
 
+def _redact(source: str) -> str:
+    """The source with any ``user:password@`` replaced, for messages and reports.
+
+    Such a source is refused anyway; this keeps the secret out of the error.
+    """
+    scheme, sep, rest = source.partition("://")
+    if not sep:
+        return source
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
 def fetch(
     source: str,
     *,
@@ -137,6 +151,7 @@ def fetch(
     """
     import os  # noqa: PLC0415
 
+    source = _redact(source)
     run, rest = _scheme(source)
     limits = limits or FetchLimits()
     wanted = tuple(s if isinstance(s, DigestSet) else DigestSet(s) for s in subjects)

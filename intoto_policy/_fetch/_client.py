@@ -149,8 +149,7 @@ class HttpClient:
 
         if self._client is None:
             raise self.fail("the HTTP client is not open")
-        parts = urllib.parse.urlsplit(url)
-        self._check_url(url)
+        parts = self._check_url(url)
         attempt = 0
         while True:
             self.requests += 1
@@ -179,12 +178,20 @@ class HttpClient:
             hint = " (after retries)" if response.status in _RETRY_STATUS else ""
             raise self.fail(f"HTTP {response.status} from {_plain(response.url)}{hint}")
 
-    def _check_url(self, url: str) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "https" and not (
-            parts.scheme == "http" and is_loopback(parts.hostname or "")
-        ):
+    def _check_url(self, url: str) -> urllib.parse.SplitResult:
+        try:
+            parts = urllib.parse.urlsplit(url)
+            _ = parts.port  # raises for a port that is not a number in range
+        except ValueError as exc:
+            raise self.fail(f"not a valid URL: {exc}") from None
+        if not parts.hostname:
+            raise self.fail("no host in the URL")
+        if parts.username is not None or parts.password is not None:
+            # They would end up in logs and error messages; credentials come from the environment.
+            raise self.fail("credentials in a URL are refused (use the environment or config)")
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
             raise self.fail(f"refusing {parts.scheme}:// for {parts.hostname}: only https")
+        return parts
 
     def get(self, url: str, **kwargs: Any) -> Response:
         """``request("GET", url, ...)``."""

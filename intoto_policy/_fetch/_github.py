@@ -42,6 +42,15 @@ def _github_entries(ctx: Context, entries: Any, where: str, items: list[Item]) -
             cap(ctx, items)
 
 
+def _netloc(url: str) -> str | None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
 def _next_link(ctx: Context, header: str | None, base: str) -> str | None:
     if not header:
         return None
@@ -50,7 +59,7 @@ def _next_link(ctx: Context, header: str | None, base: str) -> str | None:
         if match:
             url = match.group(1)
             # The token goes only to the configured API host.
-            if urllib.parse.urlsplit(url).netloc != urllib.parse.urlsplit(base).netloc:
+            if _netloc(url) != _netloc(base):
                 raise ctx.fail(f"a pagination link leaves {base}")
             return url
     return None

@@ -90,7 +90,10 @@ class _Registry:
 
     def __init__(self, ctx: Context, registry: str, repo: str) -> None:
         self.ctx = ctx
-        host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
+        try:
+            host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
+        except ValueError as exc:
+            raise ctx.fail(f"not a valid registry: {exc}") from None
         # Like docker, a registry on this machine is spoken to over plain HTTP.
         scheme = "http" if is_loopback(host) else "https"
         api = registry

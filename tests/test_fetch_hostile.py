@@ -283,6 +283,16 @@ API_CASES = {
         "github:o/r",
         "leaves",
     ),
+    "npm-duplicate-keys": (
+        {"/p/1.0.0": (200, {}, b'{"dist": {"integrity": "a", "integrity": "b"}}')},
+        "npm:p@1.0.0",
+        "invalid JSON",
+    ),
+    "pypi-too-deep": (
+        {"/pypi/p/1/json": (200, {}, b"[" * 500 + b"]" * 500)},
+        "pypi:p==1",
+        "invalid JSON",
+    ),
     "github-entry-without-bundle": (
         {
             f"/repos/o/r/attestations/sha256:{DIGEST}": json_answer(
@@ -388,6 +398,22 @@ def test_hostile_api(routes: dict[str, Any], source: str, problem: str) -> None:
         base_urls = {"github": server.url, "npm": server.url, "pypi": server.url}
         with pytest.raises(FetchError, match=problem):
             fetch(source, subjects=subjects, base_urls=base_urls)
+
+
+def test_pagination_that_never_ends_is_bounded() -> None:
+    path = f"/repos/o/r/attestations/sha256:{DIGEST}"
+    with serve({}) as server:
+        server.routes[path] = json_answer(
+            {"attestations": []}, Link=f'<{server.url}{path}?page=again>; rel="next"'
+        )
+        with pytest.raises(FetchError, match="more than 20 requests"):
+            fetch(
+                "github:o/r",
+                subjects=[{"sha256": DIGEST}],
+                base_urls={"github": server.url},
+                limits=FetchLimits(max_requests=20),
+            )
+    assert len(server.requests) == 20
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,9 @@ def json_answer(doc: Any, status: int = 200, **headers: str) -> Answer:
 # The registry
 
 
-def start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_registry(
+    workdir: Path, extra_config: str = "", auth: tuple[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``docker-registry serve`` on a loopback port; return it and HOST:PORT."""
     exe = shutil.which("docker-registry")
     assert exe is not None
@@ -159,7 +161,7 @@ def start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         "version: 0.1\n"
         "log:\n  level: error\n"
         f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n" + extra_config
     )
     proc = subprocess.Popen(
         [exe, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -168,7 +170,7 @@ def start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     with httpx.Client(trust_env=False) as client:
         for _ in range(400):  # readiness poll, not a timing assertion
             try:
-                if client.get(f"http://{netloc}/v2/").status_code == 200:
+                if client.get(f"http://{netloc}/v2/", auth=auth).status_code == 200:
                     return proc, netloc
             except httpx.TransportError:
                 pass
@@ -182,9 +184,9 @@ def start_registry(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
 class Pusher:
     """Push blobs and manifests with the registry's HTTP API (the same HTTP client)."""
 
-    def __init__(self, netloc: str, repo: str) -> None:
+    def __init__(self, netloc: str, repo: str, auth: tuple[str, str] | None = None) -> None:
         self.base = f"http://{netloc}/v2/{repo}"
-        self.client = httpx.Client(trust_env=False)
+        self.client = httpx.Client(trust_env=False, auth=auth)
 
     def blob(self, data: bytes, media_type: str, **annotations: str) -> dict[str, Any]:
         digest = sha256(data)

@@ -366,3 +366,80 @@ def test_too_many_attestations_from_the_registry(pushed: Pushed) -> None:
             f"oci://{pushed.netloc}/{pushed.repo}@{pushed.image}",
             limits=FetchLimits(max_attestations=1),
         )
+
+
+# --------------------------------------------------------------------------
+# A real registry with basic auth (htpasswd)
+
+
+@pytest.fixture(scope="session")
+def locked_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A registry requiring ci:s3cret, holding one image with one cosign attestation."""
+    htpasswd = shutil.which("htpasswd")
+    if htpasswd is None:
+        pytest.skip("htpasswd is not installed (apt-get install apache2-utils)")
+    import subprocess
+
+    work = tmp_path_factory.mktemp("locked")
+    users = work / "htpasswd"
+    users.write_bytes(
+        subprocess.run([htpasswd, "-Bbn", "ci", "s3cret"], check=True, capture_output=True).stdout
+    )
+    extra = f"auth:\n  htpasswd:\n    realm: test\n    path: {users}\n"
+    proc, netloc = start_registry(work, extra, auth=("ci", "s3cret"))
+    try:
+        pusher = Pusher(netloc, "private/app", auth=("ci", "s3cret"))
+        image = pusher.image("v1", b"private bits")
+        layer = pusher.blob(
+            GUAC.read_bytes(), DSSE, predicateType="https://slsa.dev/provenance/v0.2"
+        )
+        config = pusher.blob(b"{}", "application/vnd.oci.image.config.v1+json")
+        att = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": [layer],
+        }
+        pusher.manifest(image.replace(":", "-") + ".att", att)
+        pusher.close()
+        yield netloc, image
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("credentials", "problem"),
+    [
+        pytest.param(
+            {"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "s3cret"}, None, id="env-credentials"
+        ),
+        pytest.param({"docker-config": "ci:s3cret"}, None, id="docker-config-credentials"),
+        pytest.param({}, "credentials needed", id="no-credentials"),
+        pytest.param(
+            {"REGISTRY_USERNAME": "ci", "REGISTRY_PASSWORD": "wrong"},
+            "HTTP 401",
+            id="wrong-password",
+        ),
+    ],
+)
+def test_real_registry_with_basic_auth(
+    locked_registry: tuple[str, str],
+    tmp_path: Path,
+    credentials: dict[str, str],
+    problem: str | None,
+) -> None:
+    netloc, image = locked_registry
+    env = dict(credentials)
+    if "docker-config" in env:
+        auth = base64.b64encode(env.pop("docker-config").encode()).decode()
+        (tmp_path / "config.json").write_text(json.dumps({"auths": {netloc: {"auth": auth}}}))
+        env["DOCKER_CONFIG"] = str(tmp_path)
+    source = f"oci://{netloc}/private/app@{image}"
+    if problem is None:
+        assert [i.raw for i in fetch(source, env=env).items] == [GUAC.read_bytes()]
+    else:
+        with pytest.raises(FetchError, match=problem) as caught:
+            fetch(source, env=env)
+        assert "s3cret" not in str(caught.value)
+        assert "wrong" not in str(caught.value)

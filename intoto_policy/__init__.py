@@ -31,6 +31,11 @@ _EXPORTS: dict[str, str] = {
     "AttributeRule": "_layout",
     "Attestation": "_attestations",
     "parse_attestations": "_attestations",
+    # fetching (a separate step; the only code that uses the network)
+    "fetch": "_fetch",
+    "FetchLimits": "_fetch",
+    "FetchResult": "_fetch",
+    "FetchError": "_errors",
     # report
     "Report": "_report",
     "StepResult": "_report",
@@ -85,6 +90,9 @@ __all__ = [
     "DigestSet",
     "Envelope",
     "ExpectedPredicate",
+    "FetchError",
+    "FetchLimits",
+    "FetchResult",
     "InputError",
     "IntotoPolicyError",
     "JSONError",
@@ -113,6 +121,7 @@ __all__ = [
     "UsageError",
     "ValidationError",
     "__version__",
+    "fetch",
     "generate_private_key",
     "load_attestations",
     "load_layout",
@@ -147,6 +156,7 @@ if TYPE_CHECKING:
     from ._digests import DigestSet
     from ._dsse import Envelope, pae
     from ._errors import (
+        FetchError,
         InputError,
         IntotoPolicyError,
         JSONError,
@@ -158,6 +168,7 @@ if TYPE_CHECKING:
         UsageError,
         ValidationError,
     )
+    from ._fetch import FetchLimits, FetchResult, fetch
     from ._keys import (
         PrivateKey,
         PublicKey,

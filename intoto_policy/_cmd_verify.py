@@ -129,6 +129,9 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         "attestation layouts only)",
     )
     _add_parameter_arguments(parser)
+    from ._cmd_fetch import add_from_arguments  # noqa: PLC0415
+
+    add_from_arguments(parser)
     parser.add_argument("--at", metavar="TIME", help="verification time, RFC 3339 (default: now)")
     parser.add_argument(
         "--trusted-root",
@@ -198,6 +201,9 @@ def _refuse_inapplicable(args: argparse.Namespace) -> None:
         UsageError: A flag is given that the rest of the command line makes
             meaningless.
     """
+    from ._cmd_fetch import refuse_source_options_without_from  # noqa: PLC0415
+
+    refuse_source_options_without_from(args)
     if args.format != "vsa":
         vsa = [
             ("--vsa-key", args.vsa_key),
@@ -266,7 +272,9 @@ def _verify(args: argparse.Namespace) -> int:
     layout_path = Path(args.layout)
     data = read_file(layout_path, LAYOUT_LIMITS)
     layout_keys = [load_public_key_file(p) for p in args.layout_key]
-    attestation_paths = [Path(p) for p in args.attestations] or [layout_path.parent]
+    # With --from, the layout's directory is not searched unless named.
+    default_paths = [] if args.from_sources else [layout_path.parent]
+    attestation_paths = [Path(p) for p in args.attestations] or default_paths
     if args.output:
         # Before any work: a report written over the evidence would destroy it.
         inputs: list[str | os.PathLike[str]] = [layout_path, *attestation_paths, *args.layout_key]
@@ -288,6 +296,7 @@ def _verify(args: argparse.Namespace) -> int:
             ("--params-file", args.params_file),
             ("--unsigned-layout", args.unsigned_layout),
             ("--trusted-root", args.trusted_root),
+            ("--from", args.from_sources),
         ]
         _refuse(attestation_only, "not supported for classic in-toto layouts")
         if len(attestation_paths) != 1 or not attestation_paths[0].is_dir():
@@ -325,18 +334,24 @@ def _verify(args: argparse.Namespace) -> int:
         if args.unsigned_layout and loaded.info.signed:
             raise UsageError("--unsigned-layout: the layout is signed (its signature was checked)")
         if args.trusted_root and not any(
-            f.kind == "sigstore" for f in loaded.layout.functionaries.values()
+            f.needs_trusted_root for f in loaded.layout.functionaries.values()
         ):
-            # Only Sigstore identities are checked against the trusted root.
+            # Only Sigstore identities and registry keys are checked against the root.
             raise UsageError(
-                "--trusted-root: the layout names no Sigstore functionary, so it would be unused"
+                "--trusted-root: the layout names no Sigstore or registry-key functionary, "
+                "so it would be unused"
             )
         trusted_root = (
             load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
         )
+        from ._cmd_fetch import fetch_from  # noqa: PLC0415
         from ._progress import Progress  # noqa: PLC0415
 
+        # Fetched first, verified after: verification itself stays offline.
+        fetched = fetch_from(args, _subject_digests(args))
         attestations = load_attestations(attestation_paths, skip=[layout_path])
+        if fetched is not None:
+            attestations += fetched.attestations
         # Drawn on stderr and only on a terminal, so machine output stays clean.
         with Progress(
             len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr
@@ -350,6 +365,10 @@ def _verify(args: argparse.Namespace) -> int:
                 progress=bar.advance,
                 no_subject=args.no_subject,
             )
+        if fetched is not None:
+            from dataclasses import replace  # noqa: PLC0415
+
+            report = replace(report, sources=fetched.sources)
     _emit(args, report)
     return EXIT_OK if report else EXIT_FAILED
 

@@ -17,6 +17,7 @@ from typing import Final
 __all__ = [
     "MAX_PROBLEM_CHARS",
     "MAX_QUOTED_CHARS",
+    "FetchError",
     "InputError",
     "IntotoPolicyError",
     "JSONError",
@@ -123,6 +124,13 @@ class InputError(IntotoPolicyError):
 
 class JSONError(InputError):
     """Bytes that are not acceptable JSON (syntax, encoding, duplicates, limits)."""
+
+
+class FetchError(InputError):
+    """Evidence could not be fetched from a source (network, HTTP, limits, shape).
+
+    ``source`` is the source as the user wrote it (``oci://...``, ``npm:...``).
+    """
 
 
 class ValidationError(InputError):

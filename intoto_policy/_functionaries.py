@@ -56,6 +56,11 @@ class Functionary:
 
     kind: str = "key"
 
+    @property
+    def needs_trusted_root(self) -> bool:
+        """Whether its signatures are checked against a Sigstore trusted root."""
+        return False
+
     def window_problem(self, when: datetime, what: str) -> str | None:
         """Why ``when`` is outside the validity window, or None if inside."""
         if self.not_before is not None and when < self.not_before:
@@ -102,6 +107,11 @@ class SigstoreFunctionary(Functionary):
 
     identity: SigstoreIdentity | None = None
 
+    @property
+    def needs_trusted_root(self) -> bool:
+        """Fulcio certificates and log entries are checked against the root."""
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class X509Functionary(Functionary):
@@ -124,6 +134,12 @@ class RegistryKeysFunctionary(Functionary):
     """
 
     keys: tuple[RegistryKey, ...] = ()
+
+    @property
+    def needs_trusted_root(self) -> bool:
+        """The registry's signatures count only with a log entry (its SET) verified
+        against the trusted root's log keys."""
+        return True
 
 
 def _window(data: Mapping[str, Any], path: str) -> tuple[datetime | None, datetime | None]:

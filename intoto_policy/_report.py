@@ -382,6 +382,8 @@ class Report:
         steps: One result per layout step, in layout order.
         rejected: Attestations that did not count, with reasons.
         parameters: Layout parameters that were substituted.
+        sources: With ``verify --from``: one record per fetched source
+            (``source``, ``attestations`` count), in order.
     """
 
     layout: LayoutInfo
@@ -391,6 +393,7 @@ class Report:
     steps: tuple[StepResult, ...] = ()
     rejected: tuple[RejectedAttestation, ...] = ()
     parameters: Mapping[str, str] = field(default_factory=dict)
+    sources: tuple[Any, ...] = ()
 
     def __bool__(self) -> bool:
         return self.passed
@@ -423,7 +426,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form described by ``schemas/report.schema.json``."""
-        return {
+        out: dict[str, Any] = {
             "verdict": self.verdict,
             "verifiedAt": _rfc3339(self.verified_at),
             "layout": self.layout.to_dict(),
@@ -440,3 +443,6 @@ class Report:
                 "rejected": len(self.rejected),
             },
         }
+        if self.sources:
+            out["sources"] = [s.to_dict() for s in self.sources]
+        return out

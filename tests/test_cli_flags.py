@@ -200,6 +200,20 @@ CASES = [
     ),
     # demo: colour only colours the text report
     Case("demo/format-json/--color", ["demo", "--format", "json"], ["--color", "never"], "--color"),
+    # fetching options do nothing without a source to fetch from
+    *(
+        Case(f"verify/{kind}-no-from/{extra[0]}", base, extra, extra[0])
+        for kind, base in (("attestation", ATTESTATION), ("classic", CLASSIC_VERIFY))
+        for extra in (
+            ["--github-api", "https://127.0.0.1:1"],
+            ["--npm-registry", "https://127.0.0.1:1"],
+            ["--pypi-url", "https://127.0.0.1:1"],
+            ["--max-response-bytes", "1000"],
+            ["--max-attestations", "3"],
+            ["--timeout", "5"],
+            ["--retries", "2"],
+        )
+    ),
 ]
 
 

@@ -235,6 +235,10 @@ def render_text(report: Report, *, color: bool = False) -> str:
     for i, (name, value) in enumerate(sorted(report.parameters.items())):
         label = "  parameters:  " if i == 0 else " " * 15
         out.block(label + clean(name, keep_newlines=False) + "=", value, " " * 15)
+    for i, record in enumerate(report.sources):  # verify --from
+        label = "  fetched:     " if i == 0 else " " * 15
+        text = f"{record.source} ({record.attestations} attestation(s))"
+        out.line(label + clean(text, keep_newlines=False))
     if report.checks:
         out.line()
         out.line(out.style("Layout checks", "head"))

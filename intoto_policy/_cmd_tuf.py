@@ -318,7 +318,10 @@ def verify_tuf(
     )
     loaded = load_tuf_layout(source, at=at, params=params)
     if isinstance(loaded, Report):
-        return loaded
+        from dataclasses import replace  # noqa: PLC0415
+
+        # The report still says which artifact was asked about.
+        return replace(loaded, subjects=tuple(s.to_dict() for s in subjects))
     from ._api import load_trusted_root_file, verify  # noqa: PLC0415
 
     return verify(

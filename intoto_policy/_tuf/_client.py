@@ -17,6 +17,7 @@ means none at all).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -138,26 +139,45 @@ class _RefusedError(Exception):
         self.category = category
 
 
-def _dir_fetcher(base_url: str, directory: Path, *, only: frozenset[str] | None = None) -> Any:
+_VERSIONED: Final = re.compile(r"([0-9]{1,20})\.([A-Za-z0-9._%-]{1,200})")
+
+
+def _cached_name(rel: str) -> str:
+    """Where the offline cache keeps what the repository serves as ``rel``.
+
+    ngclient caches ``ROLE.json`` for ``N.ROLE.json`` and keeps every root as
+    ``root_history/N.root.json``. Serving the cache under the repository's
+    names lets ngclient run its whole workflow (signatures, versions,
+    expiry) over the cache alone.
+    """
+    match = _VERSIONED.fullmatch(rel)
+    if match is None:
+        return rel
+    if match.group(2) == "root.json":
+        return f"root_history/{rel}"
+    return match.group(2)
+
+
+def _dir_fetcher(base_url: str, directory: Path, *, cache: bool = False) -> Any:
     """A fetcher that reads files below ``directory`` for URLs below ``base_url``.
 
-    With ``only``, just those relative names are served (the offline cache
-    serves ``timestamp.json`` only; everything else is "not there").
+    With ``cache``, ``directory`` is ngclient's metadata cache (see
+    :func:`_cached_name`); otherwise it is a mirror of the repository.
     """
     from tuf.api.exceptions import DownloadHTTPError  # noqa: PLC0415
     from tuf.ngclient.fetcher import FetcherInterface  # noqa: PLC0415
 
     root = directory.resolve()
+    where = "the offline cache" if cache else "the local mirror"
 
     class DirFetcher(FetcherInterface):
         def _fetch(self, url: str) -> Iterator[bytes]:
             if not url.startswith(base_url):
-                raise DownloadHTTPError(f"{url}: outside {base_url}", 404)
-            rel = urllib.parse.unquote(url[len(base_url) :])
-            path = (root / rel).resolve()
-            allowed = only is None or rel in only
-            if not allowed or not path.is_relative_to(root) or not path.is_file():
-                where = "the offline cache" if only is not None else "the local mirror"
+                raise DownloadHTTPError(f"{url}: not in {where}", 404)
+            rel = url[len(base_url) :]
+            name = urllib.parse.unquote(_cached_name(rel) if cache else rel)
+            path = (root / name).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
                 raise DownloadHTTPError(f"{rel}: not in {where}", 404)
             return self._chunks(path)
 
@@ -183,9 +203,9 @@ def _updater(source: TUFPolicySource, cache: Path, at: datetime) -> Updater:
         mirror = Path(urllib.parse.unquote(urllib.parse.urlsplit(source.url).path))
         fetcher = _dir_fetcher(base, mirror)
     elif source.offline:
-        # Serving the cached timestamp as "remote" lets ngclient run its whole
-        # workflow (signatures, versions, expiry) over the cache alone.
-        fetcher = _dir_fetcher(metadata_url, metadata_dir, only=frozenset({"timestamp.json"}))
+        # Only metadata comes from the cache this way; targets come from
+        # find_cached_target, which checks them against the signed hashes.
+        fetcher = _dir_fetcher(metadata_url, metadata_dir, cache=True)
     updater = Updater(
         str(metadata_dir),
         metadata_url,
@@ -296,7 +316,7 @@ _MEANINGS: Final = (
         "content is longer than its signed TUF metadata allows (swapped or altered)",
     ),
     ("DownloadHTTPError", "download", "the repository did not serve a required file"),
-    ("SlowRetrievalError", "download", "the repository was too slow"),
+    ("SlowRetrievalError", "download", "the repository could not be reached or was too slow"),
     ("DownloadError", "download", "the repository could not be reached"),
     ("RepositoryError", "metadata", "the repository's metadata was rejected"),
 )

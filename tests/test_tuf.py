@@ -327,20 +327,40 @@ def _forged_signature(world: World) -> None:
     path.write_text(json.dumps(doc))
 
 
+def _hostile_timestamp(content: bytes) -> Callable[[World], None]:
+    def serve(world: World) -> None:
+        (world.server.root / "metadata" / "timestamp.json").write_bytes(content)
+
+    return serve
+
+
 def _server_down(world: World) -> None:
     world.server.stop()
 
 
 ATTACKS: dict[str, tuple[Callable[[World], None], tuple[str, ...], str, tuple[str, ...]]] = {
-    "arbitrary-layout-swapped-in": (_swap_layout, (), "mismatch", ("swapped or altered",)),
+    "arbitrary-layout-swapped-in": (_swap_layout, (), "mismatch", ("swapped",)),
     "layout-altered-same-length": (_alter_layout, (), "mismatch", ("does not match",)),
-    "layout-key-swapped-in": (_swap_key, (), "mismatch", ("swapped or altered",)),
+    "layout-key-swapped-in": (_swap_key, (), "mismatch", ("swapped",)),
     "rollback-to-older-layout": (_rollback, (), "rollback", ("rollback",)),
     "freeze-expired-timestamp": (lambda w: None, ("--at", LATER), "freeze", ("expired",)),
     "mix-and-match-metadata": (_mix_and_match, (), "rollback", ("mix-and-match",)),
     "timestamp-below-threshold": (_below_threshold, (), "threshold", ("threshold", "1/2")),
     "timestamp-forged": (_forged_signature, (), "threshold", ("threshold",)),
     "server-down-cold-cache": (_server_down, (), "download", ("could not be reached",)),
+    "hostile-timestamp-oversized": (
+        _hostile_timestamp(b" " * 1_000_000),
+        (),
+        "mismatch",
+        ("size limit",),
+    ),
+    "hostile-timestamp-deeply-nested": (
+        _hostile_timestamp(b"[" * 16_000),
+        (),
+        "metadata",
+        ("metadata was rejected",),
+    ),
+    "hostile-timestamp-not-json": (_hostile_timestamp(b"\xff\xfe"), (), "metadata", ()),
 }
 
 
@@ -562,19 +582,30 @@ def test_flags_that_do_not_apply_are_usage_errors(
     ("extra", "fragment"),
     [
         (["--tuf-url", "ftp://127.0.0.1/"], "http(s):// or file://"),
-        (["--tuf-url", "http://127.0.0.1:1", "--offline"], "--offline needs --tuf-cache"),
+        (["--offline"], "--offline needs --tuf-cache"),
+        (["--tuf-root", "{tmp}/evidence/clone.intoto.jsonl"], "clone.intoto.jsonl: not TUF root"),
+        (["--tuf-root", "{tmp}/layout.yml"], "layout.yml"),
+        (["--tuf-root", "{tmp}/dup-root.json"], "duplicate"),
+        (["--tuf-root", "{tmp}/missing.json"], "missing.json"),
     ],
-    ids=["bad-scheme", "offline-http-without-cache"],
-)
+    ids=["bad-scheme", "offline-http-without-cache", "root-is-not-root", "root-not-json",
+         "root-duplicate-keys", "root-missing"],
+)  # fmt: skip
 def test_unusable_tuf_sources_are_usage_errors(
     world: World, extra: list[str], fragment: str
 ) -> None:
-    rc, _, err = world.run(
-        "verify", f"tuf:{LAYOUT}", "--tuf-root", world.tmp / "pinned-root.json",
-        "--attestations", world.tmp / "evidence", *extra,
+    (world.tmp / "dup-root.json").write_text('{"signed": {"_type": "root"}, "signed": {}}')
+    rc, out, err = world.run(
+        "verify", f"tuf:{LAYOUT}", "--tuf-url", world.server.url,
+        "--tuf-root", world.tmp / "pinned-root.json",
+        "--attestations", world.tmp / "evidence",
+        *(e.format(tmp=world.tmp) for e in extra),
     )  # fmt: skip
     assert rc == 2
+    assert out == ""
     assert fragment in err
+    assert len(err.splitlines()) == 1
+    assert world.server.requests == []  # refused before anything was fetched
 
 
 def test_plain_verify_does_not_import_tuf(world: World) -> None:

@@ -81,13 +81,21 @@ class TUFPolicySource:
         """Build a source from a pinned root file.
 
         Raises:
-            InputError: The root file cannot be read.
+            InputError: The root file cannot be read or is not TUF root
+                metadata (JSON limits: 1 MiB, depth 8, no duplicate keys).
             UsageError: The target path, URL or offline setup is unusable.
         """
+        data = read_file(root, KEY_LIMITS)
+        # The pinned root is local input: a file that is not root metadata is
+        # a usage problem (exit 2), found before anything is fetched.
+        doc = loads(data, source=os.fspath(root), limits=KEY_LIMITS)
+        signed = doc.get("signed") if isinstance(doc, dict) else None
+        if not isinstance(signed, dict) or signed.get("_type") != "root":
+            raise InputError("not TUF root metadata", source=os.fspath(root))
         source = cls(
             target=target,
             url=url,
-            root=read_file(root),
+            root=data,
             cache=Path(cache) if cache is not None else None,
             offline=offline,
         )
@@ -313,7 +321,7 @@ _MEANINGS: Final = (
     (
         "DownloadLengthMismatchError",
         "mismatch",
-        "content is longer than its signed TUF metadata allows (swapped or altered)",
+        "a file is longer than its signed TUF metadata or the client's size limit allows (swapped, altered or hostile)",
     ),
     ("DownloadHTTPError", "download", "the repository did not serve a required file"),
     ("SlowRetrievalError", "download", "the repository could not be reached or was too slow"),
@@ -385,8 +393,10 @@ def fetch_policy(source: TUFPolicySource, *, at: datetime) -> TUFResult:
             return _fail(source, exc.category, str(exc))
         except (exceptions.RepositoryError, exceptions.DownloadError) as exc:
             return _fail(source, *_explain(exc))
-        except (OSError, ValueError, InputError) as exc:
-            # A cache that cannot be written, a root that does not parse...
+        except Exception as exc:  # noqa: BLE001
+            # A cache that cannot be written, a pinned root that does not
+            # parse, or whatever else python-tuf raises on hostile input: a
+            # failed TUF check, never a traceback and never a pass.
             return _fail(source, *_explain(exc))
     import hashlib  # noqa: PLC0415
 

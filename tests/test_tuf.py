@@ -377,6 +377,42 @@ def test_missing_target(world: World) -> None:
     _assert_tuf_failure(rc, report, "missing-target", "no such target")
 
 
+def test_one_key_under_two_key_ids_counts_once(world: World) -> None:
+    # The acme delegation lists the acme key twice (threshold 2) and the
+    # acme metadata carries its one signature under both ids: python-tuf
+    # alone would count two signatures.
+    from securesystemslib.signer import Signature, SSlibKey
+    from tuf.api.metadata import Metadata
+
+    md_dir = world.repo / "metadata"
+    top = Metadata.from_file(str(md_dir / "targets.json"))
+    delegations = top.signed.delegations
+    assert delegations is not None
+    assert delegations.roles is not None
+    role = delegations.roles["acme"]
+    kid = role.keyids[0]
+    key = delegations.keys[kid]
+    twin = "f" * 64
+    delegations.keys[twin] = SSlibKey(twin, key.keytype, key.scheme, dict(key.keyval))
+    role.keyids.append(twin)
+    role.threshold = 2
+    top.signed.version += 1
+    top.signatures.clear()
+    top.sign(_signer(load_private_key_file(world.key("targets"))))
+    acme = Metadata.from_file(str(md_dir / "acme.json"))
+    acme.signed.version += 1
+    acme.signatures.clear()
+    acme.sign(_signer(load_private_key_file(world.key("acme"))))
+    acme.signatures[twin] = Signature(twin, acme.signatures[kid].signature)
+    for md, name in ((top, "targets"), (acme, "acme")):
+        raw = md.to_bytes()
+        (md_dir / f"{md.signed.version}.{name}.json").write_bytes(raw)
+        (md_dir / f"{name}.json").write_bytes(raw)
+    world.publish()
+    rc, report = world.verify()
+    _assert_tuf_failure(rc, report, "threshold", "several key ids")
+
+
 # ---------------------------------------------------------------------------
 # Delegations per project
 

@@ -291,6 +291,42 @@ def _parse_key(data: bytes, source: str) -> PublicKey:
     raise _RefusedError("key-target", f"{source}: not a PEM public key or a JSON key dict")
 
 
+def _key_identity(key: Any) -> str:
+    """The key material behind a TUF key (not its key id, which anyone can choose)."""
+    try:
+        return public_key_from_dict(
+            {"keytype": key.keytype, "scheme": key.scheme, "keyval": dict(key.keyval)}
+        ).fingerprint
+    except IntotoPolicyError:
+        return f"{key.keytype}:{key.keyval.get('public')}"
+
+
+def _check_distinct_keys(trusted: Any) -> None:
+    """Refuse a role that lists one key under several key ids.
+
+    python-tuf counts a threshold over key ids, so one key listed twice
+    (with its signature copied under both ids) would count twice. Every
+    role of the trusted root and every delegation of the trusted targets
+    roles must name distinct key material.
+    """
+    for signed in trusted:
+        if getattr(signed, "type", None) == "root":
+            roles = {name: (role.keyids, signed.keys) for name, role in signed.roles.items()}
+        elif getattr(signed, "delegations", None) is not None and signed.delegations.roles:
+            keys = signed.delegations.keys
+            roles = {name: (r.keyids, keys) for name, r in signed.delegations.roles.items()}
+        else:
+            continue
+        for name, (keyids, keys) in roles.items():
+            material = [_key_identity(keys[k]) for k in keyids if k in keys]
+            if len(set(material)) != len(material):
+                raise _RefusedError(
+                    "threshold",
+                    f"role {name!r} lists one key under several key ids: its threshold "
+                    "would count one principal more than once (keys must be distinct)",
+                )
+
+
 # (exception class name, category, what it means), most specific first.
 _MEANINGS: Final = (
     (
@@ -382,7 +418,8 @@ def fetch_policy(source: TUFPolicySource, *, at: datetime) -> TUFResult:
             keys = tuple(
                 _parse_key(_fetch_target(updater, p, KEY_LIMITS.max_bytes), p) for p in key_paths
             )
-            trusted = updater._trusted_set  # the versions, for the report
+            trusted = updater._trusted_set
+            _check_distinct_keys(trusted)
             versions = {
                 "root": trusted.root.version,
                 "timestamp": trusted.timestamp.version,

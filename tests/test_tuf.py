@@ -619,12 +619,13 @@ def test_flags_that_do_not_apply_are_usage_errors(
     [
         (["--tuf-url", "ftp://127.0.0.1/"], "http(s):// or file://"),
         (["--offline"], "--offline needs --tuf-cache"),
+        (["--tuf-cache", "{tmp}/layout.yml"], "not a directory"),
         (["--tuf-root", "{tmp}/evidence/clone.intoto.jsonl"], "clone.intoto.jsonl: not TUF root"),
         (["--tuf-root", "{tmp}/layout.yml"], "layout.yml"),
         (["--tuf-root", "{tmp}/dup-root.json"], "duplicate"),
         (["--tuf-root", "{tmp}/missing.json"], "missing.json"),
     ],
-    ids=["bad-scheme", "offline-http-without-cache", "root-is-not-root", "root-not-json",
+    ids=["bad-scheme", "offline-http-without-cache", "cache-not-a-directory", "root-is-not-root", "root-not-json",
          "root-duplicate-keys", "root-missing"],
 )  # fmt: skip
 def test_unusable_tuf_sources_are_usage_errors(

@@ -106,13 +106,16 @@ class TUFPolicySource:
         """Refuse a source that cannot work, before any fetching.
 
         Raises:
-            UsageError: Bad target path or URL, or ``offline`` with neither a
-                cache nor a ``file://`` mirror.
+            UsageError: Bad target path or URL, a cache that is not a
+                directory, or ``offline`` with neither a cache nor a
+                ``file://`` mirror.
         """
         check_target_path(self.target)
         scheme = urllib.parse.urlsplit(self.url).scheme
         if scheme not in ("http", "https", "file"):
             raise UsageError(f"--tuf-url {self.url!r}: use an http(s):// or file:// URL")
+        if self.cache is not None and self.cache.exists() and not self.cache.is_dir():
+            raise UsageError(f"--tuf-cache {self.cache}: not a directory")
         if self.offline and scheme != "file" and self.cache is None:
             raise UsageError("--offline needs --tuf-cache DIR, or a file:// --tuf-url mirror")
 

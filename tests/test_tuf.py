@@ -236,6 +236,36 @@ def test_layout_from_tuf_verifies(world: World) -> None:
     assert report["summary"]["stepsPassed"] == report["summary"]["steps"] > 0
 
 
+def test_ecdsa_role_keys_work(world: World) -> None:
+    # beta's role key is ECDSA P-256; its layout is signed by owner2.
+    rc, report = world.verify("policies/beta/layout.json")
+    assert rc == 0, report["checks"]
+    owner2 = load_private_key_file(world.key("owner2")).public_key.keyid
+    assert report["layout"]["signedBy"] == [owner2]
+
+
+def test_delegated_threshold_of_two(world: World) -> None:
+    world.ok("keygen", "--type", "ecdsa", "--out", world.key("acme2"))
+    world.ok(
+        "tuf", "delegate", world.repo, "--at", AT_TEXT, "--role", "acme",
+        "--paths", "policies/acme/*", "--key", world.key("acme.pub"),
+        "--key", world.key("acme2.pub"), "--threshold", "2", "--targets-key", world.key("targets"),
+    )  # fmt: skip
+    world.publish()
+    # The role's metadata is still signed by one key: below its new threshold.
+    rc, report = world.verify()
+    _assert_tuf_failure(rc, report, "threshold", "threshold")
+    layout = world.tmp / "layout.signed.json"
+    one = ("tuf", "add-layout", world.repo, layout, "--at", AT_TEXT, "--role", "acme",
+           "--name", LAYOUT, "--layout-key", world.key("owner.pub"), "--key", world.key("acme"))  # fmt: skip
+    rc, _, err = world.run(*one)
+    assert rc == 2
+    assert "threshold" in err
+    world.ok(*one, "--key", world.key("acme2"))
+    world.publish()
+    assert world.verify()[0] == 0
+
+
 def test_file_mirror_needs_no_server(world: World) -> None:
     world.server.stop()
     rc, out, err = world.run(
@@ -523,6 +553,66 @@ def test_tool_refuses_signatures_below_threshold(world: World) -> None:
     )  # fmt: skip
     assert rc == 2
     assert "threshold" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["tuf", "init", "{repo}", "--root-key", "{keys}/root", "--targets-key", "{keys}/targets",
+          "--snapshot-key", "{keys}/snapshot", "--timestamp-key", "{keys}/timestamp1"],
+         "already holds a TUF repository"),
+        (["tuf", "init", "{tmp}/new", "--root-key", "{keys}/root", "--targets-key", "{keys}/targets",
+          "--snapshot-key", "{keys}/snapshot", "--timestamp-key", "{keys}/timestamp1",
+          "--timestamp-threshold", "2"],
+         "--timestamp-threshold 2: needs 1..1"),
+        (["tuf", "delegate", "{repo}", "--role", "targets", "--paths", "x/*",
+          "--key", "{keys}/acme.pub", "--targets-key", "{keys}/targets"],
+         "not a top-level role name"),
+        (["tuf", "delegate", "{repo}", "--role", "gamma", "--paths", "../x/*",
+          "--key", "{keys}/acme.pub", "--targets-key", "{keys}/targets"],
+         "use a relative pattern"),
+        (["tuf", "delegate", "{repo}", "--role", "gamma", "--paths", "policies/gamma/*",
+          "--key", "{keys}/acme.pub", "--targets-key", "{keys}/acme"],
+         "threshold"),
+        (["tuf", "add-layout", "{repo}", "{tmp}/layout.signed.json", "--role", "gamma",
+          "--name", "policies/gamma/layout.json", "--layout-key", "{keys}/owner.pub",
+          "--key", "{keys}/acme"],
+         "not delegated"),
+        (["tuf", "add-layout", "{repo}", "{tmp}/layout.signed.json", "--role", "acme",
+          "--name", "policies/acme/../x.json", "--layout-key", "{keys}/owner.pub",
+          "--key", "{keys}/acme"],
+         "target path"),
+        (["tuf", "add-layout", "{repo}", "{tmp}/layout.yml", "--role", "acme",
+          "--name", LAYOUT, "--layout-key", "{keys}/owner.pub", "--key", "{keys}/acme"],
+         "publish a signed layout"),
+        (["tuf", "add-layout", "{repo}", "{tmp}/layout.signed.json", "--role", "acme",
+          "--name", LAYOUT, "--layout-key", "{keys}/owner.pub", "--layout-key", "{keys}/owner.pub",
+          "--key", "{keys}/acme"],
+         "given twice"),
+        (["tuf", "add-layout", "{repo}", "{tmp}/layout.signed.json", "--role", "acme",
+          "--name", LAYOUT, "--layout-key", "{keys}/owner.pub", "--key", "{keys}/beta"],
+         "threshold"),
+        (["tuf", "publish", "{tmp}/nowhere", "--snapshot-key", "{keys}/snapshot",
+          "--timestamp-key", "{keys}/timestamp1"],
+         "no root metadata"),
+        (["tuf", "publish", "{repo}", "--snapshot-key", "{keys}/snapshot",
+          "--timestamp-key", "{keys}/timestamp1", "--timestamp-key", "{keys}/timestamp2",
+          "--at", "2026-11-01T12:00:00Z", "--timestamp-expires", "2026-11-01T00:00:00Z"],
+         "is not after"),
+    ],
+    ids=["init-twice", "threshold-above-keys", "top-level-role-name", "path-escape",
+         "wrong-targets-key", "role-not-delegated", "bad-target-path", "unsigned-layout", "layout-key-twice", "wrong-role-key",
+         "not-a-repository", "expiry-in-the-past"],
+)  # fmt: skip
+def test_repository_commands_refuse(world: World, argv: list[str], fragment: str) -> None:
+    before = sorted(world.repo.rglob("*"))
+    fill = {"repo": world.repo, "keys": world.tmp / "keys", "tmp": world.tmp}
+    rc, out, err = world.run(*(a.format(**fill) for a in argv))
+    assert rc == 2
+    assert out == ""
+    assert fragment in err
+    assert len(err.splitlines()) == 1
+    assert sorted(world.repo.rglob("*")) == before  # a refusal writes nothing
 
 
 # ---------------------------------------------------------------------------

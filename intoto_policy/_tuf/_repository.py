@@ -163,16 +163,10 @@ def _expiry(role: str, at: datetime, expires: datetime | None) -> datetime:
     return when.astimezone(UTC)
 
 
-def _sign_and_write(
-    repo: Path,
-    role: str,
-    md: Metadata[Any],
-    keys: Sequence[PrivateKey],
-    delegator: Metadata[Any],
-    *,
-    versioned: bool = True,
-) -> None:
-    """Sign ``md`` with ``keys``, check the threshold, write it."""
+def _sign(
+    role: str, md: Metadata[Any], keys: Sequence[PrivateKey], delegator: Metadata[Any]
+) -> bytes:
+    """Sign ``md`` with ``keys`` and check the threshold; nothing is written."""
     from tuf.api.exceptions import UnsignedMetadataError  # noqa: PLC0415
 
     md.signatures.clear()
@@ -185,11 +179,30 @@ def _sign_and_write(
         raise SigningError(
             f"{role}: the keys given do not reach the role's threshold ({exc})"
         ) from None
-    data = md.to_bytes(_serializer())
+    data: bytes = md.to_bytes(_serializer())
+    return data
+
+
+def _write(
+    repo: Path, role: str, md: Metadata[Any], data: bytes, *, versioned: bool = True
+) -> None:
     directory = _md_dir(repo)
     if versioned:
         write_file(directory / f"{md.signed.version}.{role}.json", data)
     write_file(directory / f"{role}.json", data)
+
+
+def _sign_and_write(
+    repo: Path,
+    role: str,
+    md: Metadata[Any],
+    keys: Sequence[PrivateKey],
+    delegator: Metadata[Any],
+    *,
+    versioned: bool = True,
+) -> None:
+    """Sign ``md`` with ``keys``, check the threshold, write it."""
+    _write(repo, role, md, _sign(role, md, keys, delegator), versioned=versioned)
 
 
 def _serializer() -> Any:
@@ -307,6 +320,8 @@ def add_layout(
     check_target_path(name)
     if not layout_keys:
         raise UsageError("a layout needs at least one --layout-key")
+    if len({k.fingerprint for k, _ in layout_keys}) != len(layout_keys):
+        raise UsageError("a --layout-key is given twice")
     envelope = layout_envelope(layout, source=name)
     if envelope is None:
         raise UsageError(f"{name}: publish a signed layout (see 'layout sign')")
@@ -344,9 +359,7 @@ def add_layout(
         *((p, data) for p, (_, data) in zip(key_paths, layout_keys, strict=True)),
     ]
     for path, data in files:
-        target = TargetFile.from_data(path, data, ["sha256"])
-        _write_target(repo, path, data)
-        md.signed.targets[path] = target
+        md.signed.targets[path] = TargetFile.from_data(path, data, ["sha256"])
     md.signed.targets[name].unrecognized_fields["custom"] = {
         IN_TOTO_FIELD: {LAYOUT_KEYS_FIELD: key_paths}
     }
@@ -358,7 +371,11 @@ def add_layout(
     }
     for path in [p for p in md.signed.targets if p.endswith(".pub") and p not in named]:
         del md.signed.targets[path]
-    _sign_and_write(repo, role, md, signing_keys, delegator)
+    signed_md = _sign(role, md, signing_keys, delegator)
+    # Targets first: metadata never lists a file that is not there.
+    for path, data in files:
+        _write_target(repo, path, data)
+    _write(repo, role, md, signed_md)
     return written
 
 
@@ -473,16 +490,20 @@ def publish(
     for name in (delegations.roles or {}) if delegations is not None else {}:
         if (_md_dir(repo) / f"{name}.json").exists():
             meta[f"{name}.json"] = MetaFile(_load(repo, name).signed.version)
+    # Both are signed and checked before either is written: a refused
+    # publication leaves the repository as it was.
     snapshot = _load(repo, "snapshot")
     snapshot.signed.meta = meta
     snapshot.signed.version += 1
     snapshot.signed.expires = _expiry("snapshot", at, snapshot_expires)
-    _sign_and_write(repo, "snapshot", snapshot, snapshot_keys, root)
     timestamp = _load(repo, "timestamp")
     timestamp.signed.snapshot_meta = MetaFile(snapshot.signed.version)
     timestamp.signed.version += 1
     timestamp.signed.expires = _expiry("timestamp", at, timestamp_expires)
-    _sign_and_write(repo, "timestamp", timestamp, timestamp_keys, root, versioned=False)
+    snapshot_data = _sign("snapshot", snapshot, snapshot_keys, root)
+    timestamp_data = _sign("timestamp", timestamp, timestamp_keys, root)
+    _write(repo, "snapshot", snapshot, snapshot_data)
+    _write(repo, "timestamp", timestamp, timestamp_data, versioned=False)
     return snapshot.signed.version, timestamp.signed.version
 
 

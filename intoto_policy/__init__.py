@@ -21,6 +21,9 @@ _EXPORTS: dict[str, str] = {
     # verification
     "verify": "_api",
     "load_trusted_root_file": "_api",
+    "TUFPolicySource": "_tuf",
+    "TUFResult": "_tuf",
+    "fetch_policy": "_tuf",
     "verify_attestations": "_verify",
     "load_layout": "_loading",
     "load_attestations": "_loading",
@@ -118,10 +121,13 @@ __all__ = [
     "Status",
     "Step",
     "StepResult",
+    "TUFPolicySource",
+    "TUFResult",
     "UsageError",
     "ValidationError",
     "__version__",
     "fetch",
+    "fetch_policy",
     "generate_private_key",
     "load_attestations",
     "load_layout",
@@ -196,4 +202,5 @@ if TYPE_CHECKING:
         StepResult,
     )
     from ._statement import ResourceDescriptor, Statement
+    from ._tuf import TUFPolicySource, TUFResult, fetch_policy
     from ._verify import verify_attestations

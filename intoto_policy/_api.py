@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ._keys import PublicKey
 from ._layout import Layout
 from ._loading import LoadedLayout, load_attestations, load_layout
 from ._report import Check, CheckKind, Location, Report, Status
+from ._tuf import TUFPolicySource, load_tuf_layout
 from ._verify import verify_attestations
 
 __all__ = ["load_trusted_root_file", "verify"]
@@ -118,7 +120,7 @@ def _subjects(
 
 
 def verify(
-    layout: Layout | LoadedLayout | Path | str,
+    layout: Layout | LoadedLayout | TUFPolicySource | Path | str,
     attestations: Iterable[Attestation] | Iterable[Path | str] | Path | str,
     *,
     at: datetime,
@@ -133,8 +135,10 @@ def verify(
     """Verify attestations against an attestation layout.
 
     Args:
-        layout: A parsed :class:`Layout`, a :class:`LoadedLayout`, or a path
-            to a layout file (signed, or unsigned with ``allow_unsigned``).
+        layout: A parsed :class:`Layout`, a :class:`LoadedLayout`, a path
+            to a layout file (signed, or unsigned with ``allow_unsigned``),
+            or a :class:`TUFPolicySource` (the layout and its owner keys
+            fetched through TUF; a TUF failure is a failed ``tuf`` check).
         attestations: Parsed :class:`Attestation` objects, or paths of
             files (DSSE envelopes, JSON Lines bundles, Sigstore bundles) and
             directories (read recursively).
@@ -173,6 +177,11 @@ def verify(
         raise ValidationError("the verification time must be timezone-aware")
     checks: tuple[Check, ...] = ()
     info = None
+    if isinstance(layout, TUFPolicySource):
+        fetched = load_tuf_layout(layout, at=at, params=params)
+        if isinstance(fetched, Report):  # TUF refused: never an unverified layout
+            return replace(fetched, subjects=tuple(s.to_dict() for s in _subjects(subject)))
+        layout = fetched
     if isinstance(layout, (str, Path)):
         loaded = load_layout(
             Path(layout), params=params, layout_keys=layout_keys, allow_unsigned=allow_unsigned

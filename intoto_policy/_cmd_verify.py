@@ -169,6 +169,9 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="environment variable holding the VSA key's passphrase (an encrypted --vsa-key)",
     )
+    from ._cmd_tuf import add_tuf_verify_arguments  # noqa: PLC0415
+
+    add_tuf_verify_arguments(parser)
     classic = parser.add_argument_group("classic in-toto layouts")
     classic.add_argument(
         "--gpg", nargs="+", default=[], metavar="KEYID", help="layout owners' GPG key ids"
@@ -269,6 +272,12 @@ def _digest(alg: str, value: str) -> Any:
 def _verify(args: argparse.Namespace) -> int:
     _refuse_inapplicable(args)
     at = _at(args.at)
+    from ._cmd_tuf import verify_tuf, wants_tuf  # noqa: PLC0415
+
+    if wants_tuf(args):  # tuf:PATH: the layout and its keys come through TUF
+        tuf_report = verify_tuf(args, at, params=_params(args), subjects=_subject_digests(args))
+        _emit(args, tuf_report)
+        return EXIT_OK if tuf_report else EXIT_FAILED
     layout_path = Path(args.layout)
     data = read_file(layout_path, LAYOUT_LIMITS)
     layout_keys = [load_public_key_file(p) for p in args.layout_key]

@@ -54,6 +54,8 @@ class CheckKind(StrEnum):
     SUBJECT_BINDING = "subject-binding"
     INSPECTION = "inspection"
     COMMAND = "command"
+    #: The layout's delivery through TUF (rollback, freeze, signatures, target).
+    TUF = "tuf"
 
 
 class RejectReason(StrEnum):

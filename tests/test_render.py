@@ -223,6 +223,12 @@ FAILURES: dict[CheckKind, Check] = {
         expected=["make", "dist"],
         actual=["make", "all"],
     ),
+    CheckKind.TUF: Check(
+        CheckKind.TUF,
+        Status.FAIL,
+        "TUF: policies/acme/layout.json: metadata expired at the verification time",
+        details={"target": "policies/acme/layout.json", "category": "freeze"},
+    ),
 }
 
 

@@ -122,6 +122,16 @@ _RULE_TEXT: Final[Mapping[CheckKind, tuple[str, str]]] = {
             "expects for the step; in-toto treats a mismatch as a warning."
         ),
     ),
+    CheckKind.TUF: (
+        "The layout was delivered intact through TUF",
+        (
+            "A layout named as a TUF target must come with metadata signed by a threshold of "
+            "each role's keys, no older than what the client trusted before, unexpired at the "
+            "verification time, and its bytes must match the signed hashes. A failure means "
+            "the layout or its keys could not be trusted: rollback, freeze, a swapped file, "
+            "missing signatures or an unreachable repository."
+        ),
+    ),
 }
 
 _REJECTED_TEXT: Final = (

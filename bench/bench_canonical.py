@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from securesystemslib.formats import encode_canonical as reference_encode
 
-from intoto_policy._canonical import encode_canonical
+from intoto_policy.crypto._canonical import encode_canonical
 
 
 def make_link(count: int) -> dict[str, Any]:

@@ -121,8 +121,8 @@ def build_chain(directory: Path, n: int, steps: int, *, dsse: bool) -> dict[str,
 
 
 def run_ours(directory: Path, owner: dict[str, Any]) -> bool:
-    from intoto_policy._classic import verify_classic
-    from intoto_policy._keys import PublicKey
+    from intoto_policy.classic import verify_classic
+    from intoto_policy.crypto._keys import PublicKey
 
     report = verify_classic(
         directory / "root.layout",
@@ -254,7 +254,7 @@ def cli(tmp: Path, repeat: int) -> None:
         f"in-toto-verify {theirs:6.3f} s   intoto-policy verify {ours:6.3f} s   "
         f"ratio {ours / theirs:4.2f}"
     )
-    for module in ("intoto_policy._cli", "intoto_policy._classic", "in_toto.verifylib"):
+    for module in ("intoto_policy.cli._main", "intoto_policy.classic", "in_toto.verifylib"):
         lines = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],
             env=env,

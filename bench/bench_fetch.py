@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fetch_support import DSSE, Pusher, start_registry
 
 from intoto_policy import fetch
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
-from intoto_policy._keys import generate_private_key
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 
 
 def main() -> None:

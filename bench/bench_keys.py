@@ -9,7 +9,7 @@ root::
 For each key count N it builds one layout with N key functionaries, all
 authorized for one step, and ``-n`` attestations (default 3,000) signed by
 keys spread across the set; then it times, best of ``--repeat`` runs, the
-verifier (:func:`intoto_policy._verify.verify_attestations`, in process, up
+verifier (:func:`intoto_policy.verifier._core.verify_attestations`, in process, up
 to the finished report) on the parsed attestations. Parsing is done once
 outside the timing: it does not depend on N. Keys are derived from fixed
 seeds, so every run verifies the same signatures.
@@ -40,11 +40,11 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from intoto_policy._attestations import Attestation, parse_attestations
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
-from intoto_policy._keys import PrivateKey
-from intoto_policy._layout import Layout
-from intoto_policy._verify import verify_attestations
+from intoto_policy.crypto._keys import PrivateKey
+from intoto_policy.model._attestations import Attestation, parse_attestations
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from intoto_policy.policy._layout import Layout
+from intoto_policy.verifier._core import verify_attestations
 
 AT: Final = datetime(2026, 1, 15, 12, tzinfo=UTC)
 PREDICATE: Final = "https://example.com/bench/keys/v1"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import contextlib
 
-from intoto_policy._rekor import (
+from intoto_policy.crypto._rekor import (
     RekorCheckError,
     parse_registry_keys,
     parse_trust,

@@ -14,7 +14,7 @@ For each command path, runs the CLI in a fresh interpreter under
 then the heaviest top-level imports of the median run and which of the
 heavy optional dependencies were imported at all.
 
-Paths: ``import intoto_policy._cli`` alone; ``verify`` on an attestation
+Paths: ``import intoto_policy.cli._main`` alone; ``verify`` on an attestation
 layout (shared corpus, derived scenario 00); ``verify`` on a classic
 in-toto layout (shared corpus, real-world item 30, DSSE links).
 
@@ -42,7 +42,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"
 CLASSIC = CORPUS / "real-world" / "items" / "30-intoto-golang-dsse-only"
 
-RUN_CLI = "import sys; from intoto_policy._cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_CLI = "import sys; from intoto_policy.cli._main import main; sys.exit(main(sys.argv[1:]))"
 HEAVY = (
     "jsonschema",
     "yaml",
@@ -113,7 +113,9 @@ def main() -> None:
         env = dict(os.environ, PYTHONPATH=str(args.tree), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["NO_COLOR"] = "1"
-        paths: list[tuple[str, list[str]]] = [("import _cli", ["-c", "import intoto_policy._cli"])]
+        paths: list[tuple[str, list[str]]] = [
+            ("import _cli", ["-c", "import intoto_policy.cli._main"])
+        ]
         if SCENARIO.is_dir() and CLASSIC.is_dir():
             classic = tmp / "classic"
             shutil.copytree(CLASSIC, classic)

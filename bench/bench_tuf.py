@@ -26,10 +26,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intoto_policy._dsse import Envelope
-from intoto_policy._keys import generate_private_key
-from intoto_policy._tuf import TUFPolicySource, fetch_policy
-from intoto_policy._tuf._repository import RoleKeys, add_layout, delegate, init_repository, publish
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.model._dsse import Envelope
+from intoto_policy.policy._tuf import TUFPolicySource, fetch_policy
+from intoto_policy.policy._tuf._repository import (
+    RoleKeys,
+    add_layout,
+    delegate,
+    init_repository,
+    publish,
+)
 
 AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
 LAYOUT = b'{"expires": "2099-01-01T00:00:00Z", "steps": []}'

@@ -9,8 +9,8 @@ root::
 It signs N Ed25519 DSSE envelopes (SLSA provenance v1, one distinct subject
 each) into one JSON Lines document, then times, best of ``--repeat`` runs:
 
-* ``full``: :func:`intoto_policy._attestations.parse_attestations` on the
-  bytes, then :func:`intoto_policy._verify.verify_attestations` against a
+* ``full``: :func:`intoto_policy.model._attestations.parse_attestations` on the
+  bytes, then :func:`intoto_policy.verifier._core.verify_attestations` against a
   layout with one key functionary and one step whose expected predicate has
   three CEL rules, up to the finished :class:`~intoto_policy.Report`;
 * the stages on their own: parsing; parsing and signature checks (the
@@ -48,11 +48,11 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from intoto_policy._attestations import Attestation, parse_attestations
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae
-from intoto_policy._keys import PrivateKey
-from intoto_policy._layout import Layout
-from intoto_policy._verify import _Verification, verify_attestations
+from intoto_policy.crypto._keys import PrivateKey
+from intoto_policy.model._attestations import Attestation, parse_attestations
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae
+from intoto_policy.policy._layout import Layout
+from intoto_policy.verifier._core import _Verification, verify_attestations
 
 TARGET: Final = 5000.0
 AT: Final = datetime(2026, 1, 15, 12, tzinfo=UTC)

@@ -237,7 +237,7 @@ def layout_page() -> str:
 def _find_parser() -> tuple[argparse.ArgumentParser | None, str]:
     _ensure_importable()
     try:
-        cli = importlib.import_module("intoto_policy._cli")
+        cli = importlib.import_module("intoto_policy.cli._main")
     except ImportError as exc:
         return None, f"the CLI module does not import yet ({exc})"
     build = getattr(cli, "build_parser", None) or getattr(cli, "_build_parser", None)
@@ -360,9 +360,15 @@ _LISTED = {"Arguments", "Attributes", "Raises"}
 _ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`~?([^`]+)`")
 
 _GROUPS = (
-    ("Verification", ("_api", "_loading", "_verify", "_layout", "_attestations")),
-    ("Report", ("_report",)),
-    ("Models", ("_digests", "_statement", "_dsse", "_keys", "_predicates")),
+    (
+        "Verification",
+        ("_api", "policy._loading", "verifier._core", "policy._layout", "model._attestations"),
+    ),
+    ("Report", ("report._model",)),
+    (
+        "Models",
+        ("model._digests", "model._statement", "model._dsse", "crypto._keys", "model.predicates"),
+    ),
     ("Errors", ("_errors",)),
 )
 
@@ -547,7 +553,15 @@ def api_page() -> str:
             missing.append(f"{name} ({exc})")
             continue
         module = getattr(obj, "__module__", "") or ""
-        short = module.split(".")[1] if module.startswith("intoto_policy.") else ""
+        short = next(
+            (
+                m
+                for _, mods in _GROUPS
+                for m in mods
+                if module == f"intoto_policy.{m}" or module.startswith(f"intoto_policy.{m}.")
+            ),
+            "",
+        )
         group = next((g for g, mods in _GROUPS if short in mods), "Other")
         grouped.setdefault(group, []).append((name, obj))
     for group in [g for g, _ in _GROUPS] + ["Other"]:

@@ -12,8 +12,9 @@ CLI) stay fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -21,54 +22,54 @@ _EXPORTS: dict[str, str] = {
     # verification
     "verify": "_api",
     "load_trusted_root_file": "_api",
-    "TUFPolicySource": "_tuf",
-    "TUFResult": "_tuf",
-    "fetch_policy": "_tuf",
-    "verify_attestations": "_verify",
-    "load_layout": "_loading",
-    "load_attestations": "_loading",
-    "LoadedLayout": "_loading",
-    "Layout": "_layout",
-    "Step": "_layout",
-    "ExpectedPredicate": "_layout",
-    "AttributeRule": "_layout",
-    "Attestation": "_attestations",
-    "parse_attestations": "_attestations",
+    "TUFPolicySource": "policy._tuf",
+    "TUFResult": "policy._tuf",
+    "fetch_policy": "policy._tuf",
+    "verify_attestations": "verifier._core",
+    "load_layout": "policy._loading",
+    "load_attestations": "policy._loading",
+    "LoadedLayout": "policy._loading",
+    "Layout": "policy._layout",
+    "Step": "policy._layout",
+    "ExpectedPredicate": "policy._layout",
+    "AttributeRule": "policy._layout",
+    "Attestation": "model._attestations",
+    "parse_attestations": "model._attestations",
     # fetching (a separate step; the only code that uses the network)
-    "fetch": "_fetch",
-    "FetchLimits": "_fetch",
-    "FetchResult": "_fetch",
+    "fetch": "sources._fetch",
+    "FetchLimits": "sources._fetch",
+    "FetchResult": "sources._fetch",
     "FetchError": "_errors",
     # report
-    "Report": "_report",
-    "StepResult": "_report",
-    "Check": "_report",
-    "CheckKind": "_report",
-    "Status": "_report",
-    "RejectedAttestation": "_report",
-    "RejectReason": "_report",
-    "AttestationRef": "_report",
-    "Signer": "_report",
-    "SigningTime": "_report",
-    "SigningTimeSource": "_report",
-    "LayoutInfo": "_report",
-    "Location": "_report",
+    "Report": "report._model",
+    "StepResult": "report._model",
+    "Check": "report._model",
+    "CheckKind": "report._model",
+    "Status": "report._model",
+    "RejectedAttestation": "report._model",
+    "RejectReason": "report._model",
+    "AttestationRef": "report._model",
+    "Signer": "report._model",
+    "SigningTime": "report._model",
+    "SigningTimeSource": "report._model",
+    "LayoutInfo": "report._model",
+    "Location": "report._model",
     # models
-    "DigestSet": "_digests",
-    "ResourceDescriptor": "_statement",
-    "Statement": "_statement",
-    "Envelope": "_dsse",
-    "pae": "_dsse",
-    "PublicKey": "_keys",
-    "PrivateKey": "_keys",
-    "generate_private_key": "_keys",
-    "load_public_key_pem": "_keys",
-    "load_private_key_pem": "_keys",
-    "view_for": "_predicates",
+    "DigestSet": "model._digests",
+    "ResourceDescriptor": "model._statement",
+    "Statement": "model._statement",
+    "Envelope": "model._dsse",
+    "pae": "model._dsse",
+    "PublicKey": "crypto._keys",
+    "PrivateKey": "crypto._keys",
+    "generate_private_key": "crypto._keys",
+    "load_public_key_pem": "crypto._keys",
+    "load_private_key_pem": "crypto._keys",
+    "view_for": "model.predicates",
     # rendering
-    "render": "_render",
-    "RENDERERS": "_render",
-    "FORMATS": "_render",
+    "render": "report._render",
+    "RENDERERS": "report._render",
+    "FORMATS": "report._render",
     # errors
     "IntotoPolicyError": "_errors",
     "InputError": "_errors",
@@ -143,24 +144,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'intoto_policy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"intoto_policy.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:
     from ._api import load_trusted_root_file, verify
-    from ._attestations import Attestation, parse_attestations
-    from ._digests import DigestSet
-    from ._dsse import Envelope, pae
     from ._errors import (
         FetchError,
         InputError,
@@ -174,19 +162,22 @@ if TYPE_CHECKING:
         UsageError,
         ValidationError,
     )
-    from ._fetch import FetchLimits, FetchResult, fetch
-    from ._keys import (
+    from .crypto._keys import (
         PrivateKey,
         PublicKey,
         generate_private_key,
         load_private_key_pem,
         load_public_key_pem,
     )
-    from ._layout import AttributeRule, ExpectedPredicate, Layout, Step
-    from ._loading import LoadedLayout, load_attestations, load_layout
-    from ._predicates import view_for
-    from ._render import FORMATS, RENDERERS, render
-    from ._report import (
+    from .model._attestations import Attestation, parse_attestations
+    from .model._digests import DigestSet
+    from .model._dsse import Envelope, pae
+    from .model._statement import ResourceDescriptor, Statement
+    from .model.predicates import view_for
+    from .policy._layout import AttributeRule, ExpectedPredicate, Layout, Step
+    from .policy._loading import LoadedLayout, load_attestations, load_layout
+    from .policy._tuf import TUFPolicySource, TUFResult, fetch_policy
+    from .report._model import (
         AttestationRef,
         Check,
         CheckKind,
@@ -201,6 +192,6 @@ if TYPE_CHECKING:
         Status,
         StepResult,
     )
-    from ._statement import ResourceDescriptor, Statement
-    from ._tuf import TUFPolicySource, TUFResult, fetch_policy
-    from ._verify import verify_attestations
+    from .report._render import FORMATS, RENDERERS, render
+    from .sources._fetch import FetchLimits, FetchResult, fetch
+    from .verifier._core import verify_attestations

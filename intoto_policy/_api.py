@@ -8,18 +8,18 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from ._attestations import Attestation
-from ._digests import DigestSet
 from ._errors import InputError, UsageError, ValidationError
-from ._files import read_file
-from ._json import TRUSTED_ROOT_LIMITS
-from ._keyless import SigstoreTrustedRoot, load_trusted_root
-from ._keys import PublicKey
-from ._layout import Layout
-from ._loading import LoadedLayout, load_attestations, load_layout
-from ._report import Check, CheckKind, Location, Report, Status
-from ._tuf import TUFPolicySource, load_tuf_layout
-from ._verify import verify_attestations
+from .crypto._keyless import SigstoreTrustedRoot, load_trusted_root
+from .crypto._keys import PublicKey
+from .model._attestations import Attestation
+from .model._digests import DigestSet
+from .model._json import TRUSTED_ROOT_LIMITS
+from .policy._layout import Layout
+from .policy._loading import LoadedLayout, load_attestations, load_layout
+from .policy._tuf import TUFPolicySource, load_tuf_layout
+from .report._model import Check, CheckKind, Location, Report, Status
+from .sources._files import read_file
+from .verifier._core import verify_attestations
 
 __all__ = ["load_trusted_root_file", "verify"]
 

@@ -21,7 +21,7 @@ from intoto_policy import (
     load_layout,
     verify,
 )
-from intoto_policy._cli import main
+from intoto_policy.cli._main import main
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 KEY = generate_private_key("ed25519")

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from securesystemslib.formats import encode_canonical as reference_encode
 
-from intoto_policy._canonical import encode_canonical
 from intoto_policy._errors import ValidationError
+from intoto_policy.crypto._canonical import encode_canonical
 
 
 def reference(obj: Any) -> bytes:
@@ -318,7 +318,7 @@ def test_property_any_float_is_rejected(value: float) -> None:
 def test_property_memo_matches_securesystemslib(
     shared: list[dict[str, Any]], data: st.DataObject
 ) -> None:
-    import intoto_policy._canonical as canonical
+    import intoto_policy.crypto._canonical as canonical
 
     memo: canonical.CanonicalMemo = {}
     old = canonical._MEMO_MIN
@@ -335,7 +335,7 @@ def test_property_memo_matches_securesystemslib(
 
 
 def test_memo_is_by_identity_and_skips_copies(monkeypatch: pytest.MonkeyPatch) -> None:
-    import intoto_policy._canonical as canonical
+    import intoto_policy.crypto._canonical as canonical
 
     monkeypatch.setattr(canonical, "_MEMO_MIN", 3)
     memo: canonical.CanonicalMemo = {}

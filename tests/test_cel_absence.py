@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from intoto_policy._cel import Outcome, compile_rule
+from intoto_policy.policy._cel import Outcome, compile_rule
 
 SUBJECT = [{"name": "app", "digest": {"sha256": "00"}}]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from intoto_policy._cel import Outcome, compile_rule
-from intoto_policy._layout import substitute_cel
+from intoto_policy.policy._cel import Outcome, compile_rule
+from intoto_policy.policy._layout import substitute_cel
 
 HOSTILE = ["5||true", "x|.*", '")', "' + '", "a\nb", "é☃\u202e", "{other}", "1) || (true"]
 
@@ -98,7 +98,7 @@ def test_recursion_is_not_rescanned() -> None:
 def test_layout_substitution_uses_cel_rules(
     rule: str, params: dict[str, str], expected: str
 ) -> None:
-    from intoto_policy._layout import substitute_parameters
+    from intoto_policy.policy._layout import substitute_parameters
 
     doc = {"steps": [{"expectedPredicates": [{"expectedAttributes": [{"rule": rule}]}]}]}
     out = substitute_parameters(doc, params)

@@ -23,14 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, x448
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from intoto_policy._cli import main
-from intoto_policy._keyless import (
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keyless import (
     load_trusted_root,
     parse_bundles,
     verify_bundle,
     verify_certificate_envelope,
 )
-from intoto_policy._x509 import X509Constraints
+from intoto_policy.crypto._x509 import X509Constraints
 
 pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
 

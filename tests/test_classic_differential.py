@@ -31,8 +31,8 @@ from in_toto.models.metadata import Envelope, Metablock, Metadata  # noqa: E402
 from in_toto.verifylib import in_toto_verify  # noqa: E402
 from securesystemslib.signer import CryptoSigner  # noqa: E402
 
-from intoto_policy._classic import verify_classic  # noqa: E402
-from intoto_policy._keys import PublicKey  # noqa: E402
+from intoto_policy.classic import verify_classic  # noqa: E402
+from intoto_policy.crypto._keys import PublicKey  # noqa: E402
 
 CASES = int(os.environ.get("INTOTO_POLICY_DIFF_CASES", "25"))
 

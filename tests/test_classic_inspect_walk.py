@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from intoto_policy._classic._inspect import record_artifacts
+from intoto_policy.classic._inspect import record_artifacts
 
 
 def _tree(tmp_path: Path) -> Path:

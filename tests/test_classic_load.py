@@ -1,7 +1,7 @@
 """Reading classic documents fast gives exactly what the strict loader gives.
 
 * :func:`loads_strict` (walk, C scanner, duplicate-key proofs, values shared
-  through a :class:`ParseCache`) agrees with :func:`intoto_policy._json.loads`
+  through a :class:`ParseCache`) agrees with :func:`intoto_policy.model._json.loads`
   on acceptance, error message and value (types included);
 * :func:`read_document`, which cuts a DSSE payload out of the envelope's
   bytes, agrees with :func:`parse_document` on the same bytes;
@@ -24,17 +24,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intoto_policy._classic import _load
-from intoto_policy._classic._load import (
+from intoto_policy._errors import InputError, JSONError, ValidationError
+from intoto_policy.classic import _load
+from intoto_policy.classic._load import (
     Document,
     ParseCache,
     loads_strict,
     parse_document,
     read_document,
 )
-from intoto_policy._classic._model import _EXPIRES, _parse_expires
-from intoto_policy._errors import InputError, JSONError, ValidationError
-from intoto_policy._json import DEFAULT_LIMITS, JSONLimits, loads
+from intoto_policy.classic._model import _EXPIRES, _parse_expires
+from intoto_policy.model._json import DEFAULT_LIMITS, JSONLimits, loads
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -480,11 +480,11 @@ def test_property_expires_is_strptime(year: str, fields: list[str], unicode_digi
 def test_cli_verify_does_not_build_other_subcommands(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from intoto_policy._cli import main\n"
+        "from intoto_policy.cli._main import main\n"
         "code = main(['verify', sys.argv[1]])\n"
         "assert code == 2, code\n"
-        "assert 'intoto_policy._demo' not in sys.modules\n"
-        "assert 'intoto_policy._render.sarif' not in sys.modules\n"
+        "assert 'intoto_policy.cli._demo_scenario' not in sys.modules\n"
+        "assert 'intoto_policy.report._sarif' not in sys.modules\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "missing.layout")],
@@ -563,8 +563,8 @@ def test_shared_maps_same_verdict_as_reference(tmp_path: Path, dsse: bool, mutat
     from in_toto.models.metadata import Metadata
     from in_toto.verifylib import in_toto_verify
 
-    from intoto_policy._classic import verify_classic
-    from intoto_policy._keys import PublicKey
+    from intoto_policy.classic import verify_classic
+    from intoto_policy.crypto._keys import PublicKey
 
     owner = _chain(tmp_path, dsse=dsse, mutate=mutate)
     owner_dict = owner.public_key.to_dict() | {"keyid": owner.public_key.keyid}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from intoto_policy._classic import is_classic_layout, verify_classic
-from intoto_policy._classic._sig import keyid_aliases
-from intoto_policy._files import load_public_key_file
+from intoto_policy.classic import is_classic_layout, verify_classic
+from intoto_policy.classic._sig import keyid_aliases
+from intoto_policy.sources._files import load_public_key_file
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 ITEMS = CORPUS / "real-world" / "items"
@@ -143,7 +143,7 @@ def test_classic_refuses_flags_it_cannot_honour(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from intoto_policy._cli import main
+    from intoto_policy.cli._main import main
 
     root = _copy("30-intoto-golang-dsse-only", tmp_path)
     monkeypatch.chdir(root)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from intoto_policy._classic import is_classic_layout, verify_classic
-from intoto_policy._files import load_public_key_file
-from intoto_policy._report import Report
+from intoto_policy.classic import is_classic_layout, verify_classic
+from intoto_policy.report._model import Report
+from intoto_policy.sources._files import load_public_key_file
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SCENARIOS = CORPUS / "intoto-reference" / "scenarios"

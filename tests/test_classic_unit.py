@@ -16,16 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intoto_policy._canonical import encode_canonical
-from intoto_policy._classic import is_classic_layout, verify_classic
-from intoto_policy._classic._gpg import gpg_key_expired
-from intoto_policy._classic._load import loads_strict
-from intoto_policy._classic._model import normalized_link
 from intoto_policy._errors import InputError, JSONError, ValidationError
-from intoto_policy._json import DEFAULT_LIMITS, JSONLimits, loads
-from intoto_policy._keys import PrivateKey, generate_private_key
-from intoto_policy._report import CheckKind, RejectReason, Report, Status
-from intoto_policy._rules import ArtifactRule, evaluate_rules
+from intoto_policy.classic import is_classic_layout, verify_classic
+from intoto_policy.classic._gpg import gpg_key_expired
+from intoto_policy.classic._load import loads_strict
+from intoto_policy.classic._model import normalized_link
+from intoto_policy.crypto._canonical import encode_canonical
+from intoto_policy.crypto._keys import PrivateKey, generate_private_key
+from intoto_policy.model._json import DEFAULT_LIMITS, JSONLimits, loads
+from intoto_policy.policy._rules import ArtifactRule, evaluate_rules
+from intoto_policy.report._model import CheckKind, RejectReason, Report, Status
 
 AT = datetime(2025, 1, 1, tzinfo=UTC)
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

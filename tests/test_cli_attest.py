@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from securesystemslib import dsse as sslib_dsse
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
 
-from intoto_policy import _files
-from intoto_policy._cli import main
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy._errors import InputError
-from intoto_policy._files import load_envelopes, load_private_key_file, load_public_key_file
-from intoto_policy._json import JSONLimits
-from intoto_policy._keys import PrivateKey
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keys import PrivateKey
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from intoto_policy.model._json import JSONLimits
+from intoto_policy.sources import _files
+from intoto_policy.sources._files import load_envelopes, load_private_key_file, load_public_key_file
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PREDICATE_TYPE = "https://example.com/predicate/v1"

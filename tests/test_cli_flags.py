@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 
-from intoto_policy._cli import main
+from intoto_policy.cli._main import main
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import intoto_policy._cmd_demo as cmd_demo  # registers the subcommand
-from intoto_policy._cli import main
-from intoto_policy._demo import TAMPERINGS, DemoOutcome, run_demo
+import intoto_policy.cli._demo as cmd_demo  # registers the subcommand
 from intoto_policy._errors import ValidationError
-from intoto_policy._report import RejectReason
+from intoto_policy.cli._demo_scenario import TAMPERINGS, DemoOutcome, run_demo
+from intoto_policy.cli._main import main
+from intoto_policy.report._model import RejectReason
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -136,7 +136,7 @@ def test_demo_reads_the_clock_once_in_the_handler(
         calls.append(1)
         return datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
-    # The CLI's one clock read (intoto_policy._cli.now), as the demo imported it.
+    # The CLI's one clock read (intoto_policy.cli._main.now), as the demo imported it.
     monkeypatch.setattr(cmd_demo, "now", fixed_now)
     assert main(["demo", "--color", "never"]) == 0
     out = capsys.readouterr().out
@@ -154,7 +154,7 @@ def test_demo_exit_code_is_1_when_the_tampering_goes_unnoticed(
     def unnoticed(at: datetime, *, tampering: str = "product-digest") -> DemoOutcome:
         return replace(real, tampered=real.passing)
 
-    monkeypatch.setattr("intoto_policy._demo.run_demo", unnoticed)
+    monkeypatch.setattr("intoto_policy.cli._demo_scenario.run_demo", unnoticed)
     assert main(["demo", "--color", "never"]) == 1
     assert "the tampered evidence passed" in capsys.readouterr().err
 

@@ -8,8 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intoto_policy._digests import DEFAULT_ACCEPTABLE, KNOWN_ALGORITHMS, DigestSet, digest_file
 from intoto_policy._errors import ValidationError
+from intoto_policy.model._digests import (
+    DEFAULT_ACCEPTABLE,
+    KNOWN_ALGORITHMS,
+    DigestSet,
+    digest_file,
+)
 
 # Hex lengths per algorithm, written out from the in-toto attestation spec's
 # DigestSet page (not read from the module under test).

@@ -146,7 +146,7 @@ def _python_needs(source: str) -> tuple[set[str], set[str]]:
 
 def _cli_parser() -> argparse.ArgumentParser | None:
     try:
-        cli = importlib.import_module("intoto_policy._cli")
+        cli = importlib.import_module("intoto_policy.cli._main")
     except ImportError:
         return None
     build = getattr(cli, "build_parser", None) or getattr(cli, "_build_parser", None)
@@ -197,7 +197,7 @@ def _shim(bin_dir: Path) -> dict[str, str]:
     tool.write_text(
         "#!/bin/sh\n"
         f'exec "{sys.executable}" -c '
-        "'import sys; from intoto_policy._cli import main; sys.exit(main())' \"$@\"\n",
+        "'import sys; from intoto_policy.cli._main import main; sys.exit(main())' \"$@\"\n",
         encoding="utf-8",
     )
     tool.chmod(0o755)
@@ -320,8 +320,12 @@ def test_console_parsing(body: str, want: list[tuple[str, tuple[str, ...]]]) -> 
     [
         ("from intoto_policy import verify, Report\n", {"verify", "Report"}, set()),
         ("import intoto_policy\nintoto_policy.load_layout('x')\n", {"load_layout"}, set()),
-        ("from intoto_policy._render import render\n", set(), {"intoto_policy._render"}),
-        ("import intoto_policy._cli\n", set(), {"intoto_policy._cli"}),
+        (
+            "from intoto_policy.report._render import render\n",
+            set(),
+            {"intoto_policy.report._render"},
+        ),
+        ("import intoto_policy.cli._main\n", set(), {"intoto_policy.cli._main"}),
     ],
     ids=["from-import", "attribute", "private-from", "private-import"],
 )

@@ -17,9 +17,9 @@ from securesystemslib import dsse as sslib_dsse
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import CryptoSigner, SSlibKey  # type: ignore[attr-defined]
 
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope, b64decode, pae
 from intoto_policy._errors import ValidationError
-from intoto_policy._keys import PrivateKey, PublicKey, load_public_key_pem
+from intoto_policy.crypto._keys import PrivateKey, PublicKey, load_public_key_pem
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope, b64decode, pae
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 AV = CORPUS / "attestation-verifier"

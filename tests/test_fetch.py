@@ -22,12 +22,12 @@ import pytest
 from fetch_support import CORPUS, ITEMS, Loopback, Request, free_port, json_answer, serve
 
 from intoto_policy import FetchLimits, fetch
-from intoto_policy._cli import main
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy._errors import FetchError
-from intoto_policy._fetch import SCHEMES, jsonl
-from intoto_policy._fetch._source import Item
-from intoto_policy._keys import generate_private_key
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from intoto_policy.sources._fetch import SCHEMES, jsonl
+from intoto_policy.sources._source import Item
 
 pytestmark = pytest.mark.skipif(not ITEMS.is_dir(), reason="shared corpus not present")
 
@@ -720,9 +720,9 @@ def test_per_source_byte_budget(tmp_path: Path) -> None:
 def test_verify_without_from_does_not_import_httpx(tmp_path: Path) -> None:
     layout = _minimal_layout(tmp_path)
     code = (
-        "import sys; from intoto_policy._cli import main; "
+        "import sys; from intoto_policy.cli._main import main; "
         f"code = main(['verify', {str(layout)!r}, '--unsigned-layout', '--no-subject']); "
-        "print(code, 'httpx' in sys.modules, 'intoto_policy._fetch' in sys.modules)"
+        "print(code, 'httpx' in sys.modules, 'intoto_policy.sources._fetch' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     # Exit 1: the layout's step has no attestation, so verification really ran.

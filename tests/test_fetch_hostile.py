@@ -21,7 +21,7 @@ from fetch_support import OCI_INDEX, Loopback, Request, json_answer, serve, sha2
 
 from intoto_policy import FetchLimits, fetch
 from intoto_policy._errors import FetchError
-from intoto_policy._fetch._oci import parse_reference
+from intoto_policy.sources._oci import parse_reference
 
 IMAGE = "sha256:" + "a" * 64
 ENVELOPE = json.dumps({"payloadType": "x", "payload": "", "signatures": []}).encode()
@@ -428,8 +428,8 @@ def test_pagination_that_never_ends_is_bounded() -> None:
     ],
 )
 def test_base_url_resolution(env: dict[str, str], expected: str) -> None:
-    from intoto_policy._fetch._client import HttpClient
-    from intoto_policy._fetch._source import Context
+    from intoto_policy.sources._client import HttpClient
+    from intoto_policy.sources._source import Context
 
     assert Context("s", HttpClient("s"), env=env, base_urls={}).base_url("github") == expected
 
@@ -455,15 +455,15 @@ def test_base_url_resolution(env: dict[str, str], expected: str) -> None:
     ],
 )
 def test_registry_api_base(registry: str, repo: str, base: str) -> None:
-    from intoto_policy._fetch._client import HttpClient
-    from intoto_policy._fetch._oci import _Registry
-    from intoto_policy._fetch._source import Context
+    from intoto_policy.sources._client import HttpClient
+    from intoto_policy.sources._oci import _Registry
+    from intoto_policy.sources._source import Context
 
     assert _Registry(Context("s", HttpClient("s")), registry, repo).base == base
 
 
 def test_docker_hub_credentials_are_found_under_docker_logins_key(tmp_path: Path) -> None:
-    from intoto_policy._fetch._oci import _credentials
+    from intoto_policy.sources._oci import _credentials
 
     (tmp_path / "config.json").write_text(
         json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}})

@@ -34,10 +34,10 @@ from fetch_support import (
 from jsonschema import Draft202012Validator
 
 from intoto_policy import FetchLimits, fetch
-from intoto_policy._cli import main
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy._errors import FetchError
-from intoto_policy._keys import generate_private_key
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 
 SLSA = "https://slsa.dev/provenance/v1"
 COSIGN = "https://cosign.sigstore.dev/attestation/v1"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from intoto_policy import InputError
-from intoto_policy._files import hash_file, read_file
+from intoto_policy.sources._files import hash_file, read_file
 
 
 def _fifo(tmp: Path) -> Path:

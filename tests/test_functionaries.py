@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from intoto_policy import ValidationError, generate_private_key
-from intoto_policy._functionaries import (
+from intoto_policy.policy._functionaries import (
     KeyFunctionary,
     SigstoreFunctionary,
     X509Functionary,

@@ -263,7 +263,7 @@ def _own_errors_only() -> Iterator[None]:
 
 
 def _json_loads(data: bytes) -> None:
-    from intoto_policy._json import loads
+    from intoto_policy.model._json import loads
 
     loads(data, source="fuzz")
 
@@ -286,7 +286,7 @@ def _envelope(data: bytes) -> None:
 
 def _statement_and_view(data: bytes) -> None:
     from intoto_policy import Statement, view_for
-    from intoto_policy._json import loads
+    from intoto_policy.model._json import loads
 
     statement = Statement.from_dict(loads(data, source="fuzz"))
     view = view_for(statement)
@@ -306,9 +306,9 @@ def _layout(suffix: str) -> Callable[[bytes], None]:
 
 
 def _classic_document(data: bytes) -> None:
-    from intoto_policy._classic import is_classic_layout
-    from intoto_policy._classic._load import parse_document
-    from intoto_policy._classic._model import layout_from_payload, link_from_payload
+    from intoto_policy.classic import is_classic_layout
+    from intoto_policy.classic._load import parse_document
+    from intoto_policy.classic._model import layout_from_payload, link_from_payload
 
     is_classic_layout(data)
     doc = parse_document(data, source="fuzz.link")
@@ -331,8 +331,8 @@ def _private_key(data: bytes) -> None:
 
 
 def _key_file(data: bytes) -> None:
-    from intoto_policy._json import loads
-    from intoto_policy._keys import public_key_from_dict
+    from intoto_policy.crypto._keys import public_key_from_dict
+    from intoto_policy.model._json import loads
 
     doc = loads(data, source="fuzz")
     if isinstance(doc, dict):
@@ -340,19 +340,19 @@ def _key_file(data: bytes) -> None:
 
 
 def _bundles(data: bytes) -> None:
-    from intoto_policy._keyless import parse_bundles
+    from intoto_policy.crypto._keyless import parse_bundles
 
     parse_bundles(data, source="fuzz.sigstore")
 
 
 def _trusted_root(data: bytes) -> None:
-    from intoto_policy._keyless import load_trusted_root
+    from intoto_policy.crypto._keyless import load_trusted_root
 
     load_trusted_root(data, source="trusted_root.json")
 
 
 def _certificates(data: bytes) -> None:
-    from intoto_policy._x509 import load_certificate, load_pem_certificates
+    from intoto_policy.crypto._x509 import load_certificate, load_pem_certificates
 
     with _own_errors_only():
         load_pem_certificates(data, source="fuzz.pem")
@@ -457,19 +457,19 @@ def test_fuzz_values(target: Callable[[Any], None]) -> None:
 
 
 def _time(text: str) -> None:
-    from intoto_policy._time import parse_rfc3339
+    from intoto_policy.model._time import parse_rfc3339
 
     parse_rfc3339(text)
 
 
 def _duration(text: str) -> None:
-    from intoto_policy._time import parse_duration
+    from intoto_policy.model._time import parse_duration
 
     parse_duration(text)
 
 
 def _cel(text: str) -> None:
-    from intoto_policy._cel import compile_rule
+    from intoto_policy.policy._cel import compile_rule
 
     compile_rule(text)
 
@@ -512,7 +512,7 @@ def test_fuzz_text(target: Callable[[str], None]) -> None:
 
 def test_fuzz_non_string_times() -> None:
     """The time parsers take ``object``: any JSON value is refused cleanly."""
-    from intoto_policy._time import parse_duration, parse_rfc3339
+    from intoto_policy.model._time import parse_duration, parse_rfc3339
 
     @FUZZ
     @given(json_values())
@@ -606,7 +606,7 @@ def argvs(draw: st.DrawFn, files: list[str]) -> list[str]:
 
 
 def test_fuzz_cli_argv(tmp_path: Path) -> None:
-    from intoto_policy._cli import main
+    from intoto_policy.cli._main import main
 
     rnd = random.Random(9)
     files: list[str] = []

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from intoto_policy import InputError
-from intoto_policy._cli import main
 from intoto_policy._errors import MAX_PROBLEM_CHARS, excerpt
-from intoto_policy._files import KEY_LIMITS
-from intoto_policy._json import LAYOUT_LIMITS, PARAMS_LIMITS, TRUSTED_ROOT_LIMITS
-from intoto_policy._loading import MAX_LAYOUT_VALUES, MAX_SCHEMA_ERRORS, load_layout
+from intoto_policy.cli._main import main
+from intoto_policy.model._json import LAYOUT_LIMITS, PARAMS_LIMITS, TRUSTED_ROOT_LIMITS
+from intoto_policy.policy._loading import MAX_LAYOUT_VALUES, MAX_SCHEMA_ERRORS, load_layout
+from intoto_policy.sources._files import KEY_LIMITS
 
 #: No line of output may be longer than this, whatever the input.
 MAX_LINE = 500

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intoto_policy._errors import InputError, JSONError
-from intoto_policy._json import DEFAULT_LIMITS, JSONLimits, loads
+from intoto_policy.model._json import DEFAULT_LIMITS, JSONLimits, loads
 
 ACCEPTED: list[tuple[str, bytes | str, Any]] = [
     ("empty-object", b"{}", {}),

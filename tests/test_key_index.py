@@ -19,7 +19,7 @@ from intoto_policy import (
     generate_private_key,
     verify_attestations,
 )
-from intoto_policy._dsse import MAX_TRIAL_SIGNATURES, EnvelopeSignature, KeyIndex
+from intoto_policy.model._dsse import MAX_TRIAL_SIGNATURES, EnvelopeSignature, KeyIndex
 
 PTYPE = "https://example.com/attestation/test/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from intoto_policy._errors import InputError, JSONError, UsageError, ValidationError
-from intoto_policy._keyless import (
+from intoto_policy.crypto._keyless import (
     BundleRecord,
     KeylessResult,
     SigstoreIdentity,
@@ -36,7 +36,7 @@ from intoto_policy._keyless import (
     verify_bundle,
     verify_certificate_envelope,
 )
-from intoto_policy._x509 import (
+from intoto_policy.crypto._x509 import (
     CertificateIdentity,
     ValuePattern,
     X509Constraints,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from intoto_policy._cli import main
-from intoto_policy._keyless import load_trusted_root, parse_bundles, verify_bundle
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keyless import load_trusted_root, parse_bundles, verify_bundle
 
 pytest.importorskip("sigstore")
 

@@ -16,7 +16,7 @@ from securesystemslib.formats import encode_canonical as sslib_canonical
 from securesystemslib.signer import CryptoSigner, Signature, SSlibKey  # type: ignore[attr-defined]
 
 from intoto_policy._errors import KeyFormatError, SigningError, ValidationError
-from intoto_policy._keys import (
+from intoto_policy.crypto._keys import (
     PrivateKey,
     PublicKey,
     compute_keyid,
@@ -480,7 +480,7 @@ ED25519_PATHS = [
 def test_ed25519_libsodium_and_openssl_agree(
     monkeypatch: pytest.MonkeyPatch, name: str, mutate, expected: bool
 ) -> None:
-    import intoto_policy._keys as keys_module
+    import intoto_policy.crypto._keys as keys_module
 
     key = keys_module.generate_private_key("ed25519")
     sig, msg = mutate(key.sign(b"payload"), b"payload")

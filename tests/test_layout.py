@@ -19,10 +19,10 @@ from intoto_policy import (
     generate_private_key,
     load_layout,
 )
-from intoto_policy._cli import main
-from intoto_policy._layout import Layout, substitute_parameters
-from intoto_policy._lint import lint_layout
-from intoto_policy._loading import parse_layout_document
+from intoto_policy.cli._main import main
+from intoto_policy.policy._layout import Layout, substitute_parameters
+from intoto_policy.policy._lint import lint_layout
+from intoto_policy.policy._loading import parse_layout_document
 
 AT = datetime(2026, 6, 1, tzinfo=UTC)
 KEY = generate_private_key("ed25519")
@@ -410,7 +410,7 @@ _JSON_VALUES = st.recursive(
     indent=st.sampled_from([None, 1, 2]),
 )
 def test_json_line_map_finds_every_value(doc: dict, indent: int | None) -> None:
-    from intoto_policy._loading import _json_lines
+    from intoto_policy.policy._loading import _json_lines
 
     text = json.dumps(doc, indent=indent)
     lines = _json_lines(text)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from intoto_policy import ValidationError, generate_private_key
-from intoto_policy._layout import Layout
+from intoto_policy.policy._layout import Layout
 
 KEY = generate_private_key("ed25519")
 OTHER = generate_private_key("ed25519")
@@ -117,8 +117,8 @@ def test_key_id_of_another_key_is_rejected(functionaries: dict[str, Any]) -> Non
 def _lint(doc: dict[str, Any]) -> list[Any]:
     import yaml
 
-    from intoto_policy._lint import lint_layout
-    from intoto_policy._loading import parse_layout_document
+    from intoto_policy.policy._lint import lint_layout
+    from intoto_policy.policy._loading import parse_layout_document
 
     text = yaml.safe_dump(doc, sort_keys=False).encode()
     parsed, lines = parse_layout_document(text, source="l.yml")

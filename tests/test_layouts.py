@@ -31,14 +31,14 @@ import pytest
 
 from intoto_policy import verify
 from intoto_policy._api import load_trusted_root_file
-from intoto_policy._attestations import Attestation
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy._errors import ParameterError, ValidationError
-from intoto_policy._keyless import SigstoreTrustedRoot
-from intoto_policy._keys import load_public_key_pem
-from intoto_policy._layout import Layout, parameters_used
-from intoto_policy._loading import load_layout, parse_layout_document, validate_layout_schema
-from intoto_policy._report import CheckKind, RejectReason, Report, Status
+from intoto_policy.crypto._keyless import SigstoreTrustedRoot
+from intoto_policy.crypto._keys import load_public_key_pem
+from intoto_policy.model._attestations import Attestation
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from intoto_policy.policy._layout import Layout, parameters_used
+from intoto_policy.policy._loading import load_layout, parse_layout_document, validate_layout_schema
+from intoto_policy.report._model import CheckKind, RejectReason, Report, Status
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ROOT / "layouts"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from intoto_policy._cli import main
+from intoto_policy.cli._main import main
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "attestation-verifier"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")

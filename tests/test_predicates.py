@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intoto_policy._digests import DigestSet
 from intoto_policy._errors import UsageError, ValidationError
-from intoto_policy._predicates import (
+from intoto_policy.model._digests import DigestSet
+from intoto_policy.model._statement import ResourceDescriptor, Statement
+from intoto_policy.model._time import format_duration, format_rfc3339, parse_duration, parse_rfc3339
+from intoto_policy.model.predicates import (
     REGISTRY,
     Artifacts,
     CycloneDxView,
@@ -43,8 +45,6 @@ from intoto_policy._predicates import (
     unregister,
     view_for,
 )
-from intoto_policy._statement import ResourceDescriptor, Statement
-from intoto_policy._time import format_duration, format_rfc3339, parse_duration, parse_rfc3339
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 AV = CORPUS / "attestation-verifier"

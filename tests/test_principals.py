@@ -38,8 +38,8 @@ from intoto_policy import (
     parse_attestations,
     verify_attestations,
 )
-from intoto_policy._dsse import EnvelopeSignature, pae
-from intoto_policy._keyless import load_trusted_root
+from intoto_policy.crypto._keyless import load_trusted_root
+from intoto_policy.model._dsse import EnvelopeSignature, pae
 
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PTYPE = "https://example.com/attestation/test/v1"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from intoto_policy._cli import main
+from intoto_policy.cli._main import main
 
 pytest.importorskip("sigstore")
 
@@ -659,7 +659,7 @@ def test_keyless_identity_counts_once_for_thresholds(
 def test_key_signed_vsa_with_raw_signature(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from intoto_policy._files import load_public_key_file
+    from intoto_policy.sources._files import load_public_key_file
 
     item = ITEMS / "10-slsaverifier-vsa-gce"
     key = load_public_key_file(item / "vsa_signing_public_key.pem")
@@ -700,7 +700,7 @@ def test_key_signed_vsa_with_raw_signature(
 def test_witness_collection_with_ed25519_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from intoto_policy._files import load_public_key_file
+    from intoto_policy.sources._files import load_public_key_file
 
     item = ITEMS / "28-witness-sbom-collections"
     key = load_public_key_file(item / "testpub.pem")

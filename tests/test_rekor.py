@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from intoto_policy._errors import ValidationError
-from intoto_policy._rekor import (
+from intoto_policy.crypto._rekor import (
     RegistryKey,
     RekorCheckError,
     _envelope_hashes,
@@ -435,7 +435,7 @@ def test_relogged_body(item: str, change: Callable[[Doc], object], check: str | 
 
 def test_signed_after_the_verification_time_fails() -> None:
     pytest.importorskip("sigstore")
-    from intoto_policy._keyless import load_trusted_root, parse_bundles, verify_bundle
+    from intoto_policy.crypto._keyless import load_trusted_root, parse_bundles, verify_bundle
 
     root = load_trusted_root(PROD.read_bytes(), source="prod")
     (record,) = parse_bundles((ITEMS / SET_ONLY).read_bytes(), source=SET_ONLY)

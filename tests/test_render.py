@@ -27,25 +27,16 @@ import jsonschema
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy._errors import UsageError
-from intoto_policy._keys import PrivateKey
-from intoto_policy._progress import Progress
-from intoto_policy._render import FORMATS, RENDERERS, render
-from intoto_policy._render._common import clean
-from intoto_policy._render.json import render_json
-from intoto_policy._render.junit import GLOBAL_SUITE, render_junit
-from intoto_policy._render.markdown import escape_markdown, render_markdown
-from intoto_policy._render.sarif import REJECTED_RULE_ID, render_sarif, rule_id
-from intoto_policy._render.text import render_text
-from intoto_policy._render.vsa import (
-    DEFAULT_VERIFIER_ID,
-    VSA_PREDICATE_TYPE,
-    render_vsa,
-    resource_uri_for,
-    vsa_statement,
-)
-from intoto_policy._report import (
+from intoto_policy.cli._progress import Progress
+from intoto_policy.crypto._keys import PrivateKey
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from intoto_policy.model._statement import Statement
+from intoto_policy.report._common import clean
+from intoto_policy.report._json import render_json
+from intoto_policy.report._junit import GLOBAL_SUITE, render_junit
+from intoto_policy.report._markdown import escape_markdown, render_markdown
+from intoto_policy.report._model import (
     AttestationRef,
     Check,
     CheckKind,
@@ -58,7 +49,16 @@ from intoto_policy._report import (
     Status,
     StepResult,
 )
-from intoto_policy._statement import Statement
+from intoto_policy.report._render import FORMATS, RENDERERS, render
+from intoto_policy.report._sarif import REJECTED_RULE_ID, render_sarif, rule_id
+from intoto_policy.report._text import render_text
+from intoto_policy.report._vsa import (
+    DEFAULT_VERIFIER_ID,
+    VSA_PREDICATE_TYPE,
+    render_vsa,
+    resource_uri_for,
+    vsa_statement,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT_SCHEMA = ROOT / "schemas" / "report.schema.json"

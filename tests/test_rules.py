@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intoto_policy._errors import ValidationError
-from intoto_policy._rules import (
+from intoto_policy.policy._rules import (
     ArtifactRule,
     RulesResult,
     _Evaluation,
@@ -838,7 +838,7 @@ def test_property_pattern_matching_is_fnmatch_filter(path: str, pattern: str) ->
 def test_property_selector_is_fnmatch_filter(paths: list[str], pattern: str) -> None:
     import fnmatch
 
-    from intoto_policy._rules import _selector
+    from intoto_policy.policy._rules import _selector
 
     assert _selector(pattern)(paths) == fnmatch.filter(paths, pattern)
 

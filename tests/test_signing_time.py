@@ -22,14 +22,14 @@ import jsonschema
 import pytest
 
 from intoto_policy import SigningTime, SigningTimeSource, verify
-from intoto_policy._attestations import parse_attestations
-from intoto_policy._cli import main
-from intoto_policy._keyless import load_trusted_root
-from intoto_policy._keys import generate_private_key
-from intoto_policy._layout import Layout
-from intoto_policy._report import AttestationRef, CheckKind, Status
-from intoto_policy._statement import Statement
-from intoto_policy._verify import _Authentic, _Candidate, _Verification
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keyless import load_trusted_root
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.model._attestations import parse_attestations
+from intoto_policy.model._statement import Statement
+from intoto_policy.policy._layout import Layout
+from intoto_policy.report._model import AttestationRef, CheckKind, Status
+from intoto_policy.verifier._core import _Authentic, _Candidate, _Verification
 
 pytest.importorskip("sigstore")
 

@@ -24,7 +24,7 @@ CLASSIC = CORPUS / "real-world" / "items" / "30-intoto-golang-dsse-only"
 # Imported by a command path and dumped to a file (stdout holds the report).
 DRIVER = """
 import json, sys
-from intoto_policy._cli import main
+from intoto_policy.cli._main import main
 out, argv = sys.argv[1], sys.argv[2:]
 code = main(argv) if argv else 0
 with open(out, "w") as f:
@@ -39,15 +39,15 @@ NEVER_AT_START = [
     "cel_expr_python",
     "cryptography.x509",
     "in_toto",
-    "intoto_policy._classic._verify",
+    "intoto_policy.classic._verify",
     "intoto_policy._api",
-    "intoto_policy._render",
+    "intoto_policy.report._render",
 ]
 SIGNED_BY_KEYS = [  # a layout whose functionaries are keys: no certificates, no Sigstore
     "sigstore",
     "securesystemslib",
     "cryptography.x509",
-    "intoto_policy._classic._verify",
+    "intoto_policy.classic._verify",
 ]
 CLASSIC_NEEDS_NONE_OF = [
     "jsonschema",
@@ -57,8 +57,8 @@ CLASSIC_NEEDS_NONE_OF = [
     "cel_expr_python",
     "cryptography.x509",
     "intoto_policy._api",
-    "intoto_policy._layout",
-    "intoto_policy._predicates",
+    "intoto_policy.policy._layout",
+    "intoto_policy.model.predicates",
 ]
 
 ATTESTATION = [
@@ -113,5 +113,5 @@ def test_command_path_imports_no_unneeded_heavy_module(
     result = json.loads(out.read_text())
     assert result["code"] in (0, 1), name
     loaded = set(result["modules"])
-    assert "intoto_policy._cli" in loaded
+    assert "intoto_policy.cli._main" in loaded
     assert [m for m in absent if m in loaded] == [], name

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intoto_policy._errors import ValidationError
-from intoto_policy._json import loads
-from intoto_policy._statement import (
+from intoto_policy.model._json import loads
+from intoto_policy.model._statement import (
     STATEMENT_V01,
     STATEMENT_V1,
     ResourceDescriptor,

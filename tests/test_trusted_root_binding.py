@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from intoto_policy import InputError, Layout, verify
-from intoto_policy._cli import main
-from intoto_policy._keyless import load_trusted_root
-from intoto_policy._lint import lint_layout
-from intoto_policy._loading import parse_layout_document
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keyless import load_trusted_root
+from intoto_policy.policy._lint import lint_layout
+from intoto_policy.policy._loading import parse_layout_document
 
 pytest.importorskip("sigstore")
 

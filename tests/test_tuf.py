@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 
 from intoto_policy import CheckKind, Status, verify
-from intoto_policy._cli import main
-from intoto_policy._demo import _ARTIFACT_BYTES, _evidence, _layout_text
-from intoto_policy._files import load_private_key_file
-from intoto_policy._keys import generate_private_key
-from intoto_policy._tuf import TUFPolicySource, fetch_policy
-from intoto_policy._tuf._repository import _signer, _write_target
+from intoto_policy.cli._demo_scenario import _ARTIFACT_BYTES, _evidence, _layout_text
+from intoto_policy.cli._main import main
+from intoto_policy.crypto._keys import generate_private_key
+from intoto_policy.policy._tuf import TUFPolicySource, fetch_policy
+from intoto_policy.policy._tuf._repository import _signer, _write_target
+from intoto_policy.sources._files import load_private_key_file
 
 AT = datetime(2026, 11, 1, 12, tzinfo=UTC)
 AT_TEXT = "2026-11-01T12:00:00Z"
@@ -738,7 +738,7 @@ def test_unusable_tuf_sources_are_usage_errors(
 def test_plain_verify_does_not_import_tuf(world: World) -> None:
     code = (
         "import sys\n"
-        "from intoto_policy._cli import main\n"
+        "from intoto_policy.cli._main import main\n"
         f"rc = main(['verify', {str(world.tmp / 'layout.signed.json')!r}, '--layout-key', "
         f"{str(world.key('owner.pub'))!r}, '--attestations', {str(world.tmp / 'evidence')!r}, "
         f"'--subject-digest', 'sha256:{DIGEST}', '--at', '{AT_TEXT}'])\n"

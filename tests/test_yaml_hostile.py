@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from intoto_policy import InputError
-from intoto_policy._json import LAYOUT_LIMITS
-from intoto_policy._loading import parse_layout_document
+from intoto_policy.model._json import LAYOUT_LIMITS
+from intoto_policy.policy._loading import parse_layout_document
 
 _BOMB = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n".encode()

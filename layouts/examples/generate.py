@@ -29,8 +29,8 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from intoto_policy._dsse import INTOTO_PAYLOAD_TYPE, Envelope
-from intoto_policy._keys import PrivateKey
+from intoto_policy.crypto._keys import PrivateKey
+from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 
 __all__ = [
     "APP",

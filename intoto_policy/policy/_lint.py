@@ -1,0 +1,219 @@
+"""Layout lint: every problem in a layout, not just the first.
+
+``intoto-policy layout check`` reports schema errors with line numbers and
+semantic findings: unknown functionary ids, thresholds above the number of
+functionaries, ``MATCH ... FROM`` an unknown step, CEL that does not
+compile, an expired layout, parameters that are never used, and a
+``trustedRoot`` named by path without the SHA-256 that binds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .._errors import LayoutError, ValidationError, excerpt
+from ..model._time import parse_rfc3339
+from ._cel import compile_rule
+from ._functionaries import functionary_from_dict
+from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
+from ._loading import validate_layout_schema
+from ._rules import ArtifactRule
+
+__all__ = ["Finding", "lint_layout"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One lint finding.
+
+    Attributes:
+        severity: ``error`` or ``warning``.
+        message: What is wrong.
+        pointer: JSON pointer of the offending value.
+        line: 1-based line, if known.
+    """
+
+    severity: str
+    message: str
+    pointer: str = ""
+    line: int | None = None
+
+
+def _line(lines: Mapping[str, int], pointer: str) -> int | None:
+    while True:
+        if pointer in lines:
+            return lines[pointer]
+        if not pointer:
+            return None
+        pointer = pointer.rsplit("/", 1)[0]
+
+
+def lint_layout(
+    doc: Any,
+    *,
+    source: str,
+    lines: Mapping[str, int],
+    at: datetime,
+    params: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Lint a parsed layout document.
+
+    Args:
+        doc: The parsed layout (before parameter substitution).
+        source: Its name.
+        lines: JSON pointer -> line map.
+        at: The time against which expiry is judged.
+        params: Parameter values, if the layout is to be checked with them.
+
+    Returns:
+        Findings in document order (errors and warnings).
+    """
+    findings: list[Finding] = []
+
+    def add(severity: str, message: str, pointer: str) -> None:
+        findings.append(Finding(severity, message, pointer, _line(lines, pointer)))
+
+    for err in validate_layout_schema(doc, source=source, lines=lines):
+        add("error", f"schema: {err.problem}", "/" + err.path.replace(".", "/") if err.path else "")
+    if not isinstance(doc, Mapping):
+        return findings
+
+    given = dict(params or {})
+    used = parameters_used(doc)
+    for value in given.values():
+        used |= parameters_used(value)
+    for name in sorted(set(given) - used):
+        add("warning", f"parameter {excerpt(name)} is given but never used", "")
+    if given:
+        try:
+            doc = substitute_parameters(doc, given)
+        except ValidationError as exc:
+            add("error", exc.problem, "")
+            return findings
+
+    expires = doc.get("expires")
+    if isinstance(expires, str):
+        try:
+            when = parse_rfc3339(expires)
+        except ValidationError as exc:
+            add("error", f"expires: {exc.problem}", "/expires")
+        else:
+            if when <= at:
+                add("error", f"the layout already expired at {expires}", "/expires")
+
+    trusted_root = doc.get("trustedRoot")
+    if isinstance(trusted_root, str) and trusted_root:
+        # The layout's signature would cover the name, not the file, which
+        # usually sits next to the evidence: verify refuses it unbound.
+        add(
+            "error",
+            f"trustedRoot names {trusted_root} but records no sha256, so the layout does not "
+            "bind the root: write it as {path, sha256} (the file's SHA-256); verify refuses a "
+            "path alone unless the root is given with --trusted-root",
+            "/trustedRoot",
+        )
+
+    funcs = doc.get("functionaries") if isinstance(doc.get("functionaries"), Mapping) else {}
+    built: dict[str, Any] = {}
+    for fid, fdata in funcs.items():
+        if not isinstance(fid, str):
+            add(
+                "error",
+                f"functionary id {excerpt(str(fid)[:16])} must be a string",
+                "/functionaries",
+            )
+            continue
+        try:
+            built[fid] = functionary_from_dict(fid, fdata)
+        except ValidationError as exc:
+            add("error", f"functionary {fid[:16]}: {exc.problem}", f"/functionaries/{fid}")
+    revoked = doc.get("revokedKeys") or []
+    for index, rid in enumerate(revoked if isinstance(revoked, list) else []):
+        if not isinstance(rid, str):
+            continue
+        try:
+            _resolve_revoked([rid], built)
+        except ValidationError as exc:
+            if rid not in funcs:  # a functionary that failed to load is reported above
+                add("error", exc.problem, f"/revokedKeys/{index}")
+
+    steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
+    names = [s.get("name") for s in steps if isinstance(s, Mapping)]
+    for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+        add("error", f"step name {excerpt(name)} is used twice", "/steps")
+    for sname in doc.get("subjectSteps") or []:
+        if sname not in names:
+            add("error", f"subjectSteps names unknown step {excerpt(sname)}", "/subjectSteps")
+
+    for i, step in enumerate(steps):
+        if not isinstance(step, Mapping):
+            continue
+        sp = f"/steps/{i}"
+        label = step.get("name", f"#{i}")
+        for field_name in ("expectedMaterials", "expectedProducts"):
+            for j, text in enumerate(step.get(field_name) or []):
+                if not isinstance(text, str):
+                    continue
+                if _PARAM_REF.search(text) and not given:
+                    continue
+                try:
+                    rule = ArtifactRule.parse_string(text)
+                except ValidationError as exc:
+                    add(
+                        "error",
+                        f"step {excerpt(label)}: rule {excerpt(text)}: {exc.problem}",
+                        f"{sp}/{field_name}/{j}",
+                    )
+                    continue
+                if rule.dest_name and rule.dest_name not in names:
+                    add(
+                        "error",
+                        f"step {excerpt(label)}: {excerpt(text)} matches FROM unknown step {excerpt(rule.dest_name)}",
+                        f"{sp}/{field_name}/{j}",
+                    )
+        step_funcs = step.get("functionaries") or []
+        for k, pred in enumerate(step.get("expectedPredicates") or []):
+            if not isinstance(pred, Mapping):
+                continue
+            pp = f"{sp}/expectedPredicates/{k}"
+            fl = pred.get("functionaries") or step_funcs
+            for fid in fl:
+                if fid not in funcs:
+                    add(
+                        "error",
+                        f"step {excerpt(label)}: unknown functionary id {excerpt(fid)}",
+                        f"{pp}/functionaries",
+                    )
+            threshold = pred.get("threshold", step.get("threshold", 1))
+            if isinstance(threshold, int) and threshold > len(set(fl)):
+                add(
+                    "error",
+                    f"step {excerpt(label)}: threshold {threshold} is above the {len(set(fl))} "
+                    "functionaries listed, so it can never be met",
+                    f"{pp}/threshold",
+                )
+            for m, attr in enumerate(pred.get("expectedAttributes") or []):
+                rule_text = attr.get("rule") if isinstance(attr, Mapping) else None
+                if not isinstance(rule_text, str):
+                    continue
+                if _PARAM_REF.search(rule_text) and not given:
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: rule uses parameters ({', '.join(sorted(set(_PARAM_REF.findall(rule_text))))}); "
+                        "give them with --param to check it compiles",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
+                    continue
+                try:
+                    compile_rule(rule_text)
+                except LayoutError as exc:
+                    add(
+                        "error",
+                        f"step {excerpt(label)}: {exc.problem}",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
+    findings.sort(key=lambda f: (f.line or 0, f.pointer))
+    return findings

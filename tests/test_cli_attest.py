@@ -25,7 +25,7 @@ from intoto_policy.cli._main import main
 from intoto_policy.crypto._keys import PrivateKey
 from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from intoto_policy.model._json import JSONLimits
-from intoto_policy.sources import _files
+from intoto_policy.sources import _files, _outputs
 from intoto_policy.sources._files import load_envelopes, load_private_key_file, load_public_key_file
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -848,9 +848,9 @@ def test_load_envelopes_shapes(
 def test_write_new_file_never_clobbers(tmp_path: Path) -> None:
     path = _write(tmp_path / "f", b"old")
     with pytest.raises(InputError, match="exists"):
-        _files.write_new_file(path, b"new")
+        _outputs.write_new_file(path, b"new")
     assert path.read_bytes() == b"old"
-    _files.write_new_file(path, b"new", overwrite=True)
+    _outputs.write_new_file(path, b"new", overwrite=True)
     assert path.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
 

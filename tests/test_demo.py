@@ -136,7 +136,7 @@ def test_demo_reads_the_clock_once_in_the_handler(
         calls.append(1)
         return datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
-    # The CLI's one clock read (intoto_policy.cli._main.now), as the demo imported it.
+    # The CLI's one clock read (intoto_policy.cli._common.now), as the demo imported it.
     monkeypatch.setattr(cmd_demo, "now", fixed_now)
     assert main(["demo", "--color", "never"]) == 0
     out = capsys.readouterr().out

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from intoto_policy._errors import InputError
-from intoto_policy.sources._files import (
+from intoto_policy.sources._outputs import (
     append_line,
     refuse_overwriting_inputs,
     write_file,

@@ -1,6 +1,6 @@
 """``intoto-policy demo``: the main job end to end, in a temporary directory.
 
-Registered with the CLI's :func:`~intoto_policy.cli._main.subcommand` registry by
+Registered with the CLI's :func:`~intoto_policy.cli._common.subcommand` registry by
 importing this module. The handler is the only place the demo reads the
 clock; :func:`intoto_policy.cli._demo_scenario.run_demo` takes the time as a parameter.
 """
@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .._errors import UsageError
-from ._main import EXIT_FAILED, EXIT_OK, now, subcommand
+from ._common import EXIT_FAILED, EXIT_OK, now, subcommand
 
 if TYPE_CHECKING:
     from ..report._model import Report

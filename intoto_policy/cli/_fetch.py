@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
-from ._main import EXIT_FAILED, EXIT_OK, PROG, _safe, subcommand
+from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, subcommand
 
 __all__ = ["add_from_arguments", "fetch_from"]
 
@@ -217,7 +217,7 @@ def _subjects(args: argparse.Namespace) -> list[Any]:
 )
 def _fetch(args: argparse.Namespace) -> int:
     from ..sources._fetch import jsonl  # noqa: PLC0415
-    from ..sources._files import write_new_file  # noqa: PLC0415
+    from ..sources._outputs import write_new_file  # noqa: PLC0415
 
     result = _run(args.sources, args, _subjects(args))
     _summary(result)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import InputError, UsageError
 from ..sources._files import load_private_key_file, load_public_key_file, read_file
-from ._main import EXIT_OK, _passphrase_source, now, subcommand
+from ._common import EXIT_OK, _passphrase_source, now, subcommand
 
 __all__: list[str] = []
 
@@ -280,7 +280,7 @@ def verify_tuf(
 
     from ..policy._tuf import TUFPolicySource, load_tuf_layout  # noqa: PLC0415
     from ..report._model import Report  # noqa: PLC0415
-    from ..sources._files import refuse_overwriting_inputs  # noqa: PLC0415
+    from ..sources._outputs import refuse_overwriting_inputs  # noqa: PLC0415
 
     if not args.layout.startswith("tuf:"):
         given = [f for f in TUF_FLAGS if getattr(args, f[2:].replace("-", "_"))]

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..._errors import InputError, SigningError, UsageError
 from ...crypto._keys import PrivateKey, PublicKey
-from ...sources._files import read_file, write_file
+from ...sources._files import read_file
+from ...sources._outputs import write_file
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Key, Signer

@@ -174,6 +174,33 @@ def _alternatives(schema: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+_YAML_SECTION = [
+    "## YAML and JSON",
+    "",
+    "A layout is one JSON object or one YAML mapping. YAML is read with the "
+    "YAML 1.2 core schema, so a YAML layout means what the same JSON would:",
+    "",
+    "- Plain scalars are null (`null`, `~`, nothing), booleans (`true`, `false`, "
+    "also capitalised or upper case), integers (`12`, `-3`, `0x1F`, `0o17`) and "
+    "floats (`1.5`, `1e3`); everything else is a string.",
+    "- YAML 1.1 forms are strings: `yes`/`no`/`on`/`off`, dates and times "
+    "(`expires: 2030-01-01T00:00:00Z` is the string the schema expects), base-60 "
+    "numbers (`1:30`), `1_000`, `0b101`, and `<<` (no merge keys). Where the schema "
+    "expects a number or a boolean, such a string is a schema error.",
+    "- Refused (one line naming the file and line, exit 2): an integer with a "
+    "leading zero (`010` is 8 in YAML 1.1 and 10 in YAML 1.2), `.inf`, `.nan` "
+    "and numbers beyond a double; any number longer than 100 characters; tags "
+    "other than `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq` and "
+    "`!!map` (no `!!timestamp`, `!!binary`, `!!set`, local `!tags`); a tagged "
+    "value its tag does not allow (`!!int abc`); aliases; keys that are lists "
+    "or mappings; duplicate keys.",
+    "- In both formats: at most 100,000 values (objects and arrays included), "
+    "keys of at most 1,024 characters, nesting at most 64 deep and 16 MiB, "
+    "checked before the values are built.",
+    "",
+]
+
+
 def layout_page() -> str:
     """The layout reference page."""
     if not LAYOUT_SCHEMA.is_file():
@@ -192,6 +219,7 @@ def layout_page() -> str:
             "[`schemas/layout.schema.json`](#json-schema); the tables below are generated from it."
         ),
         "",
+        *_YAML_SECTION,
         "## Top level",
         "",
     ]

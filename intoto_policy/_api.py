@@ -17,9 +17,9 @@ from .model._json import TRUSTED_ROOT_LIMITS
 from .policy._layout import Layout
 from .policy._loading import LoadedLayout, load_attestations, load_layout
 from .policy._tuf import TUFPolicySource, load_tuf_layout
-from .report._model import Check, CheckKind, Location, Report, Status
+from .report._model import Check, Report
 from .sources._files import read_file
-from .verifier._core import verify_attestations
+from .verifier._core import bind_trusted_root, verify_attestations
 
 __all__ = ["load_trusted_root_file", "verify"]
 
@@ -35,16 +35,17 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
 
 def _bound_trusted_root(
     layout: Layout, given: SigstoreTrustedRoot | None
-) -> tuple[SigstoreTrustedRoot | None, Check | None]:
+) -> SigstoreTrustedRoot | None:
     """The trusted root to verify with, checked against the layout's digest.
 
     A root given by the caller (``--trusted-root``) is out of band: trusted
-    as given, but it must match the digest the layout records, if any. A
-    root the layout names by path is read only when the layout also records
-    its SHA-256, checked over the exact bytes before they are parsed: a
-    path alone is not covered by the layout's signature and usually sits
-    next to the evidence, so whoever controls that folder would choose the
-    root.
+    as given, but it must match the digest the layout records, if any
+    (:func:`bind_trusted_root`, which :func:`verify_attestations` applies
+    again and which adds the report's check). A root the layout names by
+    path is read only when the layout also records its SHA-256, checked over
+    the exact bytes before they are parsed: a path alone is not covered by
+    the layout's signature and usually sits next to the evidence, so
+    whoever controls that folder would choose the root.
 
     Raises:
         InputError: The given root does not match the layout's digest; the
@@ -53,24 +54,11 @@ def _bound_trusted_root(
             cannot be read, does not match the digest or is not a root.
     """
     pinned = layout.trusted_root_sha256
-    where = Location(
-        file=layout.source, line=layout.line_of("/trustedRoot"), pointer="/trustedRoot"
-    )
     if given is not None:
-        if pinned is not None and given.sha256 != pinned:
-            raise InputError(
-                f"trusted root has sha256 {given.sha256}, but the layout {layout.source} "
-                f"records trustedRoot sha256 {pinned}",
-                source=given.source,
-            )
-        how = (
-            "matches the layout's trustedRoot sha256"
-            if pinned is not None
-            else "given out of band; the layout records no digest for it"
-        )
-        return given, _root_check(given, how, where if pinned is not None else None)
+        bind_trusted_root(layout, given)  # refused before any evidence is read
+        return given
     if layout.trusted_root is None and pinned is None:
-        return None, None
+        return None
     if pinned is None:
         raise InputError(
             f"trustedRoot names {layout.trusted_root} but records no sha256, so the layout "
@@ -96,17 +84,8 @@ def _bound_trusted_root(
             source=str(root_path),
         )
     root = load_trusted_root(data, source=str(root_path))
-    return root, _root_check(root, "matches the layout's trustedRoot sha256", where)
-
-
-def _root_check(root: SigstoreTrustedRoot, how: str, where: Location | None) -> Check:
-    return Check(
-        kind=CheckKind.LAYOUT,
-        status=Status.PASS,
-        message=f"Sigstore trusted root {root.source} (sha256 {root.sha256}) {how}",
-        details={"trustedRoot": {"source": root.source, "sha256": root.sha256}},
-        location=where,
-    )
+    bind_trusted_root(layout, root)
+    return root
 
 
 def _subjects(
@@ -200,9 +179,7 @@ def verify(
         layout, info, checks = loaded.layout, loaded.info, loaded.checks
     assert isinstance(layout, Layout)
     # Before any evidence is read: an unbound or mismatching root is refused.
-    trusted_root, root_check = _bound_trusted_root(layout, trusted_root)
-    if root_check is not None:
-        checks = (*checks, root_check)
+    trusted_root = _bound_trusted_root(layout, trusted_root)
 
     if isinstance(attestations, (str, Path)):
         attestations = [Path(attestations)]

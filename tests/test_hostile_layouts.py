@@ -11,21 +11,30 @@ refused with a message of bounded length, by the CLI (``layout check`` and
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 
 from intoto_policy import InputError
 from intoto_policy._errors import MAX_PROBLEM_CHARS, excerpt
 from intoto_policy.cli._main import main
 from intoto_policy.model._json import LAYOUT_LIMITS, PARAMS_LIMITS, TRUSTED_ROOT_LIMITS
-from intoto_policy.policy._loading import MAX_LAYOUT_VALUES, MAX_SCHEMA_ERRORS, load_layout
+from intoto_policy.policy._loading import (
+    MAX_LAYOUT_VALUES,
+    MAX_SCHEMA_ERRORS,
+    LineMap,
+    load_layout,
+    parse_layout_document,
+)
 from intoto_policy.sources._files import KEY_LIMITS
 
 #: No line of output may be longer than this, whatever the input.
 MAX_LINE = 500
 
 _MB = 1024 * 1024
+_HEAD_YAML = "version: 1\nexpires: 2030-01-01T00:00:00Z\n"
 _HEAD = '{"expires": "2030-01-01T00:00:00Z", "functionaries": {}, "steps": [{"name": "a"}], '
 
 
@@ -51,9 +60,28 @@ HOSTILE = [
         2,
     ),
     ("too-many-values-yaml", "l.yaml", "x:\n" + "- 0\n" * (MAX_LAYOUT_VALUES + 1), 2),
+    # Containers count as values too: 16 MiB of "[]," must stop at the limit.
+    (
+        "too-many-empty-arrays",
+        "l.json",
+        _HEAD + '"x": [' + "[]," * MAX_LAYOUT_VALUES + "[]]}",
+        2,
+    ),
+    ("too-many-empty-arrays-yaml", "l.yaml", "x:\n" + "- []\n" * (MAX_LAYOUT_VALUES + 1), 2),
+    # PyYAML's YAML 1.1 constructors raise ValueError/TypeError on these (a
+    # traceback and exit 1 before the fix); base 60 took quadratic time.
+    ("yaml-timestamp-month-13", "l.yaml", _HEAD_YAML + "x: !!timestamp 2001-13-01\n", 2),
+    ("yaml-float-tag-abc", "l.yaml", _HEAD_YAML + "x: !!float abc\n", 2),
+    ("yaml-int-tag-empty", "l.yaml", _HEAD_YAML + 'x: !!int ""\n', 2),
+    ("yaml-int-5000-digits", "l.yaml", _HEAD_YAML + "x: 1" + "0" * 5000 + "\n", 2),
+    ("yaml-sexagesimal", "l.yaml", _HEAD_YAML + "x: 1" + ":0" * 100_000 + "\n", 1),
     ("ten-thousand-keys", "l.json", _keys(10_000, 10), 1),
-    ("long-key-names", "l.json", _keys(8, 200_000), 1),
-    ("huge-number-value", "l.json", '{"expires": ' + "9" * 4000 + "}", 1),
+    # Keys above MAX_LAYOUT_KEY_CHARS and numbers above MAX_LAYOUT_NUMBER_CHARS
+    # are refused while parsing (bad input), before any value is built.
+    ("long-key-names", "l.json", _keys(8, 200_000), 2),
+    ("long-key-names-yaml", "l.yaml", "k" * 200_000 + ": 1\n", 2),
+    ("huge-number-value", "l.json", '{"expires": ' + "9" * 4000 + "}", 2),
+    ("huge-number-value-yaml", "l.yaml", "expires: " + "9" * 4000 + "\n", 2),
     ("long-string-values", "l.yaml", "expires: " + "y" * _MB + "\nsteps: " + "z" * _MB, 1),
     (
         "schema-errors-many",
@@ -276,3 +304,122 @@ def test_deep_attestation_is_rejected_with_reason(
     report = json.loads(capsys.readouterr().out)
     (rejected,) = report["rejected"]
     assert "nesting deeper than 64 levels" in rejected["message"]
+
+
+def _deep_long_keys(fmt: str, depth: int, key_len: int, leaves: int) -> bytes:
+    doc: dict[str, object] = {f"a{i}": 1 for i in range(leaves)}
+    for i in range(depth):
+        doc = {chr(ord("A") + i % 26) * key_len + str(i): doc}
+    top = {"version": 1, "expires": "2030-01-01T00:00:00Z", "x": doc}
+    if fmt == "json":
+        return json.dumps(top).encode()
+    return yaml.safe_dump(top, width=10**9).encode()
+
+
+def _stored_key_chars(lines: LineMap) -> int:
+    # Characters of keys the line map holds (each key once, in its tree).
+    total, stack = 0, [lines._root]
+    while stack:
+        node = stack.pop()
+        if node is not None and isinstance(node.kids, dict):
+            total += sum(map(len, node.kids))
+            stack.extend(node.kids.values())
+        elif node is not None and node.kids:
+            stack.extend(node.kids)
+    return total
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_line_map_is_proportional_to_the_layout(fmt: str) -> None:
+    # One pointer string per value would hold leaves x depth x key length
+    # characters (60 x 1000 x 500 = 30 M here, from ~70 KB of input).
+    depth, key_len, leaves = 60, 1000, 500
+    data = _deep_long_keys(fmt, depth, key_len, leaves)
+    tracemalloc.start()
+    try:
+        _, lines = parse_layout_document(data, source=f"l.{fmt}")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(lines, LineMap)
+    assert len(lines) == 1 + 3 + depth + leaves
+    assert _stored_key_chars(lines) < len(data)
+    assert peak < 100 * len(data) < depth * key_len * leaves
+    # Lookups still resolve the deepest pointers.
+    path = "".join(f"/{chr(ord('A') + i % 26) * key_len}{i}" for i in reversed(range(depth)))
+    assert lines[f"/x{path}/a{leaves - 1}"] >= 1
+    assert f"/x{path}/a{leaves}" not in lines
+
+
+_LOOKUP_DOC = {"a/b": 1, "c~d": 2, "list": [3, 4]}
+_LOOKUP_TEXT = {
+    "json": json.dumps(_LOOKUP_DOC, indent=2),
+    "yaml": "a/b: 1\nc~d: 2\nlist:\n- 3\n- 4\n",
+}
+
+# (pointer, line in the JSON text, line in the YAML text); None: not found.
+LINE_MAP_LOOKUPS = [
+    pytest.param("", 1, 1, id="root"),
+    pytest.param("/a~1b", 2, 1, id="escaped-slash"),
+    pytest.param("/c~0d", 3, 2, id="escaped-tilde"),
+    pytest.param("/list/1", 6, 5, id="array-index"),
+    pytest.param("/list/01", None, None, id="leading-zero-index"),
+    pytest.param("/list/2", None, None, id="index-out-of-range"),
+    pytest.param("/list/x", None, None, id="index-not-a-number"),
+    pytest.param("/list/" + "9" * 5000, None, None, id="index-huge"),
+    pytest.param("/a~1b/deeper", None, None, id="below-a-scalar"),
+    pytest.param("/a/b", None, None, id="unescaped-slash"),
+    pytest.param("no-slash", None, None, id="not-a-pointer"),
+]
+
+
+@pytest.mark.parametrize(("pointer", "json_line", "yaml_line"), LINE_MAP_LOOKUPS)
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_line_map_lookup(
+    fmt: str, pointer: str, json_line: int | None, yaml_line: int | None
+) -> None:
+    line = json_line if fmt == "json" else yaml_line
+    _, lines = parse_layout_document(_LOOKUP_TEXT[fmt].encode(), source=f"l.{fmt}")
+    assert lines.get(pointer) == line
+    assert (pointer in lines) == (line is not None)
+    assert list(lines) == ["", "/a~1b", "/c~0d", "/list", "/list/0", "/list/1"]
+    assert len(lines) == 6
+
+
+_ARRAYS = "[]," * MAX_LAYOUT_VALUES + "[]"
+
+# Every way a JSON layout is sniffed before it is decoded (bare layout,
+# layout envelope, classic metablock, classic envelope payload) must stop
+# at the bounds, not decode millions of containers first.
+SNIFFED = [
+    pytest.param('{"x": [' + _ARRAYS + "]}", id="bare"),
+    pytest.param('{"signed": {"_type": "layout", "x": [' + _ARRAYS + "]}}", id="classic-metablock"),
+    pytest.param(
+        json.dumps(
+            {"payloadType": "application/vnd.in-toto+json", "payload": "", "signatures": []}
+        )[:-1]
+        + ', "x": ['
+        + _ARRAYS
+        + "]}",
+        id="envelope",
+    ),
+    pytest.param('{"k' + "k" * 2000 + '": 1}', id="long-key"),
+    pytest.param('{"x": ' + "1" * 101 + "}", id="long-number"),
+]
+
+
+@pytest.mark.parametrize("content", SNIFFED)
+def test_layout_bounds_apply_before_decoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    from intoto_policy.classic import is_classic_layout
+    from intoto_policy.model._json import within_layout_bounds
+
+    data = content.encode()
+    assert not within_layout_bounds(data)
+    assert not is_classic_layout(data)
+    path = _write(tmp_path, "l.json", content)
+    assert main(["verify", str(path), "--unsigned-layout", "--no-subject"]) == 2
+    lines = _lines(capsys.readouterr().err)
+    assert len(lines) == 1
+    assert "above the limit" in lines[0] or "at most" in lines[0]

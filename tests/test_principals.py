@@ -543,3 +543,40 @@ def test_revoked_key_does_not_count_through_a_sigstore_bundle(
     )
     assert bool(report) is met, report.steps[0].checks
     assert {r.reason.value for r in report.rejected} == reasons
+
+
+# -- layout check: one person, two CAs ----------------------------------------------
+
+_CN_ALICE = {"commonName": "alice"}
+_CN_BOB = {"commonName": "bob"}
+_CN_ANY = {"commonName": {"regex": ".*"}}
+
+# (id, [(CA, extra constraints)] of the listed X.509 functionaries, threshold, warned)
+_SAME_PERSON_CASES = [
+    pytest.param([("ca1", {}), ("ca2", {})], 2, True, id="two-cas-email-regex"),
+    pytest.param([("ca1", {}), ("ca2", {})], 1, False, id="two-cas-threshold-1"),
+    pytest.param([("ca1", {}), ("ca1", {})], 2, False, id="same-ca"),
+    pytest.param([("ca1", _CN_ALICE), ("ca2", _CN_BOB)], 2, False, id="exact-names-differ"),
+    pytest.param([("ca1", _CN_ALICE), ("ca2", _CN_ALICE)], 2, True, id="exact-names-equal"),
+    pytest.param([("ca1", _CN_ALICE), ("ca2", _CN_ANY)], 2, True, id="regex-name"),
+    pytest.param([("ca1", _CN_ALICE)], 2, False, id="one-functionary"),
+]
+
+
+@pytest.mark.parametrize(("specs", "threshold", "warned"), _SAME_PERSON_CASES)
+def test_layout_check_warns_when_one_person_could_count_twice(
+    specs: list[tuple[str, dict[str, Any]]], threshold: int, warned: bool
+) -> None:
+    # The identity of a certificate includes its issuer: one person certified
+    # by two CAs trusted by two functionaries is two principals (r9, issue #9).
+    from intoto_policy.policy._lint import lint_layout
+
+    w = _world()
+    cas = {"ca1": w.ca1, "ca2": w.ca2}
+    funcs = {f"f{i}": _x509_functionary(cas[ca], **extra) for i, (ca, extra) in enumerate(specs)}
+    doc = _layout(funcs, 1).raw
+    doc["steps"][0]["expectedPredicates"][0]["threshold"] = threshold
+    findings = lint_layout(doc, source="layout.json", lines={}, at=AT)
+    same_person = [f for f in findings if "count as two principals" in f.message]
+    assert len(same_person) == int(warned), [f.message for f in findings]
+    assert all(f.severity == "warning" for f in same_person)

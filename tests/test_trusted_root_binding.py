@@ -10,6 +10,7 @@ naming the file), never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -20,9 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
-from intoto_policy import InputError, Layout, verify
+from intoto_policy import InputError, Layout, Report, load_attestations, verify, verify_attestations
 from intoto_policy.cli._main import main
-from intoto_policy.crypto._keyless import load_trusted_root
+from intoto_policy.crypto._keyless import SigstoreTrustedRoot, load_trusted_root
 from intoto_policy.policy._lint import lint_layout
 from intoto_policy.policy._loading import parse_layout_document
 
@@ -202,6 +203,54 @@ def test_api_binds_trusted_root(
         return
     with pytest.raises(InputError, match=error):
         verify(layout, [V04], at=at, trusted_root=root)
+
+
+def _without_digest(root: SigstoreTrustedRoot, digest: Any) -> SigstoreTrustedRoot:
+    # A root object whose digest was not taken over bytes (built by hand).
+    return dataclasses.replace(root, sha256=digest)
+
+
+# (layout trustedRoot, root given, how the root object is altered, expected error)
+ENTRY_POINT_CASES = [
+    pytest.param({"sha256": PROD_SHA}, PROD, None, None, id="pinned-match"),
+    pytest.param(_ABSENT, PROD, None, None, id="unpinned-given"),
+    pytest.param({"sha256": STAGING_SHA}, PROD, None, "records trustedRoot sha256", id="mismatch"),
+    pytest.param({"sha256": PROD_SHA}, PROD, "", "records no SHA-256", id="empty-digest"),
+    pytest.param(_ABSENT, PROD, "", "records no SHA-256", id="empty-digest-unpinned"),
+    pytest.param({"sha256": PROD_SHA}, PROD, "<none>", "records no SHA-256", id="no-digest"),
+    pytest.param(
+        {"sha256": PROD_SHA}, PROD, PROD_SHA.upper(), "records no SHA-256", id="upper-digest"
+    ),
+]
+
+
+@pytest.mark.parametrize("entry", ["verify", "verify_attestations"])
+@pytest.mark.parametrize(("trusted_root", "given", "digest", "error"), ENTRY_POINT_CASES)
+def test_every_entry_point_binds_the_given_root(
+    entry: str, trusted_root: Any, given: Path, digest: Any, error: str | None
+) -> None:
+    # verify_attestations() once skipped the pin: a layout pinning one root
+    # passed with a bundle verified under another (issue #9).
+    layout = Layout.from_dict(_layout_doc(trusted_root), source="layout.json")
+    root = load_trusted_root(given.read_bytes(), source=given.name)
+    if digest is not None:
+        root = _without_digest(root, None if digest == "<none>" else digest)
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+
+    def run() -> Report:
+        if entry == "verify":
+            return verify(layout, [V04], at=at, trusted_root=root)
+        return verify_attestations(layout, load_attestations([V04]), at=at, trusted_root=root)
+
+    if error is not None:
+        with pytest.raises(InputError, match=error):
+            run()
+        return
+    report = run()
+    assert report.passed
+    bound = [c for c in report.checks if "Sigstore trusted root" in c.message]
+    assert len(bound) == 1
+    assert root.sha256 in bound[0].message
 
 
 # -- layout check ----------------------------------------------------------------------

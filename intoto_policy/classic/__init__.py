@@ -16,7 +16,7 @@ import binascii
 from typing import TYPE_CHECKING, Any
 
 from .._errors import JSONError
-from ..model._json import DEFAULT_LIMITS
+from ..model._json import DEFAULT_LIMITS, within_layout_bounds
 from ._load import ENVELOPE_PAYLOAD_TYPE, loads_strict
 
 if TYPE_CHECKING:
@@ -42,8 +42,12 @@ def _layout_type(value: Any) -> bool:
 def is_classic_layout(data: bytes) -> bool:
     """Whether ``data`` is a classic in-toto layout (metablock or DSSE envelope).
 
-    Never raises: bytes that are not JSON are simply not a classic layout.
+    Never raises: bytes that are not JSON are simply not a classic layout,
+    nor are bytes above the layout bounds (the attestation layout loader
+    then refuses them with the reason), checked before anything is decoded.
     """
+    if not within_layout_bounds(data):
+        return False
     try:
         doc = loads_strict(data, limits=DEFAULT_LIMITS)
     except JSONError:
@@ -57,6 +61,8 @@ def is_classic_layout(data: bytes) -> bool:
     try:
         payload = base64.b64decode(doc["payload"], validate=True)
     except (binascii.Error, ValueError):
+        return False
+    if not within_layout_bounds(payload):
         return False
     try:
         return _layout_type(loads_strict(payload, limits=DEFAULT_LIMITS))

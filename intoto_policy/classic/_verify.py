@@ -67,6 +67,16 @@ MAX_PATHS: Final = 1000
 #: Deepest nesting of sublayouts (a sublayout of a sublayout... of the
 #: layout); a deeper one fails its step rather than being followed.
 MAX_SUBLAYOUT_DEPTH: Final = 8
+
+#: Most sublayouts verified in one verification, at every depth together.
+#: Depth alone does not bound the work: each level can delegate to many
+#: sublayouts (N per level is N**8 at depth 8); beyond this, a sublayout
+#: fails its step rather than being followed.
+MAX_SUBLAYOUTS: Final = 256
+
+#: Most steps verified in one verification (the layout's and all its
+#: sublayouts'); a sublayout that would go beyond it fails its step.
+MAX_TOTAL_STEPS: Final = 10_000
 _FLAG: Final = "--run-inspections"
 
 
@@ -168,6 +178,14 @@ class _Context:
     cache: ParseCache
     failed: bool = False
     rejected: list[RejectedAttestation] = field(default_factory=list)
+    # The work budget of the whole verification (MAX_SUBLAYOUTS,
+    # MAX_TOTAL_STEPS), and every (sublayout file, link folder) pair
+    # followed, by identity: one pair is verified once per run.
+    sublayouts: int = 0
+    steps: int = 0
+    followed: set[tuple[tuple[int, int] | None, tuple[int, int] | None]] = field(
+        default_factory=set
+    )
 
     def note(self, check: Check) -> Check:
         if check.failed:
@@ -236,6 +254,7 @@ def _verify_layout(
     it is: both bound the recursion into sublayouts."""
     checks: list[Check] = []
     where = prefix.rstrip("/") or None
+    ctx.steps += len(layout.steps)
 
     # 1. Layout signatures: every owner key must have signed.
     signed_by: list[str] = []
@@ -322,7 +341,7 @@ def _verify_layout(
             if ev.layout is None:
                 continue
             sub_dir = link_dir / f"{step.name}.{ev.keyid[:8]}"
-            refused = _sublayout_refused(ev.path, sub_dir, chain, depth)
+            refused = _sublayout_refused(ctx, ev.path, sub_dir, chain, depth, ev.layout)
             if refused is not None:
                 step_checks[step.name].append(
                     ctx.note(
@@ -468,15 +487,31 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _sublayout_refused(
-    path: Path, sub_dir: Path, chain: frozenset[tuple[int, int]], depth: int
+    ctx: _Context,
+    path: Path,
+    sub_dir: Path,
+    chain: frozenset[tuple[int, int]],
+    depth: int,
+    sublayout: Layout,
 ) -> str | None:
-    """Why a sublayout must not be followed (a loop, too deep), or None."""
+    """Why a sublayout must not be followed (a loop, too deep, the same pair
+    again, over the run's budget), or None; if None, it is counted as
+    followed."""
     if depth + 1 > MAX_SUBLAYOUT_DEPTH:
         return f"sublayouts nest deeper than {MAX_SUBLAYOUT_DEPTH} levels"
-    if _identity(path) in chain:
+    pair = (_identity(path), _identity(sub_dir))
+    if pair[0] in chain:
         return "it is a layout already being verified (a loop)"
-    if _identity(sub_dir) in chain:
+    if pair[1] in chain:
         return f"its link folder {sub_dir} is a folder already being verified (a loop)"
+    if pair in ctx.followed:
+        return "the same sublayout file with the same link folder was already verified in this run"
+    if ctx.sublayouts >= MAX_SUBLAYOUTS:
+        return f"more than {MAX_SUBLAYOUTS} sublayouts in one verification"
+    if ctx.steps + len(sublayout.steps) > MAX_TOTAL_STEPS:
+        return f"more than {MAX_TOTAL_STEPS} steps in one verification (sublayouts included)"
+    ctx.sublayouts += 1
+    ctx.followed.add(pair)
     return None
 
 

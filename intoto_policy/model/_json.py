@@ -12,18 +12,26 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._errors import JSONError, excerpt
+from .._errors import JSONError, SchemaError, excerpt
 
 __all__ = [
     "DEFAULT_LIMITS",
     "LAYOUT_LIMITS",
+    "MAX_LAYOUT_KEY_CHARS",
+    "MAX_LAYOUT_NUMBER_CHARS",
+    "MAX_LAYOUT_VALUES",
     "PARAMS_LIMITS",
     "TRUSTED_ROOT_LIMITS",
     "JSONLimits",
+    "LineMap",
+    "LineNode",
+    "json_line_map",
     "loads",
+    "within_layout_bounds",
 ]
 
 
@@ -183,3 +191,245 @@ def _check_str(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise JSONError("string contains a lone surrogate (not valid Unicode)") from None
+
+
+# Layout bounds and line maps. They live here, not with the YAML loader, so
+# that telling a classic layout from an attestation layout (which checks the
+# bounds before decoding) does not import YAML.
+
+#: Most values (objects, arrays, strings, numbers...) a layout may hold,
+#: containers included: real
+#: layouts have hundreds; the bound keeps line mapping and schema validation of
+#: a hostile one well under a second.
+MAX_LAYOUT_VALUES: Final = 100_000
+
+
+#: Longest number (digits, sign, point and exponent) a layout may hold. Real
+#: layouts hold versions and thresholds; the bound keeps a hostile number
+#: from costing super-linear time to convert (Python's own cap is 4,300).
+MAX_LAYOUT_NUMBER_CHARS: Final = 100
+
+#: Longest mapping key a layout may hold, in characters. Real keys are field
+#: names, functionary ids and key ids (under 100 characters).
+MAX_LAYOUT_KEY_CHARS: Final = 1024
+
+
+class LineNode:
+    """One value of a layout in a :class:`LineMap`: its line and children."""
+
+    __slots__ = ("kids", "line")
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.kids: dict[str, LineNode] | list[LineNode] | None = None
+
+
+class LineMap(Mapping[str, int]):
+    """JSON pointer -> 1-based line of each value of a layout document.
+
+    Stored as a tree shaped like the document (one node per value, each key
+    held once), not as one pointer string per value: pointers repeat every
+    key on their path, so a deep layout with long keys and many values
+    would need memory far above its own size. Pointers are built only when
+    the map is iterated.
+    """
+
+    __slots__ = ("_root", "_size")
+
+    def __init__(self, root: LineNode | None = None, size: int = 0) -> None:
+        self._root = root
+        self._size = size
+
+    def _find(self, pointer: str) -> LineNode | None:
+        node = self._root
+        if node is None or not pointer:
+            return node
+        if not pointer.startswith("/"):
+            return None
+        for token in pointer[1:].split("/"):
+            kids = node.kids
+            if isinstance(kids, dict):
+                found = kids.get(token.replace("~1", "/").replace("~0", "~"))
+            elif isinstance(kids, list) and _is_index(token) and int(token) < len(kids):
+                found = kids[int(token)]
+            else:
+                return None
+            if found is None:
+                return None
+            node = found
+        return node
+
+    def __getitem__(self, pointer: str) -> int:
+        node = self._find(pointer) if isinstance(pointer, str) else None
+        if node is None:
+            raise KeyError(pointer)
+        return node.line
+
+    def __iter__(self) -> Iterator[str]:
+        if self._root is None:
+            return
+        stack: list[tuple[str, LineNode]] = [("", self._root)]
+        while stack:
+            pointer, node = stack.pop()
+            yield pointer
+            kids = node.kids
+            items = kids.items() if isinstance(kids, dict) else enumerate(kids or ())
+            stack.extend(
+                (f"{pointer}/{escape_pointer(str(k))}", v) for k, v in reversed(list(items))
+            )
+
+    def __len__(self) -> int:
+        return self._size
+
+
+def _is_index(text: str) -> bool:
+    # A JSON pointer array index: decimal, no leading zero, bounded length.
+    return text == "0" or (
+        0 < len(text) <= 12 and text.isascii() and text.isdigit() and text[0] != "0"
+    )
+
+
+def key_too_long(key: str) -> str:
+    """The message for a key above :data:`MAX_LAYOUT_KEY_CHARS`."""
+    return (
+        f"a key of {len(key)} characters ({excerpt(key)}) is above the limit of "
+        f"{MAX_LAYOUT_KEY_CHARS}"
+    )
+
+
+def escape_pointer(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+# Tokens of a JSON text: regular expressions move over whitespace, strings
+# and numbers at C speed, so the line map of a large layout costs little
+# more than decoding it.
+_JSON_SPACE: Final = re.compile(r"[ \t\r\n]*")
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_ATOM: Final = re.compile(r"[^,\]}\s]*")
+
+
+class NotJSONError(Exception):
+    """The text is not JSON; :func:`loads` will say why."""
+
+
+def json_line_map(text: str, max_values: int | None = None) -> LineMap:
+    """JSON pointer -> 1-based line of each value in a JSON text.
+
+    Runs before the text is decoded, so that a hostile layout (millions of
+    empty arrays, a huge number, a huge key) is refused before any of it is
+    built; it walks values iteratively (no recursion) in linear time. Every
+    value counts against ``max_values``, containers included.
+
+    Raises:
+        SchemaError: The text has more than ``max_values`` values, a key
+            longer than :data:`MAX_LAYOUT_KEY_CHARS` or a number longer than
+            :data:`MAX_LAYOUT_NUMBER_CHARS`.
+        NotJSONError: The text is not JSON (the decoder reports the details).
+    """
+    pos = 0
+    line = 1
+    n = len(text)
+    count = 0
+
+    def skip() -> None:
+        nonlocal pos, line
+        end = _JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if end > pos:
+            line += text.count("\n", pos, end)
+            pos = end
+
+    def string_end(start: int) -> int:
+        match = _JSON_STRING.match(text, start)
+        if match is None:
+            raise NotJSONError
+        return match.end()
+
+    root: LineNode | None = None
+    # Stack of (container kind, node, next array index).
+    stack: list[tuple[str, LineNode]] = []
+    key: str | None = None
+    while True:
+        skip()
+        if pos >= n:
+            break
+        ch = text[pos]
+        if stack and stack[-1][0] == "{" and ch == '"':
+            end = string_end(pos)
+            try:
+                key = json.loads(text[pos:end])
+            except ValueError:
+                raise NotJSONError from None
+            if len(key) > MAX_LAYOUT_KEY_CHARS:
+                raise SchemaError(key_too_long(key), line=line)
+            pos = end
+            skip()
+            pos += 1  # the ':'
+            skip()
+            if pos >= n:
+                raise NotJSONError
+            ch = text[pos]
+        if ch in "]}":
+            if not stack:
+                raise NotJSONError
+            stack.pop()
+            pos += 1
+            continue
+        if ch == ",":
+            pos += 1
+            continue
+        node = LineNode(line)
+        count += 1
+        if max_values is not None and count > max_values:
+            raise SchemaError(too_many_values(), line=line)
+        if not stack:
+            if root is not None:
+                raise NotJSONError
+            root = node
+        else:
+            kids = stack[-1][1].kids
+            if isinstance(kids, dict):
+                if key is None:
+                    raise NotJSONError
+                kids[key] = node
+                key = None
+            else:
+                kids.append(node)  # type: ignore[union-attr]
+        if ch in "{[":
+            node.kids = {} if ch == "{" else []
+            stack.append((ch, node))
+            pos += 1
+        elif ch == '"':
+            pos = string_end(pos)
+        else:
+            end = _JSON_ATOM.match(text, pos).end()  # type: ignore[union-attr]
+            if end - pos > MAX_LAYOUT_NUMBER_CHARS:
+                raise SchemaError(
+                    f"a number of {end - pos} characters is above the limit of "
+                    f"{MAX_LAYOUT_NUMBER_CHARS}",
+                    line=line,
+                )
+            pos = end
+    return LineMap(root, count)
+
+
+def within_layout_bounds(data: bytes) -> bool:
+    """Whether JSON bytes stay within the layout bounds, checked without decoding.
+
+    The bounds are :data:`MAX_LAYOUT_VALUES` (containers included),
+    :data:`MAX_LAYOUT_KEY_CHARS` and :data:`MAX_LAYOUT_NUMBER_CHARS`. Bytes
+    that are not JSON are within bounds (the decoder refuses them). For
+    sniffing a layout's kind before it is decoded.
+    """
+    try:
+        json_line_map(data.decode("utf-8"), MAX_LAYOUT_VALUES)
+    except SchemaError:
+        return False
+    except (UnicodeDecodeError, NotJSONError):
+        return True
+    return True
+
+
+def too_many_values() -> str:
+    """The message for a layout above :data:`MAX_LAYOUT_VALUES`."""
+    return f"a layout may hold at most {MAX_LAYOUT_VALUES} values"

@@ -18,7 +18,7 @@ reading files happens in :mod:`intoto_policy.policy._loading`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -345,7 +345,8 @@ class Layout:
             trusted_root=trusted_root,
             trusted_root_sha256=trusted_root_sha256,
             source=source,
-            lines=dict(lines),
+            # Copy a mutable map; the loader's LineMap is immutable and compact.
+            lines=dict(lines) if isinstance(lines, MutableMapping) else lines,
             parameters=dict(params),
             raw=raw,
         )

@@ -3,8 +3,9 @@
 ``intoto-policy layout check`` reports schema errors with line numbers and
 semantic findings: unknown functionary ids, thresholds above the number of
 functionaries, ``MATCH ... FROM`` an unknown step, CEL that does not
-compile, an expired layout, parameters that are never used, and a
-``trustedRoot`` named by path without the SHA-256 that binds it.
+compile, an expired layout, parameters that are never used, a
+``trustedRoot`` named by path without the SHA-256 that binds it, and X.509
+functionaries whose CAs could certify one person twice toward a threshold.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.hashes import SHA256
+
 from .._errors import LayoutError, ValidationError, excerpt
+from ..crypto._x509 import ValuePattern
 from ..model._time import parse_rfc3339
 from ._cel import compile_rule
-from ._functionaries import functionary_from_dict
+from ._functionaries import X509Functionary, functionary_from_dict
 from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
 from ._loading import validate_layout_schema
 from ._rules import ArtifactRule
@@ -195,6 +199,20 @@ def lint_layout(
                     "functionaries listed, so it can never be met",
                     f"{pp}/threshold",
                 )
+            if isinstance(threshold, int) and threshold > 1:
+                pair = _same_person_pair(
+                    [built[f] for f in fl if isinstance(f, str) and f in built]
+                )
+                if pair is not None:
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: X.509 functionaries {excerpt(pair[0])} and "
+                        f"{excerpt(pair[1])} trust different CAs and their names could match one "
+                        "person, whose two certificates would count as two principals toward "
+                        f"threshold {threshold}: use one X.509 functionary per person, or CAs "
+                        "that never certify the same person",
+                        f"{pp}/functionaries",
+                    )
             for m, attr in enumerate(pred.get("expectedAttributes") or []):
                 rule_text = attr.get("rule") if isinstance(attr, Mapping) else None
                 if not isinstance(rule_text, str):
@@ -217,3 +235,42 @@ def lint_layout(
                     )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+def _same_person_pair(funcs: list[Any]) -> tuple[str, str] | None:
+    """Two X.509 functionaries one person could satisfy with two certificates.
+
+    The identity a certificate stands for includes its issuer, so one person
+    certified by two CAs is two principals. Two functionaries are safe only
+    with the same CAs, or when both require an exact, different common name
+    (a CA does not certify one person under two names); a regex or no common
+    name could match anyone. Linear in the number of functionaries.
+    """
+    x509s = [f for f in funcs if isinstance(f, X509Functionary) and f.constraints is not None]
+    first_open: Any = None
+    by_ca: dict[Any, Any] = {}  # CA set -> a functionary trusting it
+    by_name: dict[str, dict[Any, Any]] = {}  # exact common name -> CA set -> functionary
+    for func in x509s:
+        constraints = func.constraints
+        assert constraints is not None  # filtered above
+        ca = frozenset(
+            c.fingerprint(SHA256()) for c in (*constraints.roots, *constraints.intermediates)
+        )
+        by_ca.setdefault(ca, func)
+        name = constraints.common_name
+        if isinstance(name, ValuePattern):
+            name = name.exact
+        if name is None:
+            first_open = first_open or (func, ca)
+            continue
+        same_name = by_name.setdefault(name, {})
+        same_name.setdefault(ca, func)
+        if len(same_name) > 1:
+            a, b = list(same_name.values())[:2]
+            return a.id, b.id
+    if first_open is not None:
+        func, ca = first_open
+        for other_ca, other in by_ca.items():
+            if other_ca != ca:
+                return func.id, other.id
+    return None

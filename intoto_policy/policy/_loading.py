@@ -1,15 +1,18 @@
 """Reading layouts and attestations from files: the I/O edge of the library.
 
 Layouts are YAML or JSON, optionally wrapped in a DSSE envelope signed by
-their owners. YAML is read strictly (duplicate keys rejected, timestamps
-left as strings) and with line numbers, so schema errors and report
-locations can point at the line.
+their owners. YAML is read strictly (YAML 1.2 core schema: timestamps and
+YAML 1.1 forms stay strings; duplicate keys, aliases and other tags are
+rejected) and with line numbers, so schema errors and report locations can
+point at the line. Values, keys and numbers are bounded before the
+document is built.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,18 +28,39 @@ from .._errors import MAX_QUOTED_CHARS, InputError, JSONError, SchemaError, exce
 from ..crypto._keys import PublicKey
 from ..model._attestations import Attestation, parse_attestations
 from ..model._dsse import Envelope
-from ..model._json import DEFAULT_LIMITS, LAYOUT_LIMITS, JSONLimits, loads
+from ..model._json import (
+    DEFAULT_LIMITS,
+    LAYOUT_LIMITS,
+    MAX_LAYOUT_KEY_CHARS,
+    MAX_LAYOUT_NUMBER_CHARS,
+    MAX_LAYOUT_VALUES,
+    JSONLimits,
+    LineMap,
+    LineNode,
+    NotJSONError,
+    escape_pointer,
+    key_too_long,
+    loads,
+    too_many_values,
+    within_layout_bounds,
+)
+from ..model._json import json_line_map as _json_lines
 from ..report._model import Check, CheckKind, LayoutInfo, Location, Status
 from ..sources._files import read_file
 from ._layout import Layout
 
 __all__ = [
     "LAYOUT_PAYLOAD_TYPES",
+    "MAX_LAYOUT_KEY_CHARS",
+    "MAX_LAYOUT_NUMBER_CHARS",
+    "MAX_LAYOUT_VALUES",
+    "LineMap",
     "LoadedLayout",
     "layout_envelope",
     "load_attestations",
     "load_layout",
     "parse_layout_document",
+    "within_layout_bounds",
 ]
 
 #: payloadTypes of a DSSE envelope that carries a layout.
@@ -64,12 +88,19 @@ class _LayoutShapeError(yaml.composer.ComposerError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps timestamps as text.
+    """SafeLoader restricted to the YAML 1.2 core schema, strict about shape.
+
+    Plain scalars resolve only to null, booleans, integers and floats as the
+    YAML 1.2 core schema spells them; everything else (YAML 1.1 timestamps,
+    ``yes``/``no``, base-60 and underscored numbers, ``<<`` merges) stays a
+    string. Explicit tags other than the core ones are refused before
+    construction (see :func:`_walk_nodes`).
 
     It also refuses aliases, nesting deeper than :data:`LAYOUT_LIMITS`
     allows (counted while composing, so the limit, not Python's recursion
-    limit, ends a deep document) and a top level that is not a mapping
-    (seen at the first event, before the rest of the input is read).
+    limit, ends a deep document), more than :data:`MAX_LAYOUT_VALUES` nodes,
+    and a top level that is not a mapping (seen at the first event, before
+    the rest of the input is read).
     """
 
     _depth = 0
@@ -94,7 +125,7 @@ class _StrictLoader(yaml.SafeLoader):
         self._values += 1
         if self._values > MAX_LAYOUT_VALUES:
             event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, _too_many_values(), event.start_mark)
+            raise yaml.composer.ComposerError(None, None, too_many_values(), event.start_mark)
         return super().compose_node(parent, index)
 
     def _enter(self) -> None:
@@ -132,105 +163,156 @@ def _event_kind(event: yaml.Event) -> str:
     return "empty"
 
 
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+_TAG: Final = "tag:yaml.org,2002:"
+
+# YAML 1.2 core schema, as regular expressions over the whole scalar.
+_NULL: Final = re.compile(r"~|null|Null|NULL|")
+_BOOL: Final = re.compile(r"true|True|TRUE|false|False|FALSE")
+_INT: Final = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT: Final = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+
+_StrictLoader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("null", _NULL, ["~", "n", "N", ""]),
+    ("bool", _BOOL, list("tTfF")),
+    ("int", _INT, list("-+0123456789")),  # before float: "1" is an integer
+    ("float", _FLOAT, list("-+.0123456789")),
+):
+    # PyYAML matches with re.match: anchor at the end too.
+    _StrictLoader.add_implicit_resolver(
+        _TAG + _tag, re.compile(f"(?:{_regexp.pattern})\\Z"), _first
+    )
+
+#: The only tags a layout node may carry (explicitly or resolved).
+_YAML_TAGS: Final = frozenset(
+    _TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map")
+)
+
+
+def _scalar_error(node: yaml.Node, problem: str) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+
+def _number_text(node: yaml.Node, kind: str) -> str:
+    text = str(node.value)
+    if len(text) > MAX_LAYOUT_NUMBER_CHARS:
+        raise _scalar_error(
+            node,
+            f"{kind} of {len(text)} characters is above the limit of {MAX_LAYOUT_NUMBER_CHARS}",
+        )
+    return text
+
+
+def _construct_null(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    if not _NULL.fullmatch(str(node.value)):
+        raise _scalar_error(node, f"{excerpt(str(node.value))} is not null")
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
+    text = str(node.value)
+    if not _BOOL.fullmatch(text):
+        raise _scalar_error(node, f"{excerpt(text)} is not a boolean (true or false)")
+    return text.lower() == "true"
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = _number_text(node, "an integer")
+    if not _INT.fullmatch(text):
+        raise _scalar_error(node, f"{excerpt(text)} is not an integer")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits.startswith("0"):
+        # YAML 1.1 reads 010 as 8, YAML 1.2 as 10: refuse the ambiguity.
+        raise _scalar_error(node, f"integer {excerpt(text)} has a leading zero; write it without")
+    return int(text)
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    text = _number_text(node, "a number")
+    if not _FLOAT.fullmatch(text):
+        raise _scalar_error(node, f"{excerpt(text)} is not a number")
+    # .inf and .nan resolve as floats (YAML 1.2) but JSON cannot hold them.
+    value = math.inf if text.lstrip("+-").lower() in (".inf", ".nan") else float(text)
+    if not math.isfinite(value):
+        raise _scalar_error(node, f"number {excerpt(text)} is not finite (JSON cannot hold it)")
+    return value
+
+
+def _construct_other(loader: yaml.SafeLoader, node: yaml.Node) -> None:
+    raise _scalar_error(node, f"YAML tag {_tag_name(node.tag)} is not accepted")
+
+
+def _tag_name(tag: object) -> str:
+    text = str(tag)
+    return excerpt("!!" + text.removeprefix(_TAG) if text.startswith(_TAG) else text)
+
+
+_StrictLoader.yaml_constructors = {
+    _TAG + "null": _construct_null,
+    _TAG + "bool": _construct_bool,
+    _TAG + "int": _construct_int,
+    _TAG + "float": _construct_float,
+    _TAG + "str": yaml.SafeLoader.construct_yaml_str,
+    _TAG + "seq": yaml.SafeLoader.construct_yaml_seq,
+    _TAG + "map": yaml.SafeLoader.construct_yaml_map,
+    None: _construct_other,
 }
+_StrictLoader.yaml_multi_constructors = {}
 
 
-def _walk_nodes(node: yaml.Node | None, pointer: str, lines: dict[str, int]) -> None:
-    if node is None:
-        raise SchemaError("the layout is empty")
-    lines[pointer] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                raise SchemaError(
-                    f"duplicate key {excerpt(key)} (first at line {seen[key]})",
-                    path=pointer,
-                    line=key_node.start_mark.line + 1,
-                )
-            seen[key] = key_node.start_mark.line + 1
-            _walk_nodes(value_node, f"{pointer}/{_escape(key)}", lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk_nodes(item, f"{pointer}/{i}", lines)
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
-# Tokens of a JSON text the strict decoder has already accepted: regular
-# expressions move over whitespace, strings and numbers at C speed, so the
-# line map of a large layout costs little more than decoding it.
-_JSON_SPACE: Final = re.compile(r"[ \t\r\n]*")
-_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_ATOM: Final = re.compile(r"[^,\]}\s]*")
-
-
-def _json_lines(text: str, max_values: int | None = None) -> dict[str, int]:
-    """JSON pointer -> 1-based line of each value in a JSON text.
-
-    Runs only on text the strict decoder has already accepted, so it needs no
-    error handling of its own; it walks values iteratively (no recursion).
+def _walk_nodes(node: yaml.Node | None) -> LineNode:
+    """Check a composed YAML tree (tags, keys) and build its line tree.
 
     Raises:
-        SchemaError: The text has more than ``max_values`` values.
+        SchemaError: The layout is empty, or has a duplicate, over-long or
+            non-scalar key, or a tag outside the core schema.
     """
-    lines: dict[str, int] = {}
-    pos = 0
-    line = 1
-    n = len(text)
+    if node is None:
+        raise SchemaError("the layout is empty")
+    line = node.start_mark.line + 1
+    if node.tag not in _YAML_TAGS:
+        raise SchemaError(
+            f"YAML tag {_tag_name(node.tag)} is not accepted (a layout holds only "
+            "strings, numbers, booleans, null, lists and mappings)",
+            line=line,
+        )
+    here = LineNode(line)
+    if isinstance(node, yaml.MappingNode):
+        kids: dict[str, LineNode] = {}
+        here.kids = kids
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SchemaError("a mapping key must be a single value", line=key_line)
+            _walk_nodes(key_node)  # its tag
+            key = str(key_node.value)
+            if len(key) > MAX_LAYOUT_KEY_CHARS:
+                raise SchemaError(key_too_long(key), line=key_line)
+            if key in seen:
+                raise SchemaError(
+                    f"duplicate key {excerpt(key)} (first at line {seen[key]})", line=key_line
+                )
+            seen[key] = key_line
+            kids[key] = _walk_nodes(value_node)
+    elif isinstance(node, yaml.SequenceNode):
+        here.kids = [_walk_nodes(item) for item in node.value]
+    return here
 
-    def skip() -> None:
-        nonlocal pos, line
-        end = _JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]
-        if end > pos:
-            line += text.count("\n", pos, end)
-            pos = end
 
-    def string_end(start: int) -> int:
-        return _JSON_STRING.match(text, start).end()  # type: ignore[union-attr]
-
-    # Stack of (container kind, pointer, next array index).
-    stack: list[list[Any]] = []
-    pointer = ""
-    while True:
-        skip()
-        if pos >= n:
-            break
-        ch = text[pos]
-        if stack and stack[-1][0] == "{" and ch == '"':
-            end = string_end(pos)
-            key = json.loads(text[pos:end])
-            pos = end
-            skip()
-            pos += 1  # the ':'
-            skip()
-            pointer = f"{stack[-1][1]}/{_escape(key)}"
-            ch = text[pos]
-        elif stack and stack[-1][0] == "[" and ch not in "],":
-            pointer = f"{stack[-1][1]}/{stack[-1][2]}"
-            stack[-1][2] += 1
-        if ch in "]}":
-            stack.pop()
-            pos += 1
-        elif ch == ",":
-            pos += 1
-        elif ch in "{[":
-            lines[pointer] = line
-            stack.append([ch, pointer, 0])
-            pos += 1
-        else:
-            lines[pointer] = line
-            if max_values is not None and len(lines) > max_values:
-                raise SchemaError(_too_many_values(), line=line)
-            token = _JSON_STRING if ch == '"' else _JSON_ATOM
-            pos = token.match(text, pos).end()  # type: ignore[union-attr]
-    return lines
+def _count_nodes(root: LineNode) -> int:
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        kids = node.kids
+        if kids:
+            stack.extend(kids.values() if isinstance(kids, dict) else kids)
+    return count
 
 
 _JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
@@ -243,18 +325,24 @@ def _json_kind(value: Any) -> str:
     return "a number"
 
 
-def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, int]]:
+def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, LineMap]:
     """Parse layout bytes (JSON or YAML) into a document and a line map.
 
     The size is checked before anything is parsed (:data:`LAYOUT_LIMITS`),
     and a top level that is not an object is refused before the document is
-    validated (for YAML, at the first event, before the rest is read).
+    validated (for YAML, at the first event, before the rest is read). The
+    number of values, the length of keys and numbers are bounded
+    (:data:`MAX_LAYOUT_VALUES`, :data:`MAX_LAYOUT_KEY_CHARS`,
+    :data:`MAX_LAYOUT_NUMBER_CHARS`) before values are built. YAML is read
+    with the YAML 1.2 core schema (see :class:`_StrictLoader`).
 
     Raises:
         JSONError: Input above the size limit, or JSON that the strict
             loader rejects.
-        SchemaError: YAML that does not parse, has duplicate keys or nests
-            too deep, or a document whose top level is not an object.
+        SchemaError: YAML that does not parse, has duplicate keys, nests
+            too deep, uses a tag outside the core schema or a scalar its tag
+            does not allow; a value above one of the bounds; or a document
+            whose top level is not an object.
     """
     if len(data) > LAYOUT_LIMITS.max_bytes:
         raise JSONError(
@@ -263,13 +351,7 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         )
     stripped = data.lstrip()
     if stripped.startswith(b"{"):
-        doc = loads(data, source=source, limits=LAYOUT_LIMITS)
-        if not isinstance(doc, dict):  # "{...} trailing" is refused by loads already
-            raise SchemaError(f"a layout must be an object, not {_json_kind(doc)}", source=source)
-        try:
-            return doc, _json_lines(data.decode("utf-8"), MAX_LAYOUT_VALUES)
-        except SchemaError as exc:
-            raise exc.with_source(source) from None
+        return _parse_json_layout(data, source=source)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -284,8 +366,7 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         ) from None
     try:
         node = loader.get_single_node()
-        lines: dict[str, int] = {}
-        _walk_nodes(node, "", lines)
+        root = _walk_nodes(node)
         doc = loader.construct_document(node)
     except _LayoutShapeError as exc:
         raise SchemaError(str(exc.problem), source=source) from None
@@ -293,22 +374,58 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, dict[str, i
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SchemaError(f"not valid YAML: {problem}", line=line, source=source) from None
+        raise SchemaError(
+            f"not valid YAML: {excerpt(problem, 200, raw=True)}", line=line, source=source
+        ) from None
     except SchemaError as exc:
         raise exc.with_source(source) from None
     except RecursionError:  # a backstop: the composer's depth limit comes first
         raise SchemaError("YAML nesting too deep to parse", source=source) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        # A backstop: the core-schema constructors raise YAMLError, but any
+        # other failure while constructing is still one line, not a traceback.
+        raise SchemaError(
+            f"not valid YAML: {excerpt(str(exc), 160, raw=True)}", source=source
+        ) from None
     finally:
         loader.dispose()
     # Round-trip through the strict JSON checks (depth, NaN, surrogates); the
     # JSON text may be a few times larger than the YAML (escapes), hence the
     # larger size bound.
     try:
-        loads(json.dumps(doc, default=str), source=source, limits=DEFAULT_LIMITS)
+        loads(json.dumps(doc), source=source, limits=DEFAULT_LIMITS)
     except (ValueError, TypeError) as exc:
         raise SchemaError(
-            f"layout contains a value JSON cannot hold: {exc}", source=source
+            f"layout contains a value JSON cannot hold: {excerpt(str(exc), 160, raw=True)}",
+            source=source,
         ) from None
+    return doc, LineMap(root, _count_nodes(root))
+
+
+def _bounded_json_lines(data: bytes, *, source: str) -> LineMap | None:
+    """The line map of a JSON layout or envelope, built before it is decoded.
+
+    Its walk enforces the value, key and number bounds before the decoder
+    builds millions of objects (16 MiB of ``[],`` is 5 million lists).
+
+    Raises:
+        SchemaError: A bound is exceeded.
+    """
+    try:
+        return _json_lines(data.decode("utf-8"), MAX_LAYOUT_VALUES)
+    except SchemaError as exc:
+        raise exc.with_source(source) from None
+    except (UnicodeDecodeError, NotJSONError):
+        return None  # not JSON: the decoder says why, precisely
+
+
+def _parse_json_layout(data: bytes, *, source: str) -> tuple[Any, LineMap]:
+    lines = _bounded_json_lines(data, source=source)
+    doc = loads(data, source=source, limits=LAYOUT_LIMITS)
+    if not isinstance(doc, dict):  # "{...} trailing" is refused by loads already
+        raise SchemaError(f"a layout must be an object, not {_json_kind(doc)}", source=source)
+    if lines is None:  # the decoder accepted what the walk did not: fail closed
+        raise SchemaError("the layout's JSON could not be line-mapped", source=source)
     return doc, lines
 
 
@@ -326,16 +443,6 @@ def _schema_path(name: str) -> Path:
         if candidate.is_file():
             return candidate
     raise InputError(f"schema {name} is missing from the installation")
-
-
-#: Most values (objects, arrays, strings, numbers...) a layout may hold: real
-#: layouts have hundreds; the bound keeps line mapping and schema validation of
-#: a hostile one well under a second.
-MAX_LAYOUT_VALUES: Final = 100_000
-
-
-def _too_many_values() -> str:
-    return f"a layout may hold at most {MAX_LAYOUT_VALUES} values"
 
 
 #: At most this many schema violations are collected from one layout; the
@@ -388,7 +495,7 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
     more = len(found) > MAX_SCHEMA_ERRORS
     errors = []
     for err in sorted(found[:MAX_SCHEMA_ERRORS], key=lambda e: list(map(str, e.absolute_path))):
-        pointer = "".join(f"/{_escape(str(p))}" for p in err.absolute_path)
+        pointer = "".join(f"/{escape_pointer(str(p))}" for p in err.absolute_path)
         line = None
         probe = pointer
         while True:
@@ -425,10 +532,12 @@ def layout_envelope(raw: bytes, *, source: str) -> Envelope | None:
 
     Raises:
         InputError: JSON that is an envelope of something other than a layout,
-            or not acceptable JSON.
+            or not acceptable JSON, or above the layout bounds (values, key
+            and number lengths).
     """
     if not raw.lstrip().startswith(b"{"):
         return None
+    _bounded_json_lines(raw, source=source)  # bounds first, then decode
     doc = loads(raw, source=source, limits=LAYOUT_LIMITS)
     if not (isinstance(doc, Mapping) and "payloadType" in doc and "signatures" in doc):
         return None

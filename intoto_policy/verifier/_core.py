@@ -19,12 +19,13 @@ here does I/O or reads the clock; the reference time is a parameter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from .._errors import JSONError, LayoutError, UsageError, ValidationError
+from .._errors import InputError, JSONError, LayoutError, UsageError, ValidationError
 from ..crypto._keyless import KeylessResult, SigstoreTrustedRoot, verify_bundle
 from ..crypto._keys import PublicKey
 from ..crypto._rekor import is_key_signed, verify_keyed
@@ -62,7 +63,7 @@ from ..report._model import (
     StepResult,
 )
 
-__all__ = ["verify_attestations"]
+__all__ = ["bind_trusted_root", "verify_attestations"]
 
 LINK_V03: Final = "https://in-toto.io/attestation/link/v0.3"
 
@@ -1278,6 +1279,60 @@ def _merge(maps: Sequence[dict[str, DigestSet]]) -> dict[str, DigestSet]:
     return merged
 
 
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def bind_trusted_root(layout: Layout, root: SigstoreTrustedRoot | None) -> Check | None:
+    """Check a Sigstore trusted root against the SHA-256 the layout pins.
+
+    Every entry point goes through this one function (:func:`verify` before
+    reading evidence, :func:`verify_attestations` always), so no caller can
+    verify with a root the layout does not allow. The digest compared is
+    the one :func:`~intoto_policy.crypto._keyless.load_trusted_root` took over the
+    exact bytes it parsed; a root object without one is refused, pinned or
+    not, rather than trusted.
+
+    Returns:
+        None without a root; else a passing LAYOUT check naming the root.
+
+    Raises:
+        InputError: The root records no SHA-256 of its bytes, or its SHA-256
+            differs from the layout's ``trustedRoot`` digest.
+    """
+    if root is None:
+        return None
+    pinned = layout.trusted_root_sha256
+    if not isinstance(root.sha256, str) or not _SHA256_HEX.fullmatch(root.sha256):
+        raise InputError(
+            "the trusted root records no SHA-256 of its bytes: read it with "
+            "load_trusted_root (or --trusted-root)",
+            source=root.source,
+        )
+    if pinned is not None and root.sha256 != pinned:
+        raise InputError(
+            f"trusted root has sha256 {root.sha256}, but the layout {layout.source} "
+            f"records trustedRoot sha256 {pinned}",
+            source=root.source,
+        )
+    how = (
+        "matches the layout's trustedRoot sha256"
+        if pinned is not None
+        else "given out of band; the layout records no digest for it"
+    )
+    where = (
+        Location(file=layout.source, line=layout.line_of("/trustedRoot"), pointer="/trustedRoot")
+        if pinned is not None
+        else None
+    )
+    return Check(
+        kind=CheckKind.LAYOUT,
+        status=Status.PASS,
+        message=f"Sigstore trusted root {root.source} (sha256 {root.sha256}) {how}",
+        details={"trustedRoot": {"source": root.source, "sha256": root.sha256}},
+        location=where,
+    )
+
+
 def verify_attestations(
     layout: Layout,
     attestations: Sequence[Attestation],
@@ -1297,7 +1352,9 @@ def verify_attestations(
         attestations: Everything found in the inputs, unparsable items included.
         at: The verification time (timezone-aware).
         subjects: Digests of the artifact(s) to bind; empty binds none.
-        trusted_root: Sigstore trusted root for keyless attestations.
+        trusted_root: Sigstore trusted root for keyless attestations, as
+            :func:`~intoto_policy.crypto._keyless.load_trusted_root` returns it; it
+            must match the SHA-256 the layout's ``trustedRoot`` records, if any.
         layout_info: What the report says about the layout.
         layout_checks: Checks about the layout made by the loader (signature).
         progress: Called with 1 as each attestation is authenticated.
@@ -1310,11 +1367,17 @@ def verify_attestations(
     Raises:
         ValidationError: ``at`` is not timezone-aware.
         UsageError: ``no_subject`` is given together with ``subjects``.
+        InputError: ``trusted_root`` does not match the layout's
+            ``trustedRoot`` digest, or records no digest (see
+            :func:`bind_trusted_root`).
     """
     if at.tzinfo is None:
         raise ValidationError("the verification time must be timezone-aware")
     if no_subject and subjects:
         raise UsageError("no_subject excludes subjects: bind an artifact or opt out, not both")
+    root_check = bind_trusted_root(layout, trusted_root)
+    if root_check is not None:
+        layout_checks = (*layout_checks, root_check)
     run = _Verification(
         layout,
         attestations,

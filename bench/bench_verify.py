@@ -52,7 +52,9 @@ from intoto_policy.crypto._keys import PrivateKey
 from intoto_policy.model._attestations import Attestation, parse_attestations
 from intoto_policy.model._dsse import INTOTO_PAYLOAD_TYPE, Envelope, pae
 from intoto_policy.policy._layout import Layout
-from intoto_policy.verifier._core import _Verification, verify_attestations
+from intoto_policy.verifier._authenticate import authenticate
+from intoto_policy.verifier._context import Context
+from intoto_policy.verifier._core import verify_attestations
 
 TARGET: Final = 5000.0
 AT: Final = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -202,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def parse_and_signatures() -> int:
         atts = parse_attestations(data, source="bench.intoto.jsonl")
-        run = _Verification(layout, atts, subjects=(), at=AT, trusted_root=None)
-        return len(run.authenticate())
+        ctx = Context.create(layout, atts, subjects=(), at=AT, trusted_root=None)
+        return len(authenticate(ctx))
 
     public = ed25519.Ed25519PublicKey.from_public_bytes(bytes.fromhex(key.public_key.public))
 

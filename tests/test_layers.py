@@ -96,6 +96,81 @@ def test_layer_imports_only_what_it_may(layer: str) -> None:
     assert not bad, "layer dependency rule (docs/architecture.md) broken:\n" + "\n".join(bad)
 
 
+# The verifier's phases (docs/architecture.md): only _core ties them together;
+# what phases share lives in _context (or a small _common).
+_VERIFIER_SHARED = {"_context", "_common"}
+_VERIFIER_PHASES = sorted(
+    p.stem
+    for p in (PKG / "verifier").glob("_*.py")
+    if p.stem not in {"__init__", "_core"} | _VERIFIER_SHARED
+)
+
+
+def _verifier_siblings(source: str) -> set[str]:
+    """The ``intoto_policy.verifier`` modules a verifier module imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                parts = node.module.split(".") if node.module else []
+            elif node.level == 0 and (node.module or "").startswith("intoto_policy.verifier"):
+                parts = (node.module or "").split(".")[2:]
+            else:
+                continue
+            if parts:
+                found.add(parts[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[:2] == ["intoto_policy", "verifier"] and len(parts) > 2:
+                    found.add(parts[2])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "want"),
+    [
+        ("from ._context import Context\n", {"_context"}),
+        ("from . import _match, _claims\n", {"_match", "_claims"}),
+        ("def f():\n    from ._subject import subject_checks\n", {"_subject"}),
+        ("import intoto_policy.verifier._artifacts\n", {"_artifacts"}),
+        ("from intoto_policy.verifier._thresholds import x\n", {"_thresholds"}),
+        ("from ..policy._layout import Step\n", set()),
+    ],
+    ids=["relative", "package-names", "lazy", "absolute", "absolute-from", "other-layer"],
+)
+def test_verifier_siblings_are_found(source: str, want: set[str]) -> None:
+    assert _verifier_siblings(source) == want
+
+
+def test_verifier_has_its_phases() -> None:
+    assert _VERIFIER_PHASES == [
+        "_artifacts",
+        "_authenticate",
+        "_claims",
+        "_match",
+        "_subject",
+        "_thresholds",
+    ]
+
+
+@pytest.mark.parametrize("phase", _VERIFIER_PHASES, ids=_VERIFIER_PHASES)
+def test_verifier_phase_imports_no_other_phase(phase: str) -> None:
+    source = (PKG / "verifier" / f"{phase}.py").read_text(encoding="utf-8")
+    bad = _verifier_siblings(source) - _VERIFIER_SHARED
+    assert not bad, f"verifier/{phase}.py imports {sorted(bad)}: only _core ties phases together"
+
+
+def test_verifier_shared_modules_import_no_phase() -> None:
+    for name in sorted(_VERIFIER_SHARED):
+        path = PKG / "verifier" / f"{name}.py"
+        if path.exists():
+            bad = _verifier_siblings(path.read_text(encoding="utf-8")) - _VERIFIER_SHARED
+            assert not bad, f"verifier/{name}.py imports {sorted(bad)}"
+
+
 def test_every_folder_is_a_known_layer() -> None:
     folders = {p.name for p in PKG.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
     assert folders == set(LAYERS)
@@ -132,6 +207,7 @@ def test_no_layer_shadows_a_public_name() -> None:
         ("intoto_policy.report._model", "intoto_policy.report._sarif"),
         ("intoto_policy.cli", "intoto_policy.cli._main"),
         ("intoto_policy", "intoto_policy.verifier._core"),
+        ("intoto_policy.cli._main", "intoto_policy.verifier"),
     ],
     ids=[
         "keys-no-sigstore",
@@ -140,6 +216,7 @@ def test_no_layer_shadows_a_public_name() -> None:
         "report-no-renderer",
         "cli-package-lazy",
         "package-lazy",
+        "cli-start-no-verifier",
     ],
 )
 def test_importing_a_module_does_not_import_its_siblings(module: str, absent: str) -> None:

@@ -29,7 +29,9 @@ from intoto_policy.model._attestations import parse_attestations
 from intoto_policy.model._statement import Statement
 from intoto_policy.policy._layout import Layout
 from intoto_policy.report._model import AttestationRef, CheckKind, Status
-from intoto_policy.verifier._core import _Authentic, _Candidate, _Verification
+from intoto_policy.verifier._claims import freshness
+from intoto_policy.verifier._context import Authentic, Candidate, Context
+from intoto_policy.verifier._match import _window_problem
 
 pytest.importorskip("sigstore")
 
@@ -402,10 +404,10 @@ def test_max_age_basis(
     raw = json.dumps({"payloadType": "x", "payload": "", "signatures": []}).encode()
     (att,) = parse_attestations(raw, source="a.json")
     signing = tuple(SigningTime(t, s) for t, s in times)
-    auth = _Authentic(att, statement, {}, signing, AttestationRef(source="a.json"))
-    run = _Verification(layout, [att], subjects=(), at=_AT_NOW, trusted_root=None)
+    auth = Authentic(att, statement, {}, signing, AttestationRef(source="a.json"))
+    ctx = Context.create(layout, [att], subjects=(), at=_AT_NOW, trusted_root=None)
     step = layout.steps[0]
-    check = run.freshness(step, step.expected_predicates[0], _Candidate(auth, {}))
+    check = freshness(ctx, step, step.expected_predicates[0], Candidate(auth, {}))
     assert check is not None
     assert check.kind is CheckKind.FRESHNESS
     assert check.status is status, check.message
@@ -456,9 +458,9 @@ def test_validity_window_checks_every_signing_time(
     raw = json.dumps({"payloadType": "x", "payload": "", "signatures": []}).encode()
     (att,) = parse_attestations(raw, source="a.json")
     signing = tuple(SigningTime(t, s) for t, s in times)
-    auth = _Authentic(att, _slsa_v1(None), {}, signing, AttestationRef(source="a.json"))
-    run = _Verification(layout, [att], subjects=(), at=_AT_NOW, trusted_root=None)
-    got = run._window_problem(layout.functionaries["k"], auth)
+    auth = Authentic(att, _slsa_v1(None), {}, signing, AttestationRef(source="a.json"))
+    ctx = Context.create(layout, [att], subjects=(), at=_AT_NOW, trusted_root=None)
+    got = _window_problem(ctx, layout.functionaries["k"], auth)
     if problem is None:
         assert got is None
     else:

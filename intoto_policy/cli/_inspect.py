@@ -1,4 +1,27 @@
-"""The ``inspect`` command: show what envelopes say and who signed them."""
+"""The ``inspect`` command: show what envelopes say and who signed them.
+
+``inspect --format json`` prints one JSON object::
+
+    {
+      "format": "intoto-policy/inspect/v1",
+      "keys": [                          # the --key files, in order
+        {"source": PATH, "keyid": ID, "keytype": T, "scheme": S,
+         "fingerprint": SHA256_OF_SPKI_DER}
+      ],
+      "envelopes": [                     # every usable envelope, in input order
+        {"location": "FILE" or "FILE:LINE",
+         "payloadType": STR,
+         "statement": null or {"type": URI, "predicateType": URI,
+                               "subjects": [{"name": STR or null,
+                                             "digest": {ALG: HEX}}]},
+         "statementError": null or STR,  # why the payload is not a Statement
+         "signatures": [{"index": N, "keyid": STR,
+                         "keys": [{"key": INDEX_INTO_keys, "verified": BOOL}]}],
+         "verified": null (no --key) or BOOL}   # some signature verifies
+      ],
+      "skipped": [{"location": STR, "reason": STR}]   # entries that are not envelopes
+    }
+"""
 
 from __future__ import annotations
 

@@ -12,28 +12,6 @@ Exit codes, for every subcommand:
   signature that verifies under any given key).
 * 2: bad input or usage, with a one-line ``intoto-policy: SOURCE: problem``
   on stderr (argparse's own usage errors also exit 2).
-
-``inspect --format json`` prints one JSON object::
-
-    {
-      "format": "intoto-policy/inspect/v1",
-      "keys": [                          # the --key files, in order
-        {"source": PATH, "keyid": ID, "keytype": T, "scheme": S,
-         "fingerprint": SHA256_OF_SPKI_DER}
-      ],
-      "envelopes": [                     # every usable envelope, in input order
-        {"location": "FILE" or "FILE:LINE",
-         "payloadType": STR,
-         "statement": null or {"type": URI, "predicateType": URI,
-                               "subjects": [{"name": STR or null,
-                                             "digest": {ALG: HEX}}]},
-         "statementError": null or STR,  # why the payload is not a Statement
-         "signatures": [{"index": N, "keyid": STR,
-                         "keys": [{"key": INDEX_INTO_keys, "verified": BOOL}]}],
-         "verified": null (no --key) or BOOL}   # some signature verifies
-      ],
-      "skipped": [{"location": STR, "reason": STR}]   # entries that are not envelopes
-    }
 """
 
 from __future__ import annotations

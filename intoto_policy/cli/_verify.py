@@ -1,4 +1,4 @@
-"""CLI subcommands ``verify``, ``layout sign`` and ``layout check``.
+"""The ``verify`` command: a layout, evidence and a time -> a report and an exit code.
 
 Heavy modules (CEL, YAML, JSON Schema, sigstore, the classic verifier) are
 imported inside the handlers so that ``intoto-policy --help`` and the other

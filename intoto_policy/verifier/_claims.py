@@ -1,0 +1,205 @@
+"""Phase 3 of a verification: the checks of one candidate's claims.
+
+The subject filter (a candidate of a subject step must be about the
+artifact being verified), freshness (``maxAge``, measured from the oldest
+verified time) and the CEL attribute rules of the expected predicate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import LayoutError, ValidationError
+from ..policy._cel import Outcome
+from ..policy._cel import bind as cel_bind
+from ..policy._layout import ExpectedPredicate, Step
+from ..report._model import (
+    Check,
+    CheckKind,
+    Status,
+)
+from ._context import Candidate, Context, fmt_time
+
+
+def subject_filter(ctx: Context, step: Step, cand: Candidate) -> Check | None:
+    """A failed subject-binding check when ``cand`` is not about the subjects, else None."""
+    if not ctx.subjects or not _binds(ctx, step):
+        return None
+    mine = [s.digest for s in cand.auth.statement.subject if s.digest is not None]
+    missing = [d for d in ctx.subjects if not any(d.matches(m) for m in mine)]
+    if not missing:
+        return None
+    return Check(
+        kind=CheckKind.SUBJECT_BINDING,
+        status=Status.FAIL,
+        message=(
+            f"attestation {cand.auth.att.source} is not about the artifact being verified "
+            f"({', '.join(d.describe() for d in missing)})"
+        ),
+        step=step.name,
+        expected=[d.to_dict() for d in missing],
+        actual=[m.to_dict() for m in mine],
+    )
+
+
+def _binds(ctx: Context, step: Step) -> bool:
+    return step.name in ctx.layout.subject_steps if ctx.layout.subject_steps else False
+
+
+def freshness(ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate) -> Check | None:
+    """The maxAge check of one candidate.
+
+    The age is measured from the oldest time the evidence is known to
+    have existed. For a keyless attestation that is its earliest
+    verified signing time (log integrated time or RFC 3161 timestamp),
+    which its signer cannot choose; the predicate's own claimed time
+    counts only when it is older still (a claim may make evidence
+    older, never fresher). A key signature carries no trusted time, so
+    its age is read from the predicate's claimed time, and without one
+    the age is unknown and the check fails.
+    """
+    if pred.max_age is None:
+        return None
+    loc = ctx.loc(pred.pointer)
+    source = cand.auth.att.source
+    base = {
+        "kind": CheckKind.FRESHNESS,
+        "step": step.name,
+        "predicate_type": pred.predicate_type,
+        "location": loc,
+    }
+    signed = min(cand.auth.signing_times, key=lambda t: t.time, default=None)
+    try:
+        claimed = cand.auth.view.timestamp()
+    except ValidationError as exc:
+        return Check(
+            status=Status.FAIL,
+            message=f"{source}: the predicate is malformed, so its time cannot be read: {exc}",
+            **base,  # type: ignore[arg-type]
+        )
+    if signed is not None:
+        # A verified signing time is never after ``at`` (the bundle is
+        # rejected before this), so only a claim can be in the future.
+        if claimed is not None and claimed < signed.time:
+            ts = claimed
+            basis = f"its predicate claims {fmt_time(ts)}, before its signing time {signed.text}"
+        else:
+            ts, basis = signed.time, f"signed {signed.text}"
+        details = {"basis": "predicate" if ts is claimed else signed.source.value}
+    elif claimed is None:
+        return Check(
+            status=Status.FAIL,
+            message=(
+                f"{source} has no verified signing time and its predicate no timestamp, "
+                f"so its age cannot be checked against maxAge {pred._max_age_text}"
+            ),
+            expected=pred._max_age_text,
+            **base,  # type: ignore[arg-type]
+        )
+    else:
+        ts = claimed
+        basis = f"its predicate claims {fmt_time(ts)} (a key signature carries no trusted time)"
+        details = {"basis": "predicate"}
+    age = ctx.at - ts
+    if ts > ctx.at:
+        return Check(
+            status=Status.FAIL,
+            message=f"{source} is dated {fmt_time(ts)}, after the verification time {fmt_time(ctx.at)}",
+            expected=f"at most {pred._max_age_text} old",
+            actual=fmt_time(ts),
+            details=details,
+            **base,  # type: ignore[arg-type]
+        )
+    if age > pred.max_age:
+        return Check(
+            status=Status.FAIL,
+            message=(
+                f"{source} is stale: {basis}, {_age(age)} old, above maxAge {pred._max_age_text}"
+            ),
+            expected=pred._max_age_text,
+            actual=fmt_time(ts),
+            details=details,
+            **base,  # type: ignore[arg-type]
+        )
+    return Check(
+        status=Status.PASS,
+        message=f"{source} is {_age(age)} old: {basis} (maxAge {pred._max_age_text})",
+        expected=pred._max_age_text,
+        actual=fmt_time(ts),
+        details=details,
+        **base,  # type: ignore[arg-type]
+    )
+
+
+def attribute_checks(
+    ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate
+) -> list[Check]:
+    """The CEL attribute rules of ``pred`` evaluated on ``cand`` (a passing check is shared)."""
+    checks = []
+    activation = cand.auth.activation()
+    try:
+        bound = cel_bind(activation) if len(pred.attributes) > 1 else None
+    except LayoutError:
+        bound = None  # each rule then reports the conversion error itself
+    for attr in pred.attributes:
+        compiled = ctx.layout.compiled(attr.rule)
+        result = compiled.evaluate(activation, bound)
+        if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes:
+            checks.append(ctx.passes[attr.pointer])
+            continue
+        loc = ctx.loc(attr.pointer)
+        common: dict[str, Any] = {
+            "kind": CheckKind.ATTRIBUTE_RULE,
+            "step": step.name,
+            "predicate_type": pred.predicate_type,
+            "rule": attr.rule,
+            "location": loc,
+        }
+        if result.outcome is Outcome.TRUE:
+            # The same passing check for every attestation: build it once.
+            passed = Check(status=Status.PASS, message=f"{attr.rule} holds", **common)
+            ctx.passes[attr.pointer] = passed
+            checks.append(passed)
+            continue
+        if result.outcome is Outcome.MISSING and attr.allow_if_no_claim:
+            checks.append(
+                Check(
+                    status=Status.PASS,
+                    message=f"{attr.rule}: the claim is absent and allowIfNoClaim is set",
+                    details={"attestation": cand.auth.att.source, "error": result.detail},
+                    **common,
+                )
+            )
+            continue
+        why = {
+            Outcome.FALSE: "is false",
+            Outcome.MISSING: f"reads a field the attestation does not have ({result.detail})",
+            Outcome.ERROR: f"could not be evaluated ({result.detail})",
+            Outcome.NOT_BOOL: f"did not give a boolean ({result.detail})",
+        }[result.outcome]
+        message = f"{attr.rule} {why} for {cand.auth.att.source}"
+        if attr.debug:
+            message += f": {attr.debug}"
+        checks.append(
+            Check(
+                status=Status.WARN if attr.warn else Status.FAIL,
+                message=message,
+                expected=True,
+                actual=compiled.values_read(activation),
+                details={"attestation": cand.auth.att.source, "outcome": result.outcome.value},
+                **common,
+            )
+        )
+    return checks
+
+
+def _age(delta: Any) -> str:
+    seconds = int(delta.total_seconds())
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days}d{hours}h"
+    if hours:
+        return f"{hours}h{minutes}m"
+    return f"{minutes}m{seconds % 60}s"

@@ -543,5 +543,5 @@ if __name__ == "__main__":
 
 # Subcommands defined in other modules register themselves when imported;
 # their heavy dependencies load inside their handlers.
-for _module in ("_cmd_verify", "_cmd_demo"):
+for _module in ("_cmd_verify", "_cmd_demo", "_cmd_store", "_cmd_audit"):
     importlib.import_module(f"{__package__}.{_module}")

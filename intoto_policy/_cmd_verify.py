@@ -108,6 +108,12 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="file or directory of attestations or links (repeatable; default: the layout's directory)",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="take the evidence about --subject/--subject-digest from an attestation store "
+        "(sqlite:///PATH or postgresql://...)",
+    )
     subj = parser.add_mutually_exclusive_group()
     subj.add_argument(
         "--subject",
@@ -232,6 +238,7 @@ def _verify(args: argparse.Namespace) -> int:
                 ("--params-file", args.params_file),
                 ("--unsigned-layout", args.unsigned_layout),
                 ("--trusted-root", args.trusted_root),
+                ("--store", args.store),
             )
             if given
         ]
@@ -267,7 +274,12 @@ def _verify(args: argparse.Namespace) -> int:
         )
         from ._progress import Progress  # noqa: PLC0415
 
-        attestations = load_attestations(attestation_paths, skip=[layout_path])
+        if args.store:
+            from ._cmd_store import store_evidence  # noqa: PLC0415
+
+            attestations = store_evidence(args, _subject_digests(args))
+        else:
+            attestations = load_attestations(attestation_paths, skip=[layout_path])
         # Drawn on stderr and only on a terminal, so machine output stays clean.
         with Progress(
             len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr

@@ -38,16 +38,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """URL of a throwaway PostgreSQL cluster (the ``postgres`` database)."""
+class ServerUnavailableError(Exception):
+    """No PostgreSQL server could be started here (the reason is the message)."""
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Start a PostgreSQL cluster in a temporary folder; yield its URL; remove it.
+
+    Raises:
+        ServerUnavailableError: psycopg, the server binaries or an unprivileged
+            user are missing, or the server does not start.
+    """
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        pytest.skip("psycopg is not installed (pip install 'intoto-policy[postgres]')")
+        raise ServerUnavailableError(
+            "psycopg is not installed (pip install 'intoto-policy[postgres]')"
+        ) from None
     bindir = _pg_bindir()
     if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl); .ci/run installs them")
+        raise ServerUnavailableError(
+            "no PostgreSQL server binaries (initdb, pg_ctl); .ci/run installs them"
+        )
     prefix: list[str] = []
     owner = None
     if os.geteuid() == 0:
@@ -58,7 +71,9 @@ def postgres_server() -> Iterator[str]:
                 owner = pwd.getpwnam(name)
                 break
         if owner is None or shutil.which("runuser") is None:
-            pytest.skip("running as root with no unprivileged user to run PostgreSQL as")
+            raise ServerUnavailableError(
+                "running as root with no unprivileged user to run PostgreSQL as"
+            )
         prefix = ["runuser", "-u", owner.pw_name, "--"]
     root = Path(tempfile.mkdtemp(prefix="intoto-policy-pg-"))
     if owner is not None:
@@ -81,7 +96,9 @@ def postgres_server() -> Iterator[str]:
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"cannot start a PostgreSQL server: {exc} {detail[-300:]!r}")
+        raise ServerUnavailableError(
+            f"cannot start a PostgreSQL server: {exc} {detail[-300:]!r}"
+        ) from None
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -90,6 +107,17 @@ def postgres_server() -> Iterator[str]:
             capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a throwaway PostgreSQL cluster (the ``postgres`` database)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_postgres())
+        except ServerUnavailableError as exc:
+            pytest.skip(str(exc))
+        yield url
 
 
 def new_database(server: str) -> str:

@@ -301,3 +301,23 @@ def test_audit_at_is_recorded(tree: Path, capsys) -> None:
     ingest(capsys, store, tree)
     audit(capsys, tree, store, "--all")
     assert {d["verifiedAt"] for d in results(tree).values()} == {AT}
+
+
+def test_plain_verify_imports_no_store_driver(tree: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from intoto_policy._cli import main\n"
+        f"rc = main(['verify', {str(tree / 'layout.json')!r}, '--unsigned-layout',\n"
+        f"           '--attestations', {str(tree / 'atts')!r},\n"
+        f"           '--subject-digest', 'sha256:{hexd(1)}', '--at', {AT!r}])\n"
+        "loaded = [m for m in ('psycopg', 'ray', 'sqlite3', 'intoto_policy._store',\n"
+        "                      'intoto_policy._audit') if m in sys.modules]\n"
+        "print(rc, loaded)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip().splitlines()[-1] == "0 []"

@@ -64,7 +64,7 @@ def attestations_for(
         InputError: The store cannot be read or too many items match.
     """
     found: list[Attestation] = []
-    for item in stored_attestations(store, subjects):
-        where = f"{item.source} [store sha256:{item.digest[:12]}]"
-        found.extend(parse_attestations(item.body, source=where, limits=limits))
+    for digest, source, body in store.bodies(_pairs(subjects)):
+        where = f"{source} [store sha256:{digest[:12]}]"
+        found.extend(parse_attestations(body, source=where, limits=limits))
     return found

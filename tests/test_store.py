@@ -370,3 +370,113 @@ def test_killed_mid_ingest_leaves_store_consistent(store_url: str, tmp_path: Pat
         result = ingest_paths(store, [folder], ingested_at=AT)
         assert (result.stored, result.duplicates) == (15, 20)
         assert store.counts()["attestations"] == 35
+
+
+def _message_signature_bundle() -> bytes:
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(b"artifact").digest()).decode()
+    return json.dumps(
+        {
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"publicKey": {"hint": "release-key"}, "tlogEntries": []},
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": digest},
+                "signature": base64.b64encode(b"sig").decode(),
+            },
+        }
+    ).encode()
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
+@pytest.mark.parametrize(
+    ("path", "ptypes", "signer_kinds"),
+    [
+        pytest.param(
+            "09-slsaverifier-npm-attestations/provenance-npm-test-ossf.tgz.json",
+            2,
+            {"keyid", "identity", "issuer", "fingerprint", "certificate"},
+            id="npm-container-of-two-bundles",
+        ),
+        pytest.param(
+            "16-sigstorego-npm-publish-keyed/bundle-publish.json", 1, {"keyid"}, id="keyed-bundle"
+        ),
+        pytest.param(
+            "22-ghcli-artifact-attestations/custom-issuer.sigstore.json",
+            1,
+            {"identity", "issuer", "fingerprint", "certificate"},
+            id="gh-artifact-attestation",
+        ),
+        pytest.param(
+            "24-pypi-pep740-pypi_attestations-0.0.19/pypi_attestations-0.0.19.tar.gz.publish.attestation",
+            1,
+            {"identity", "issuer", "fingerprint", "certificate"},
+            id="pep740-attestation",
+        ),
+        pytest.param(None, 0, {"keyid"}, id="message-signature-bundle"),
+    ],
+)
+def test_bundles_indexed(store, path: str | None, ptypes: int, signer_kinds: set[str]) -> None:
+    data = (CORPUS / path).read_bytes() if path else _message_signature_bundle()
+    result = ingest_bytes(store, data, source=path or "message.sigstore.json", ingested_at=AT)
+    assert result.stored == 1  # a container is one item: its exact bytes
+    [item] = store.get(_all_digests(store))
+    assert item.body == data
+    assert item.kind == "bundle"
+    assert len(item.predicate_types) == ptypes
+    assert {kind for kind, _ in item.signers} == signer_kinds
+    for alg, value in item.subjects:
+        assert [a.digest for a in stored_attestations(store, [{alg: value}])] == [item.digest]
+    assert attestations_for(store, [{alg: value}])
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(lambda s: s.counts(), id="read"),
+        pytest.param(lambda s: s.version(), id="version"),
+        pytest.param(lambda s: s.commit(), id="commit"),
+        pytest.param(
+            lambda s: s.put([index_item(envelope_bytes(hexd(1)), source="x")], ingested_at="t"),
+            id="put",
+        ),
+    ],
+)
+def test_closed_connection_is_an_input_error(store_url: str, action) -> None:  # noqa: F811
+    store = open_store(store_url, create=True)
+    store.close()
+    with pytest.raises(InputError, match=r"cannot (read|write)"):
+        action(store)
+    store.close()  # idempotent
+
+
+def test_put_batch_counts_duplicates_and_rejections(store) -> None:
+    a = index_item(envelope_bytes(hexd(1)), source="a")
+    b = index_item(envelope_bytes(hexd(2)), source="b")
+    bad = index_item(b"[]", source="bad")
+    first = store.put([a, b, bad, a], ingested_at="2026-06-01T00:00:00.000000Z")
+    assert (first.stored, first.duplicates, first.rejected) == (2, 1, 1)
+    again = store.put([b], ingested_at="2026-06-02T00:00:00.000000Z")
+    assert (again.stored, again.duplicates) == (0, 1)
+    assert [r.source for r in store.rejections()] == ["bad"]
+    assert sorted(store.key_subjects()) == [("sha256", hexd(1)), ("sha256", hexd(2))]
+
+
+def test_insert_after_failed_statement_reports_the_error(store) -> None:
+    store.begin_write()
+    with pytest.raises(InputError, match="cannot write"):
+        store.insert(
+            index_item(envelope_bytes(hexd(1)), source="a"),
+            ingested_at=None,  # NOT NULL column
+        )
+    store.rollback()
+    assert store.counts()["attestations"] == 0
+
+
+def test_postgres_scheme_alias(postgres_server: str) -> None:  # noqa: F811
+    from tests._stores import new_database
+
+    url = new_database(postgres_server).replace("postgresql://", "postgres://", 1)
+    with open_store(url, create=True) as store:
+        assert store.version() == LATEST_VERSION

@@ -1,6 +1,6 @@
 """The team backend: ``postgresql://...`` with psycopg 3 (extra ``[postgres]``).
 
-Each batch is one transaction; rows are inserted with ``ON CONFLICT DO
+Each batch is one explicit transaction (reads run in autocommit mode); rows are inserted with ``ON CONFLICT DO
 NOTHING`` in digest order, so concurrent ingests neither lose rows nor
 deadlock (a deadlock or serialisation failure is retried). Migrations take
 an advisory lock so two processes never migrate at once. psycopg is
@@ -41,13 +41,12 @@ class PostgresStore(SQLStore):
         self._errors = errors
 
     def _begin(self) -> None:
-        """psycopg opens the transaction at the first statement."""
+        # The connection is in autocommit mode, so a read is one round trip;
+        # writes open their transaction explicitly.
+        self._execute("BEGIN")
 
     def _lock_schema(self) -> None:
         self._execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-
-    def _end_read(self) -> None:
-        self._conn.rollback()
 
     def _retryable(self, exc: BaseException) -> bool:
         return isinstance(exc, (self._errors.DeadlockDetected, self._errors.SerializationFailure))
@@ -90,7 +89,7 @@ def open_postgres(url: str, *, create: bool) -> PostgresStore:
             source=shown,
         ) from None
     try:
-        conn = psycopg.connect(url, autocommit=False, connect_timeout=10)
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot connect: {first}", source=shown) from None

@@ -23,7 +23,6 @@ verification (``verify --store``, ``audit``) decides.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -132,7 +131,10 @@ def _store_query(args: argparse.Namespace) -> int:
             "format": QUERY_FORMAT,
             "attestations": [a.to_dict() for a in found],
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        from ._render._common import dump_json  # noqa: PLC0415
+
+        # dump_json escapes what could act on a terminal (bidi overrides, C1).
+        sys.stdout.write(dump_json(doc, indent=2) + "\n")
     else:
         for a in found:
             types = ",".join(a.predicate_types) or "-"

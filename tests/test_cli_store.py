@@ -321,3 +321,21 @@ def test_plain_verify_imports_no_store_driver(tree: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout
     assert out.strip().splitlines()[-1] == "0 []"
+
+
+def test_verify_output_never_overwrites_the_store(
+    tree: Path, capsys, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Outside the layout's folder, which is refused as an output location anyway.
+    store_file = tmp_path_factory.mktemp("db") / "store.db"
+    ingest(capsys, f"sqlite:///{store_file}", tree)
+    before = store_file.read_bytes()
+    code, _, err = run(
+        capsys,
+        "verify", str(tree / "layout.json"), "--unsigned-layout", "--store",
+        f"sqlite:///{store_file}", "--subject-digest", f"sha256:{hexd(1)}",
+        "--output", str(store_file),
+    )  # fmt: skip
+    assert code == 2
+    assert "is an input" in err
+    assert store_file.read_bytes() == before

@@ -10,7 +10,8 @@ appends one JSON line per subject to ``--output``::
      "vsa": ENVELOPE}          # with --vsa-key, on a pass
 
 It is resumable: subjects already in ``--output`` are skipped (the file
-must have been written for the same layout). A summary table goes to
+must have been written for the same layout), except those whose verdict
+was ``error``: they are audited again and the later line wins. A summary table goes to
 stdout, a progress bar to stderr on a terminal. Exit 0 when every subject
 passed, 1 otherwise, 2 for bad input.
 """
@@ -138,7 +139,9 @@ def _done(path: str, layout_digest: str) -> dict[str, str]:
                 source=path,
             )
         done[doc["subject"]] = doc["verdict"]
-    return done
+    # A subject that could not be audited (a store error) is tried again;
+    # its later line supersedes the earlier one.
+    return {subject: verdict for subject, verdict in done.items() if verdict != "error"}
 
 
 def _check_flags(args: argparse.Namespace) -> None:

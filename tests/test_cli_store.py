@@ -339,3 +339,17 @@ def test_verify_output_never_overwrites_the_store(
     assert code == 2
     assert "is an input" in err
     assert store_file.read_bytes() == before
+
+
+def test_audit_retries_subjects_that_errored(tree: Path, capsys) -> None:
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    audit(capsys, tree, store, "--subjects", str(tree / "subjects.txt"))
+    lines = (tree / "results.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    errored = {**first, "verdict": "error", "failures": ["store unreachable"]}
+    (tree / "results.jsonl").write_text("\n".join([json.dumps(errored), *lines[1:]]) + "\n")
+    _, out, _ = audit(capsys, tree, store, "--subjects", str(tree / "subjects.txt"))
+    assert "(8 already in" in out
+    last = json.loads((tree / "results.jsonl").read_text().splitlines()[-1])
+    assert (last["subject"], last["verdict"]) == (first["subject"], first["verdict"])

@@ -296,6 +296,7 @@ def test_pages_with_examples_are_found() -> None:
         "guides/deploy-gate.md",
         "guides/third-party-scanner.md",
         "guides/tuf.md",
+        "guides/store-and-audit.md",
     } <= ids
     langs = {b.lang for b in _blocks(DOCS / "quickstart.md")}
     assert langs == {"python", "console"}

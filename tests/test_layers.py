@@ -27,8 +27,22 @@ ALLOWED: dict[str, set[str]] = {
     "policy": _BASE | {"model", "crypto", "sources", "report"},
     "verifier": _BASE | {"model", "crypto", "policy", "report"},
     "classic": _BASE | {"model", "crypto", "sources", "policy", "report"},
+    "store": _BASE | {"model", "crypto", "sources", "policy"},
+    "audit": _BASE
+    | {"_api", "model", "crypto", "sources", "report", "policy", "verifier", "store"},
     "cli": _BASE
-    | {"_api", "model", "crypto", "sources", "report", "policy", "verifier", "classic"},
+    | {
+        "_api",
+        "model",
+        "crypto",
+        "sources",
+        "report",
+        "policy",
+        "verifier",
+        "classic",
+        "store",
+        "audit",
+    },
 }
 LAYERS = sorted(ALLOWED)
 LAZY_LAYERS = [layer for layer in LAYERS if layer != "classic"]

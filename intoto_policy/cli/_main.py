@@ -125,7 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Subcommands defined in other modules register themselves when imported;
 # their heavy dependencies load inside their handlers.
-for _module in ("_keys", "_attest", "_inspect", "_verify", "_layout", "_demo", "_fetch", "_tuf"):
+for _module in (
+    "_keys",
+    "_attest",
+    "_inspect",
+    "_verify",
+    "_layout",
+    "_demo",
+    "_fetch",
+    "_tuf",
+    "_store",
+    "_audit",
+):
     importlib.import_module(f"{__package__}.{_module}")
 
 

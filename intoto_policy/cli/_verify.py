@@ -61,6 +61,12 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="file or directory of attestations or links (repeatable; default: the layout's directory)",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="take the evidence about --subject/--subject-digest from an attestation store "
+        "(sqlite:///PATH or postgresql://...)",
+    )
     subj = parser.add_mutually_exclusive_group()
     subj.add_argument(
         "--subject",
@@ -260,6 +266,7 @@ def _verify(args: argparse.Namespace) -> int:
             ("--unsigned-layout", args.unsigned_layout),
             ("--trusted-root", args.trusted_root),
             ("--from", args.from_sources),
+            ("--store", args.store),
         ]
         _refuse(attestation_only, "not supported for classic in-toto layouts")
         if len(attestation_paths) != 1 or not attestation_paths[0].is_dir():
@@ -312,7 +319,12 @@ def _verify(args: argparse.Namespace) -> int:
 
         # Fetched first, verified after: verification itself stays offline.
         fetched = fetch_from(args, _subject_digests(args))
-        attestations = load_attestations(attestation_paths, skip=[layout_path])
+        if args.store:
+            from ._store import store_evidence  # noqa: PLC0415
+
+            attestations = store_evidence(args, _subject_digests(args))
+        else:
+            attestations = load_attestations(attestation_paths, skip=[layout_path])
         if fetched is not None:
             attestations += fetched.attestations
         # Drawn on stderr and only on a terminal, so machine output stays clean.

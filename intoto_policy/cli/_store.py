@@ -1,0 +1,168 @@
+"""CLI subcommands ``store ingest`` and ``store query``.
+
+``store ingest --store URL FILE...`` keeps the exact bytes of every
+envelope or bundle found in the files (directories are read recursively,
+attestation file names only), deduplicated by digest. Inputs that do not
+parse are recorded as rejected and listed; the exit code is then 1.
+
+``store query --store URL --subject-digest ALG:HEX`` lists what the store
+holds about an artifact (exit 1 when nothing matches). With
+``--format json`` it prints one object::
+
+    {"format": "intoto-policy/store-query/v1",
+     "attestations": [{"digest": "sha256:HEX", "kind": "envelope"|"bundle",
+                       "source": STR, "ingestedAt": RFC3339,
+                       "subjects": ["ALG:HEX"], "predicateTypes": [URI],
+                       "signers": [{"kind": "keyid"|"fingerprint"|"certificate"
+                                            |"identity"|"issuer", "value": STR}]}]}
+
+Signers are what the signatures claim, unverified: the store is evidence,
+verification (``verify --store``, ``audit``) decides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from ._common import EXIT_FAILED, EXIT_OK, _safe, now, subcommand
+
+__all__: list[str] = []
+
+QUERY_FORMAT: Final = "intoto-policy/store-query/v1"
+
+
+def add_store_argument(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--store URL``."""
+    parser.add_argument(
+        "--store",
+        required=required,
+        metavar="URL",
+        help="attestation store: sqlite:///PATH or postgresql://USER@HOST/DB",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    add_store_argument(parser)
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="envelopes, bundles or JSON Lines of them; directories are read recursively",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=500,
+        metavar="N",
+        help="items per transaction (default 500)",
+    )
+
+
+@subcommand(
+    "store ingest",
+    help="keep attestations (exact bytes) in a store, indexed by subject, type and signer",
+    arguments=_ingest_arguments,
+)
+def _store_ingest(args: argparse.Namespace) -> int:
+    at = now()
+    from ..store import ingest_paths, open_store  # noqa: PLC0415
+
+    with open_store(args.store, create=True) as store:
+        result = ingest_paths(
+            store, [Path(p) for p in args.files], ingested_at=at, batch_size=args.batch_size
+        )
+    for source, reason in result.rejections:
+        sys.stdout.write(f"{_safe(source)}: rejected: {_safe(' '.join(reason.split()))}\n")
+    if result.rejected > len(result.rejections):
+        sys.stdout.write(f"... and {result.rejected - len(result.rejections)} more rejected\n")
+    sys.stdout.write(
+        f"stored {result.stored}, already present {result.duplicates}, rejected {result.rejected}\n"
+    )
+    return EXIT_FAILED if result.rejected else EXIT_OK
+
+
+def _query_arguments(parser: argparse.ArgumentParser) -> None:
+    add_store_argument(parser)
+    parser.add_argument(
+        "--subject-digest",
+        action="append",
+        required=True,
+        metavar="ALG:HEX",
+        help="a digest of the artifact (repeatable: any of them matches)",
+    )
+    parser.add_argument("--predicate-type", metavar="URI", help="only this predicate type")
+    parser.add_argument(
+        "--signer",
+        metavar="VALUE",
+        help="only attestations whose signatures claim this key id, key fingerprint, "
+        "certificate identity or issuer",
+    )
+    parser.add_argument("--format", default="text", choices=["text", "json"], help="output")
+
+
+@subcommand(
+    "store query",
+    help="list what a store holds about an artifact",
+    arguments=_query_arguments,
+)
+def _store_query(args: argparse.Namespace) -> int:
+    from ..store import open_store, parse_digest, stored_attestations  # noqa: PLC0415
+
+    subjects = [parse_digest(text) for text in args.subject_digest]
+    with open_store(args.store) as store:
+        found = stored_attestations(
+            store, subjects, predicate_type=args.predicate_type, signer=args.signer
+        )
+    if args.format == "json":
+        doc: dict[str, Any] = {
+            "format": QUERY_FORMAT,
+            "attestations": [a.to_dict() for a in found],
+        }
+        from ..report._common import dump_json  # noqa: PLC0415
+
+        # dump_json escapes what could act on a terminal (bidi overrides, C1).
+        sys.stdout.write(dump_json(doc, indent=2) + "\n")
+    else:
+        for a in found:
+            types = ",".join(a.predicate_types) or "-"
+            sys.stdout.write(
+                f"sha256:{a.digest}  {_safe(types)}  {a.ingested_at}  {_safe(a.source)}\n"
+            )
+        sys.stdout.write(f"{len(found)} attestation(s)\n")
+    return EXIT_OK if found else EXIT_FAILED
+
+
+def store_evidence(args: argparse.Namespace, subjects: list[Any]) -> list[Any]:
+    """``verify --store``: the attestations the store holds about the subjects.
+
+    Raises:
+        UsageError: ``--store`` is combined with ``--attestations`` or
+            ``--no-subject``, or no subject is given.
+        InputError: The store cannot be opened or read; ``--output`` names
+            the store file.
+    """
+    from .._errors import UsageError  # noqa: PLC0415
+    from ..sources._outputs import refuse_overwriting_inputs  # noqa: PLC0415
+    from ..store import attestations_for, open_store  # noqa: PLC0415
+
+    if args.attestations:
+        raise UsageError("--store and --attestations are exclusive: evidence comes from one")
+    if not subjects:
+        raise UsageError("--store needs --subject or --subject-digest: it finds evidence by digest")
+    if args.output and args.store.startswith("sqlite:///"):
+        refuse_overwriting_inputs(args.output, [args.store.removeprefix("sqlite:///")])
+    with open_store(args.store) as store:
+        return attestations_for(store, subjects)

@@ -7,15 +7,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._errors import InputError, UsageError
+from ..classic._load import Document
 from ..model._json import LAYOUT_LIMITS
 from ..sources._files import load_public_key_file, read_file
 from ..sources._outputs import write_file
+from ._classic_doc import classic_document, classic_findings
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     _add_parameter_arguments,
     _at,
     _params,
+    _safe,
     _signing_keys,
     subcommand,
 )
@@ -36,21 +40,74 @@ def _sign_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--passphrase-env", metavar="VAR", help="environment variable holding the key passphrase"
     )
+    parser.add_argument(
+        "--at", metavar="TIME", help="judge expiry at this RFC 3339 time (default: now)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="sign even though 'layout check' finds errors or unresolved key parameters",
+    )
 
 
-@subcommand("layout sign", help="sign a layout into a DSSE envelope", arguments=_sign_arguments)
+@subcommand(
+    "layout sign",
+    help="check a layout (as 'layout check') and sign it into a DSSE envelope",
+    arguments=_sign_arguments,
+)
 def _layout_sign(args: argparse.Namespace) -> int:
     import json  # noqa: PLC0415
 
     from ..model._dsse import Envelope  # noqa: PLC0415
-    from ..policy._loading import parse_layout_document, validate_layout_schema  # noqa: PLC0415
+    from ..policy._lint import UNRESOLVED_PARAMETER, lint_layout  # noqa: PLC0415
+    from ..policy._loading import (  # noqa: PLC0415
+        layout_envelope,
+        parse_layout_document,
+        validate_layout_schema,
+    )
 
     path = Path(args.layout)
     data = read_file(path, LAYOUT_LIMITS)
+    classic = classic_document(data, str(path))
+    if classic is not None:
+        if classic.signatures:
+            raise UsageError(
+                f"already signed: a classic in-toto {classic.type} with "
+                f"{len(classic.signatures)} signature(s)",
+                source=str(path),
+            )
+        raise UsageError(
+            f"a classic in-toto {classic.type}: 'layout sign' signs attestation layouts; "
+            "sign classic layouts with in-toto's own tools (in-toto-sign)",
+            source=str(path),
+        )
+    envelope = layout_envelope(data, source=str(path))
+    if envelope is not None:
+        raise UsageError(
+            f"already signed: a DSSE envelope with {len(envelope.signatures)} signature(s); "
+            "sign the layout document itself",
+            source=str(path),
+        )
     doc, lines = parse_layout_document(data, source=str(path))
     errors = validate_layout_schema(doc, source=str(path), lines=lines)
     if errors:
         raise errors[0]
+    # The same semantics as 'layout check': a signature vouches for the
+    # layout, so an expired one, CEL that does not compile or a signer left
+    # for the verifier to choose ({parameter}) is refused unless forced.
+    blocking = [
+        f
+        for f in lint_layout(doc, source=str(path), lines=lines, at=_at(args.at))
+        if f.severity == "error" or f.code == UNRESOLVED_PARAMETER
+    ]
+    if blocking and not args.force:
+        first = blocking[0]
+        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        raise InputError(
+            f"refusing to sign: {first.message}{more}; see 'intoto-policy layout check', "
+            "or sign anyway with --force",
+            source=f"{path}:{first.line}" if first.line else str(path),
+        )
     payload_type = (
         "application/vnd.intoto-policy.layout+json"
         if data.lstrip().startswith(b"{")
@@ -76,7 +133,8 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 @subcommand(
     "layout check",
-    help="lint a layout: schema errors with lines, and semantic problems",
+    help="lint a layout (attestation or classic in-toto): schema errors with lines, "
+    "and semantic problems",
     arguments=_check_arguments,
 )
 def _layout_check(args: argparse.Namespace) -> int:
@@ -85,6 +143,9 @@ def _layout_check(args: argparse.Namespace) -> int:
 
     path = Path(args.layout)
     data = read_file(path, LAYOUT_LIMITS)
+    classic = classic_document(data, str(path))
+    if classic is not None:
+        return _check_classic(args, path, classic)
     envelope = layout_envelope(data, source=str(path))
     if envelope is not None:
         data = envelope.payload
@@ -98,6 +159,24 @@ def _layout_check(args: argparse.Namespace) -> int:
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     sys.stdout.write(f"{path}: {errors} error(s), {warnings} warning(s)\n")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _check_classic(args: argparse.Namespace, path: Path, doc: Document) -> int:
+    if doc.type != "layout":
+        raise UsageError(
+            f"a classic in-toto {doc.type}, not a layout (see 'intoto-policy inspect')",
+            source=str(path),
+        )
+    if args.param or args.params_file:
+        flag = "--param" if args.param else "--params-file"
+        raise UsageError(f"{flag}: classic in-toto layouts have no parameters")
+    findings = classic_findings(doc, _at(args.at))
+    sys.stdout.write(f"{path}: classic in-toto layout ({doc.format})\n")
+    for severity, message in findings:
+        sys.stdout.write(f"{path}: {severity}: {_safe(message)}\n")
+    errors = sum(1 for severity, _ in findings if severity == "error")
+    sys.stdout.write(f"{path}: {errors} error(s), {len(findings) - errors} warning(s)\n")
     return EXIT_FAILED if errors else EXIT_OK
 
 

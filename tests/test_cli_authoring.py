@@ -185,6 +185,47 @@ CASES = [
         2,
         "checked by 'intoto-policy verify'",
     ),
+    # layout functionary: its own flags in errors, no inverted window
+    Case(
+        "functionary/bad-not-before",
+        ["layout", "functionary", "{key}.pub", "--not-before", "yesterday"],
+        2,
+        "--not-before: not an RFC 3339",
+    ),
+    Case(
+        "functionary/bad-not-after",
+        ["layout", "functionary", "{key}.pub", "--not-after", "2026-13-01T00:00:00Z"],
+        2,
+        "--not-after: ",
+    ),
+    Case(
+        "functionary/inverted-window",
+        [
+            "layout",
+            "functionary",
+            "{key}.pub",
+            "--not-before",
+            "2027-01-01T00:00:00Z",
+            "--not-after",
+            "2026-01-01T00:00:00Z",
+        ],
+        2,
+        "--not-after 2026-01-01T00:00:00Z is not after --not-before",
+    ),
+    Case(
+        "functionary/empty-window",
+        [
+            "layout",
+            "functionary",
+            "{key}.pub",
+            "--not-before",
+            "2027-01-01T00:00:00Z",
+            "--not-after",
+            "2027-01-01T00:00:00Z",
+        ],
+        2,
+        "is not after --not-before",
+    ),
     # usage basics
     Case("usage/version", ["--version"], 0, "intoto-policy "),
     Case("usage/no-internal-names", ["layout"], 2, "{sign,check,functionary}"),
@@ -247,3 +288,25 @@ def test_python_dash_m(argv: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "intoto-policy" in done.stdout
+
+
+@pytest.mark.parametrize("keytype", ["ecdsa", "rsa"])
+def test_functionary_pem_is_a_block_scalar(
+    keytype: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from intoto_policy.policy._functionaries import functionary_from_dict
+    from intoto_policy.sources._files import load_public_key_file
+
+    key = tmp_path / "key"
+    assert main(["keygen", "--type", keytype, "--out", str(key)]) == 0
+    capsys.readouterr()
+    assert main(["layout", "functionary", f"{key}.pub", "--not-after", "2030-01-01T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "public: |" in out
+    assert "\n\n" not in out  # no folded quoted string with blank lines
+    pem = load_public_key_file(f"{key}.pub").to_dict(camel=True)["keyVal"]["public"]
+    (keyid, entry), *_ = yaml.safe_load(out)["functionaries"].items()
+    assert entry["keyVal"]["public"] == pem
+    assert functionary_from_dict(keyid, entry).not_after is not None

@@ -201,20 +201,53 @@ def _functionary_arguments(parser: argparse.ArgumentParser) -> None:
 def _layout_functionary(args: argparse.Namespace) -> int:
     import json  # noqa: PLC0415
 
+    from ..model._time import parse_rfc3339  # noqa: PLC0415
+
+    window: dict[str, str] = {}
+    when: dict[str, Any] = {}
+    for flag, name, value in (
+        ("--not-before", "notBefore", args.not_before),
+        ("--not-after", "notAfter", args.not_after),
+    ):
+        if value is None:
+            continue
+        try:
+            when[flag] = parse_rfc3339(value)  # a malformed time is refused here, not at verify
+        except InputError as exc:
+            raise UsageError(f"{flag}: {exc.problem}") from None
+        window[name] = value
+    if len(when) == 2 and when["--not-after"] <= when["--not-before"]:
+        raise UsageError(
+            f"--not-after {args.not_after} is not after --not-before {args.not_before}: "
+            "the window would admit no signature"
+        )
     entries: dict[str, Any] = {}
     for path in args.keys:
         key = load_public_key_file(path)
-        entry = key.to_dict(camel=True)
-        for option, name in ((args.not_before, "notBefore"), (args.not_after, "notAfter")):
-            if option is not None:
-                entry[name] = option
-                _at(option)  # reject a malformed time here, not at verification
+        entry = {**key.to_dict(camel=True), **window}
         entries[key.keyid] = entry
     doc = {"functionaries": entries}
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        import yaml  # noqa: PLC0415
-
-        sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, width=1000))
+        sys.stdout.write(_yaml_text(doc))
     return EXIT_OK
+
+
+def _yaml_text(doc: Any) -> str:
+    """YAML with multi-line strings (PEM keys) as literal block scalars.
+
+    PyYAML's default folds a PEM key into a quoted string with blank lines
+    between its lines: valid, but unreadable and easy to break by hand.
+    """
+    import yaml  # noqa: PLC0415
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, text)
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000)

@@ -310,3 +310,34 @@ def test_functionary_pem_is_a_block_scalar(
     (keyid, entry), *_ = yaml.safe_load(out)["functionaries"].items()
     assert entry["keyVal"]["public"] == pem
     assert functionary_from_dict(keyid, entry).not_after is not None
+
+
+SCENARIOS = CORPUS / "intoto-reference" / "scenarios"
+# (scenario, the flag that makes inspections not run), each with an inspection
+INSPECTIONS_NOT_RUN = [
+    ("pass_single_signed", "without --run-inspections"),
+    ("dsse_pass_single_signed", "without --run-inspections"),
+    ("fail_step_rule_modify_disallow", "without --run-inspections"),
+]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "why"), INSPECTIONS_NOT_RUN, ids=[s for s, _ in INSPECTIONS_NOT_RUN]
+)
+def test_classic_step_summary_agrees_with_verdict(
+    scenario: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    folder = SCENARIOS / scenario
+    argv = [
+        "verify", str(folder / "root.layout"),
+        "--layout-key", str(folder / "keys" / "rsa_public.pem"),
+        "--attestations", str(folder), "--at", "2025-06-01T00:00:00Z", "--format", "json",
+    ]  # fmt: skip
+    assert main(argv) == 1, why
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "fail"
+    not_run = [s for s in report["steps"] if any("not run" in c["message"] for c in s["checks"])]
+    assert not_run, "the scenario has an inspection"
+    assert all(s["verdict"] == "fail" for s in not_run)

@@ -341,3 +341,154 @@ def test_classic_step_summary_agrees_with_verdict(
     not_run = [s for s in report["steps"] if any("not run" in c["message"] for c in s["checks"])]
     assert not_run, "the scenario has an inspection"
     assert all(s["verdict"] == "fail" for s in not_run)
+
+
+def _rsa_pem(bits: int) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+ATTEST = ["attest", "--predicate-type", "https://example.com/p/v1", "--predicate", "{pred}"]
+ATTEST += ["--subject", "{pred}"]
+
+
+class AttestCase(NamedTuple):
+    id: str
+    argv: list[str]
+    existing: str | None  # content of {bundle} before the command, None: absent
+    code: int
+    phrase: str
+
+
+ATTEST_CASES = [
+    AttestCase("rsa-1024", [*ATTEST, "--key", "{rsa1024}"], None, 2, "RSA key of 1024 bits"),
+    AttestCase("rsa-2048", [*ATTEST, "--key", "{rsa2048}"], None, 0, '"payload"'),
+    AttestCase(
+        "layout-sign-rsa-1024",
+        ["layout", "sign", "{good}", "--key", "{rsa1024}"],
+        None,
+        2,
+        "too weak to sign with",
+    ),
+    AttestCase("append-new", [*ATTEST, "--key", "{key}", "--append", "{bundle}"], None, 0, ""),
+    AttestCase(
+        "append-duplicate-key",
+        [*ATTEST, "--key", "{key}", "--append", "{bundle}"],
+        '{"a": 1, "a": 2}\n',
+        2,
+        "duplicate",
+    ),
+    AttestCase(
+        "append-other-json-lines",
+        [*ATTEST, "--key", "{key}", "--append", "{bundle}"],
+        '{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}\n\n',
+        0,
+        "",
+    ),
+    AttestCase("append-empty", [*ATTEST, "--key", "{key}", "--append", "{bundle}"], "", 0, ""),
+    AttestCase(
+        "append-jsonl", [*ATTEST, "--key", "{key}", "--append", "{bundle}"], "ENVELOPE", 0, ""
+    ),
+    AttestCase(
+        "append-text",
+        [*ATTEST, "--key", "{key}", "--append", "{bundle}"],
+        "hello\n",
+        2,
+        "not JSON Lines (line 1",
+    ),
+    AttestCase(
+        "append-json-not-envelope",
+        [*ATTEST, "--key", "{key}", "--append", "{bundle}"],
+        "[1, 2]\n",
+        2,
+        "line 1 is not a JSON object",
+    ),
+    AttestCase(
+        "append-pretty-json",
+        [*ATTEST, "--key", "{key}", "--append", "{bundle}"],
+        "PRETTY",
+        2,
+        "not JSON Lines",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", ATTEST_CASES, ids=[c.id for c in ATTEST_CASES])
+def test_attest_refuses_weak_keys_and_non_jsonl_bundles(
+    case: AttestCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    names = {"pred": str(tmp_path / "pred.json"), "bundle": str(tmp_path / "bundle.jsonl")}
+    (tmp_path / "pred.json").write_text('{"ok": true}')
+    for bits in (1024, 2048):
+        (tmp_path / f"rsa{bits}.pem").write_bytes(_rsa_pem(bits))
+        names[f"rsa{bits}"] = str(tmp_path / f"rsa{bits}.pem")
+    names["key"] = str(tmp_path / "key")
+    assert main(["keygen", "--type", "ed25519", "--out", names["key"]]) == 0
+    (tmp_path / "good.yml").write_text(GOOD.replace("KEYHEX", _ed25519_hex(tmp_path / "key.pub")))
+    names["good"] = str(tmp_path / "good.yml")
+    capsys.readouterr()
+    envelope = ""
+    if case.existing in ("ENVELOPE", "PRETTY"):
+        assert main([a.format(**names) for a in [*ATTEST, "--key", "{key}"]]) == 0
+        envelope = capsys.readouterr().out
+    capsys.readouterr()
+    bundle = Path(names["bundle"])
+    if case.existing == "ENVELOPE":
+        bundle.write_text(envelope)
+    elif case.existing == "PRETTY":
+        bundle.write_text(json.dumps(json.loads(envelope), indent=2))
+    elif case.existing is not None:
+        bundle.write_text(case.existing)
+    before = bundle.read_bytes() if bundle.exists() else None
+    assert main([a.format(**names) for a in case.argv]) == case.code
+    out, err = capsys.readouterr()
+    assert case.phrase in out + err
+    if case.code == 2:
+        assert len(err.strip().splitlines()) == 1, err
+        assert (bundle.read_bytes() if bundle.exists() else None) == before  # untouched
+    elif "--append" in case.argv:
+        lines = bundle.read_text().splitlines()
+        assert all(isinstance(json.loads(line), dict) for line in lines if line.strip())
+        assert "payload" in json.loads(lines[-1])
+
+
+VSA_URI_CASES = [
+    ("verifier-id-no-scheme", "--vsa-verifier-id", "verifier.example", 2),
+    ("verifier-id-space", "--vsa-verifier-id", "https://verifier.example/a b", 2),
+    ("verifier-id-control", "--vsa-verifier-id", "https://verifier.example/\x1b[2J", 2),
+    ("verifier-id-ok", "--vsa-verifier-id", "https://verifier.example/v1", 0),
+    ("resource-uri-no-scheme", "--vsa-resource-uri", "app.tar.gz", 2),
+    ("resource-uri-ok", "--vsa-resource-uri", "pkg:npm/app@1.0.0", 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "code"), [c[1:] for c in VSA_URI_CASES], ids=[c[0] for c in VSA_URI_CASES]
+)
+def test_vsa_uris_must_be_absolute_uris(
+    flag: str, value: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "key"
+    assert main(["keygen", "--type", "ed25519", "--out", str(key)]) == 0
+    argv = [
+        "verify", str(SCENARIO / "layout.yml"), "--unsigned-layout",
+        "--attestations", str(SCENARIO / "attestations"), "--at", AT,
+        "--format", "vsa", "--vsa-key", str(key),
+        "--subject-digest",
+        "sha256:58eaf5a78d580f5dbd49d31a5b733094169b31bfdf49055b74bcac2877d8f58c",
+        flag, value,
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    if code == 2:
+        assert f"{flag}: not an absolute URI" in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,22 @@ def _refuse(flags: list[tuple[str, Any]], why: str) -> None:
         raise UsageError(f"{', '.join(given)}: {why}")
 
 
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+
+def _uri(flag: str, text: str) -> str:
+    """``text`` if it is an absolute URI (RFC 3986: a scheme, no blanks), else refused.
+
+    Raises:
+        UsageError: It has no scheme, or contains whitespace or control characters.
+    """
+    if not _URI_SCHEME.fullmatch(text) or not text.isprintable():
+        raise UsageError(
+            f"{flag}: not an absolute URI (e.g. https://verifier.example/v1): {text!r}"
+        )
+    return text
+
+
 def _refuse_inapplicable(args: argparse.Namespace) -> None:
     """Refuse flags that depend on other flags (before any input is read).
 
@@ -169,6 +186,13 @@ def _refuse_inapplicable(args: argparse.Namespace) -> None:
             ("--passphrase-env", args.passphrase_env),
         ]
         _refuse(vsa, "only used with --format vsa")
+    else:  # checked before any input is read
+        for flag, value in (
+            ("--vsa-verifier-id", args.vsa_verifier_id),
+            ("--vsa-resource-uri", args.vsa_resource_uri),
+        ):
+            if value is not None:
+                _uri(flag, value)
     if args.format != "text":
         _refuse([("--color", args.color)], "only used with --format text")
     if not args.gpg:

@@ -48,6 +48,7 @@ def _sign_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sign even though 'layout check' finds errors or unresolved key parameters",
     )
+    _add_parameter_arguments(parser)
 
 
 @subcommand(
@@ -92,6 +93,9 @@ def _layout_sign(args: argparse.Namespace) -> int:
     errors = validate_layout_schema(doc, source=str(path), lines=lines)
     if errors:
         raise errors[0]
+    params = _params(args)
+    if params:
+        data, doc = _written_in(doc, params)
     # The same semantics as 'layout check': a signature vouches for the
     # layout, so an expired one, CEL that does not compile or a signer left
     # for the verifier to choose ({parameter}) is refused unless forced.
@@ -110,7 +114,7 @@ def _layout_sign(args: argparse.Namespace) -> int:
         )
     payload_type = (
         "application/vnd.intoto-policy.layout+json"
-        if data.lstrip().startswith(b"{")
+        if params or data.lstrip().startswith(b"{")
         else "application/vnd.intoto-policy.layout+yaml"
     )
     keys = _signing_keys(args.key, args.passphrase_env)
@@ -121,6 +125,36 @@ def _layout_sign(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _written_in(doc: Any, params: dict[str, str]) -> tuple[bytes, Any]:
+    """The layout with ``params`` written in, as JSON bytes, and as a document.
+
+    The layout owner chooses the values (the key of a functionary, a
+    repository) by signing them, instead of leaving them to whoever runs the
+    verification. The values go through the same substitution as at
+    verification time (text, never syntax) and the result is serialised as
+    JSON, so no value can change the document's structure.
+
+    Raises:
+        UsageError: A parameter the layout never uses.
+        ParameterError: A value that may not be substituted.
+    """
+    import json  # noqa: PLC0415
+
+    from ..policy._layout import parameters_used, substitute_parameters  # noqa: PLC0415
+
+    used = set(parameters_used(doc))
+    for value in params.values():
+        used |= parameters_used(value)
+    unused = sorted(set(params) - used)
+    if unused:
+        raise UsageError(
+            f"--param/--params-file: the layout never uses parameter {', '.join(unused)}"
+        )
+    resolved = substitute_parameters(doc, params)
+    text = json.dumps(resolved, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8"), resolved
 
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -184,7 +218,13 @@ def _functionary_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "keys", nargs="+", metavar="PUB", help="public keys (PEM or JSON key dicts)"
     )
-    parser.add_argument("--format", default="yaml", choices=["yaml", "json"], help="output format")
+    parser.add_argument(
+        "--format",
+        default="yaml",
+        choices=["yaml", "json", "value"],
+        help="output format (value: only each key's keyVal.public, one per line: the value "
+        "of a layout parameter such as {builder-key})",
+    )
     parser.add_argument(
         "--not-before", metavar="TIME", help="start of the keys' validity window (RFC 3339)"
     )
@@ -227,6 +267,13 @@ def _layout_functionary(args: argparse.Namespace) -> int:
         entry = {**key.to_dict(camel=True), **window}
         entries[key.keyid] = entry
     doc = {"functionaries": entries}
+    if args.format == "value":
+        if window:
+            flags = " and ".join(f for f in ("--not-before", "--not-after") if f in when)
+            raise UsageError(f"{flags}: not used with --format value (a bare key has no window)")
+        for entry in entries.values():
+            sys.stdout.write(f"{entry['keyVal']['public']}\n")
+        return EXIT_OK
     if args.format == "json":
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:

@@ -111,6 +111,13 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         "and not with NO_COLOR)",
     )
     parser.add_argument(
+        "--sarif-category",
+        metavar="ID",
+        help="the run's automationDetails.id, which GitHub code scanning uses to keep the "
+        "alerts of several layouts apart (--format sarif only; default "
+        "intoto-policy/<layout file name>/)",
+    )
+    parser.add_argument(
         "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa only)"
     )
     parser.add_argument(
@@ -195,6 +202,8 @@ def _refuse_inapplicable(args: argparse.Namespace) -> None:
                 _uri(flag, value)
     if args.format != "text":
         _refuse([("--color", args.color)], "only used with --format text")
+    if args.format != "sarif":
+        _refuse([("--sarif-category", args.sarif_category)], "only used with --format sarif")
     if not args.gpg:
         _refuse([("--gpg-home", args.gpg_home)], "only used with --gpg")
     if not args.run_inspections:
@@ -368,6 +377,8 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
         options["color"] = (
             _color(args.color, sys.stdout) if not args.output else args.color == "always"
         )
+    if args.format == "sarif" and args.sarif_category:
+        options["category"] = args.sarif_category
     if args.format == "vsa":
         if not args.vsa_key:
             raise UsageError("--format vsa needs --vsa-key to sign the VSA")

@@ -473,3 +473,13 @@ def test_readme_usage_runs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, Any] = {"__name__": "__readme__"}
     exec(compile(blocks[1].body, f"README.md:{blocks[1].line}", "exec"), namespace)
     assert namespace["report"], "the README's Python example verifies the evidence it made"
+
+
+def test_troubleshooting_lists_every_rejection_reason_and_no_other() -> None:
+    """docs/troubleshooting.md has one ``### `reason` `` section per RejectReason."""
+    from intoto_policy.report._model import RejectReason
+
+    text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^### `([a-z-]+)`$", text, re.MULTILINE)
+    assert sorted(documented) == sorted(r.value for r in RejectReason)
+    assert len(documented) == len(set(documented))

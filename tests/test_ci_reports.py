@@ -176,3 +176,20 @@ def test_junit_failure_body_has_the_reason() -> None:
     (failure,) = root.iter("failure")
     assert "rule 1 failed" in (failure.text or "")
     assert 'actual: ["dist/extra.so"]' in (failure.text or "")
+
+
+def test_text_names_each_signer_by_one_label_and_lists_principals_once() -> None:
+    from intoto_policy.report._model import Signer
+    from intoto_policy.report._text import render_text
+
+    builder = Signer(principal="key:" + "ab" * 32, keyid="builder")
+    att = AttestationRef("build.json", "a" * 64, signers=(builder,))
+    report = _report(
+        StepResult("build", (), attestations=(att,)),
+        StepResult("scan", (), attestations=(AttestationRef("scan.json", signers=(builder,)),)),
+    )
+    text = render_text(report)
+    assert text.count("signed by key builder\n") == 2  # one label, no bracketed fingerprint
+    assert "[key:" not in text
+    assert text.count("key:abababababab…") == 1  # the principal, once
+    assert "the SHA-256 of its public key" in text

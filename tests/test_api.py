@@ -335,3 +335,50 @@ def test_directories_skip_hidden_folders_and_other_files(tree: Path) -> None:
     )
     found = load_attestations([tree / "atts"])
     assert sorted(Path(a.source).name for a in found) == ["build.json", "extra.intoto.jsonl"]
+
+
+CLASSIC = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "corpus"
+    / "real-world"
+    / "items"
+    / "30-intoto-golang-dsse-only"
+)
+
+
+@pytest.mark.parametrize("threads", [4, 16], ids=["4-threads", "16-threads"])
+def test_concurrent_verifications_equal_sequential_ones(tree: Path, threads: int) -> None:
+    """verify() shares nothing mutable: the thread-safety promise of docs/guides/library.md."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from intoto_policy.classic import verify_classic
+    from intoto_policy.sources._files import load_public_key_file
+
+    def attestation(builder: str) -> dict:
+        return verify(
+            tree / "layout.json",
+            [tree / "atts"],
+            at=AT,
+            allow_unsigned=True,
+            params={"builder": builder},
+            subject={"sha256": APP},
+        ).to_dict()
+
+    jobs = [lambda b=b: attestation(b) for b in ("b1", "b0")]  # a pass and a failure
+    if CLASSIC.is_dir():
+        jobs.append(
+            lambda: verify_classic(
+                CLASSIC / "dsse-only.root.layout",
+                layout_keys=[load_public_key_file(str(CLASSIC / "alice.pub"))],
+                link_dir=CLASSIC,
+                at=datetime(2025, 6, 1, tzinfo=UTC),
+            ).to_dict()
+        )
+    expected = [job() for job in jobs]
+    assert expected[0]["verdict"] == "pass"
+    assert expected[1]["verdict"] == "fail"
+    work = [i % len(jobs) for i in range(threads * 3)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        got = list(pool.map(lambda i: jobs[i](), work))
+    assert got == [expected[i] for i in work]

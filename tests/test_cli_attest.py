@@ -566,12 +566,14 @@ def test_inspect_round_trip_json(run: Run, work: Path) -> None:
                     ],
                 },
                 "statementError": None,
+                "classic": None,
                 "signatures": [
                     {"index": 0, "keyid": public.keyid, "keys": [{"key": 0, "verified": True}]}
                 ],
                 "verified": True,
             }
         ],
+        "metablocks": [],
         "skipped": [],
     }
 
@@ -637,11 +639,12 @@ def test_inspect_bundle_with_bad_lines(run: Run, work: Path) -> None:
     key = _keygen(run, work / "k")
     bundle = work / "bundle.jsonl"
     _attest(run, work, key, "--append", bundle)
-    with bundle.open("ab") as fh:
+    _attest(run, work, key, "--out", work / "last.json")
+    with bundle.open("ab") as fh:  # attest --append refuses a file that is not JSON Lines
         fh.write(
             b'not json\n\n{"a":1,"a":2}\n{"mediaType":"application/vnd.dev.sigstore.bundle"}\n'
         )
-    _attest(run, work, key, "--append", bundle)
+        fh.write((work / "last.json").read_bytes())
     code, out, err = run("inspect", bundle, "--key", work / "k.pub", "--format", "json")
     assert (code, err) == (0, "")
     report = json.loads(out)

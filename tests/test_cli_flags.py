@@ -154,6 +154,17 @@ CASES = [
         )
     ),
     *(
+        Case(
+            f"verify/{kind}-format-{fmt}/--sarif-category",
+            [*base, "--format", fmt],
+            extra,
+            extra[0],
+        )
+        for kind, base in (("attestation", ATTESTATION), ("classic", CLASSIC_VERIFY))
+        for fmt in ("text", "json", "junit")
+        for extra in (["--sarif-category", "release"],)
+    ),
+    *(
         Case(f"verify/{kind}-format-json/--color", [*base, "--format", "json"], extra, "--color")
         for kind, base in (("attestation", ATTESTATION), ("classic", CLASSIC_VERIFY))
         for extra in (["--color", "never"],)
@@ -274,6 +285,12 @@ ACCEPTED = [
         "--workdir",
     ),
     Case("verify/format-text/--color", ATTESTATION, ["--color", "always"], "--color"),
+    Case(
+        "verify/format-sarif/--sarif-category",
+        [*ATTESTATION, "--format", "sarif"],
+        ["--sarif-category", "release"],
+        "--sarif-category",
+    ),
     Case(
         "verify/format-vsa-encrypted-key/--passphrase-env",
         [*ATTESTATION, "--format", "vsa", "--subject-digest", FOO],

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -65,43 +64,42 @@ def test_demo_prints_a_pass_then_a_failure(
     assert list(tmp.iterdir()) == [], "the demo's temporary directory is removed"
 
 
-def _two_json_documents(text: str) -> tuple[Any, Any]:
-    decoder = json.JSONDecoder()
-    first, end = decoder.raw_decode(text)
-    start = len(text) - len(text[end:].lstrip())
-    second, end = decoder.raw_decode(text, start)
-    assert text[end:].strip() == ""
-    return first, second
-
-
 def _pair(values: list[str]) -> tuple[str, str]:
     first, second = values
     return first, second
 
 
 def _json_verdicts(text: str) -> tuple[str, str]:
-    first, second = _two_json_documents(text)
-    return first["verdict"], second["verdict"]
+    doc = json.loads(text)  # ONE document holding both reports
+    return doc["asSigned"]["verdict"], doc["tampered"]["verdict"]
 
 
 def _sarif_verdicts(text: str) -> tuple[str, str]:
-    runs = [doc["runs"][0] for doc in _two_json_documents(text)]
+    runs = json.loads(text)["runs"]  # ONE log, a run per verification
+    ids = [run["automationDetails"]["id"] for run in runs]
+    assert len(set(ids)) == len(ids) == 2
     errors = [sum(1 for r in run["results"] if r["level"] == "error") for run in runs]
     return _pair(["fail" if e else "pass" for e in errors])
 
 
 def _vsa_verdicts(text: str) -> tuple[str, str]:
     results = []
-    for envelope in _two_json_documents(text):
-        statement = json.loads(base64.b64decode(envelope["payload"]))
+    for line in text.splitlines():  # JSON Lines: one envelope per line
+        statement = json.loads(base64.b64decode(json.loads(line)["payload"]))
         results.append(statement["predicate"]["verificationResult"])
     return _pair(["pass" if r == "PASSED" else "fail" for r in results])
 
 
 def _junit_verdicts(text: str) -> tuple[str, str]:
-    documents = [d for d in text.split("<?xml") if d.strip()]
-    assert len(documents) == 2
-    return _pair(["fail" if re.search(r'failures="[1-9]', d) else "pass" for d in documents])
+    root = ET.fromstring(text.encode("utf-8"))  # ONE document
+    cases = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
+    assert len(set(cases)) == len(cases)
+    verdicts = []
+    for label in ("as-signed", "tampered"):
+        suites = [s for s in root.findall("testsuite") if s.get("name", "").startswith(label + "/")]
+        assert suites
+        verdicts.append("fail" if any(s.findall("testcase/failure") for s in suites) else "pass")
+    return _pair(verdicts)
 
 
 MACHINE_FORMATS: dict[str, Callable[[str], tuple[str, str]]] = {

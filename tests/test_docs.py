@@ -439,3 +439,48 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
     assert not list((tmp_path / "site").rglob("*.py"))
+
+
+# ---------------------------------------------------------------------------
+# The README
+
+
+def _readme_blocks() -> list[Block]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    usage = text.index("## Usage")
+    blocks = []
+    for match in FENCE.finditer(text, usage):
+        if match.group("lang") in ("python", "console"):
+            line = text.count("\n", 0, match.start("body")) + 1
+            blocks.append(Block(match.group("lang"), match.group("body"), line))
+    return blocks
+
+
+def test_readme_usage_runs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's usage section works when pasted in order from the repository root.
+
+    It runs in a fresh directory whose ``layouts`` is the repository's, so
+    that nothing is written into the checkout.
+    """
+    blocks = _readme_blocks()
+    assert [b.lang for b in blocks] == ["console", "python"]
+    env = _shim(tmp_path / ".docs-bin")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "layouts").symlink_to(ROOT / "layouts", target_is_directory=True)
+    monkeypatch.chdir(work)
+    readme = ROOT / "README.md"
+    _run_console(readme, blocks[0], work, env)
+    namespace: dict[str, Any] = {"__name__": "__readme__"}
+    exec(compile(blocks[1].body, f"README.md:{blocks[1].line}", "exec"), namespace)
+    assert namespace["report"], "the README's Python example verifies the evidence it made"
+
+
+def test_troubleshooting_lists_every_rejection_reason_and_no_other() -> None:
+    """docs/troubleshooting.md has one ``### `reason` `` section per RejectReason."""
+    from intoto_policy.report._model import RejectReason
+
+    text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    documented = re.findall(r"^### `([a-z-]+)`$", text, re.MULTILINE)
+    assert sorted(documented) == sorted(r.value for r in RejectReason)
+    assert len(documented) == len(set(documented))

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import importlib.util
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -1001,3 +1002,61 @@ def test_npm_layout_rules_on_real_provenance(
     else:
         assert not report
         assert {c.kind for c in report.failures} >= {CheckKind.ATTRIBUTE_RULE}
+
+
+# --------------------------------------------------------------------------
+# The examples README: every command does what it says
+
+
+def _readme_commands() -> list[tuple[str, str, list[str]]]:
+    """(section, command text, argv) for every console block of the README."""
+    import shlex
+
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    out = []
+    section = ""
+    for block in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        section = block.splitlines()[0].strip()
+        for i, body in enumerate(re.findall(r"```console\n(.*?)```", block, re.DOTALL)):
+            words = shlex.split(body.replace("\\\n", " "))
+            assert words[0] == "intoto-policy", body
+            out.append((section, f"{section}/{i}", words[1:]))
+    return out
+
+
+def _failing_variants(section: str) -> list[str]:
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    block = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    (line,) = [x for x in block.splitlines() if x.startswith("Failing variants: ")]
+    return re.findall(r"`([^`]+)`", line)
+
+
+README_COMMANDS = _readme_commands()
+
+
+@pytest.mark.parametrize(
+    ("section", "argv"),
+    [(s, a) for s, _, a in README_COMMANDS],
+    ids=[i for _, i, _ in README_COMMANDS],
+)
+def test_examples_readme_command_passes_and_its_variants_fail(
+    section: str,
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from intoto_policy.cli._main import main
+
+    monkeypatch.chdir(ROOT)
+    assert main(argv) == 0, capsys.readouterr()
+    evidence = argv.index("--attestations") + 1
+    for variant in _failing_variants(section):
+        changed = list(argv)
+        changed[evidence] = f"layouts/examples/{section}/tampered/{variant}"
+        assert main(changed) == 1, (variant, capsys.readouterr())
+    capsys.readouterr()
+
+
+def test_examples_readme_has_commands_for_every_example() -> None:
+    sections = {s for s, _, _ in README_COMMANDS}
+    assert sections == {p.name for p in EXAMPLES.iterdir() if p.is_dir()}

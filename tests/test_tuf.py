@@ -125,7 +125,10 @@ class World:
 
     def sign_layout(self, owner: str, out: str) -> Path:
         path = self.tmp / out
-        self.ok("layout", "sign", self.tmp / "layout.yml", "--key", self.key(owner), "--out", path)
+        self.ok(
+            "layout", "sign", self.tmp / "layout.yml", "--key", self.key(owner),
+            "--at", AT_TEXT, "--out", path,
+        )  # fmt: skip
         return path
 
     def add_layout(self, layout: Path, owner: str, name: str = LAYOUT, role: str = "acme") -> None:

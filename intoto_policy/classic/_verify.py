@@ -854,11 +854,13 @@ def _inspections(
     for insp in layout.inspections:
         name = prefix + insp.name
         pointer = f"/inspect/{insp.index}/run"
+        # An inspection that did not run did not pass: its step says so, so
+        # that the step summary agrees with the verdict (which is FAIL then).
         if not ctx.run_inspections:
             checks[insp.name].append(
                 Check(
                     CheckKind.INSPECTION,
-                    Status.INFO,
+                    Status.FAIL,
                     f"not run: inspections run only with {_FLAG}",
                     step=name,
                     expected=list(insp.run),
@@ -870,7 +872,7 @@ def _inspections(
             checks[insp.name].append(
                 Check(
                     CheckKind.INSPECTION,
-                    Status.INFO,
+                    Status.FAIL,
                     f"not run: {stopped or 'earlier checks failed'}",
                     step=name,
                     expected=list(insp.run),

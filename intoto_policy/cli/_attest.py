@@ -105,12 +105,49 @@ def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...
     return tuple(ResourceDescriptor(name=n, digest=DigestSet(d)) for n, d in merged.items())
 
 
+def _refuse_non_jsonl(path: str) -> None:
+    """An existing bundle must be JSON Lines before a line is added to it.
+
+    Appending to a pretty-printed JSON document, or to any other file, would
+    corrupt it (what was there would no longer parse). Every non-blank line
+    must be a JSON object on its own (an envelope, a Sigstore bundle...).
+
+    Raises:
+        InputError: The file exists, is not empty, and some non-blank line is
+            not a JSON object on its own.
+    """
+    import os  # noqa: PLC0415
+
+    if not os.path.lexists(path):
+        return  # append_line creates it
+    from ..model._json import DEFAULT_LIMITS  # noqa: PLC0415
+
+    data = read_file(path, DEFAULT_LIMITS)
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            value = loads(line, source=where, limits=DEFAULT_LIMITS)
+        except IntotoPolicyError as exc:
+            raise InputError(
+                f"not JSON Lines (line {number}: {exc.problem}); refusing to append", source=path
+            ) from None
+        if not isinstance(value, dict):
+            raise InputError(
+                f"not JSON Lines (line {number} is not a JSON object); refusing to append",
+                source=path,
+            )
+
+
 @subcommand(
     "attest", help="sign an in-toto Statement into a DSSE envelope", arguments=_attest_arguments
 )
 def _attest(args: argparse.Namespace) -> int:
     if not args.subjects:
         raise UsageError("give at least one --subject or --subject-digest", source="attest")
+    if args.append:
+        _refuse_non_jsonl(args.append)  # before any work, and before a passphrase prompt
     import urllib.parse  # noqa: PLC0415 - only attest parses URIs
 
     ptype: str = args.predicate_type

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
-from .._errors import InputError, ParameterError, UsageError
+from .._errors import InputError, KeyFormatError, ParameterError, UsageError
 from ..crypto._keys import PrivateKey
 from ..sources._files import (
     load_private_key_file,
@@ -186,12 +186,37 @@ def _at(text: str | None) -> datetime:
         raise UsageError(f"--at: {exc.problem}") from None
 
 
+#: The shortest RSA key this tool signs with (NIST SP 800-131A: 2048 bits).
+MIN_RSA_BITS: Final = 2048
+
+
+def _refuse_weak(path: str, key: PrivateKey) -> None:
+    """Refuse to sign with an RSA key under :data:`MIN_RSA_BITS` bits.
+
+    Raises:
+        KeyFormatError: The key is RSA and too short.
+    """
+    if key.public_key.keytype != "rsa":
+        return
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
+
+    public = serialization.load_pem_public_key(key.public_pem())
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
+        raise KeyFormatError(
+            f"an RSA key of {public.key_size} bits is too weak to sign with "
+            f"(at least {MIN_RSA_BITS} bits)",
+            source=path,
+        )
+
+
 def _signing_keys(paths: Sequence[str], var: str | None) -> list[PrivateKey]:
     """Load private keys; a ``--passphrase-env`` that no key needs is refused.
 
     Raises:
         UsageError: ``var`` is given but none of the keys is encrypted (the
             passphrase would be ignored).
+        KeyFormatError: An RSA key shorter than :data:`MIN_RSA_BITS`.
         IntotoPolicyError: A key cannot be loaded (see ``load_private_key_file``).
     """
     asked: list[str] = []
@@ -206,6 +231,8 @@ def _signing_keys(paths: Sequence[str], var: str | None) -> list[PrivateKey]:
         return tracked
 
     keys = [load_private_key_file(path, source(path)) for path in paths]
+    for path, key in zip(paths, keys, strict=True):
+        _refuse_weak(path, key)
     if var is not None and not asked:
         which = "the key is" if len(paths) == 1 else f"none of the {len(paths)} keys is"
         raise UsageError(

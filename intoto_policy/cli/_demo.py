@@ -30,7 +30,8 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         default="text",
         choices=_FORMATS,
-        help="report format (vsa: signed with a throw-away demo key)",
+        help="report format; machine formats write one document holding both "
+        "verifications (vsa: JSON Lines, signed with a throw-away demo key)",
     )
     parser.add_argument(
         "--tamper",
@@ -63,6 +64,70 @@ def _render(report: Report, fmt: str, color: bool) -> str:
     return render(report, fmt)
 
 
+#: The two verifications, as machine formats label them.
+_LABELS = ("as-signed", "tampered")
+
+
+def _one_document(reports: tuple[Report, Report], fmt: str, tampering: str) -> str:
+    """Both reports as ONE document of a machine format, so that it parses.
+
+    json: an object holding both reports; sarif: one log with a run per
+    verification (each with its own ``automationDetails.id``); junit: one
+    ``<testsuites>`` whose suites and classnames are prefixed with the
+    verification; vsa: JSON Lines, one signed envelope per line.
+    """
+    import json  # noqa: PLC0415
+
+    from ..report._common import dump_json  # noqa: PLC0415
+
+    if fmt == "json":
+        docs = [json.loads(_render(r, "json", color=False)) for r in reports]
+        combined = {
+            "format": "intoto-policy/demo/v1",
+            "tampering": tampering,
+            **dict(zip(("asSigned", "tampered"), docs, strict=True)),
+        }
+        return dump_json(combined, indent=2) + "\n"
+    if fmt == "sarif":
+        from ..report._sarif import sarif_log  # noqa: PLC0415
+
+        logs = [
+            sarif_log(r, category=f"intoto-policy/demo/{label}")
+            for r, label in zip(reports, _LABELS, strict=True)
+        ]
+        logs[0]["runs"].extend(logs[1]["runs"])
+        return dump_json(logs[0], indent=2) + "\n"
+    if fmt == "junit":
+        return _junit_together(reports)
+    lines = [
+        json.dumps(json.loads(_render(r, fmt, color=False)), separators=(",", ":")) for r in reports
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _junit_together(reports: tuple[Report, Report]) -> str:
+    # Both documents are this tool's own output, parsed back to merge them.
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    roots = [ET.fromstring(_render(r, "junit", color=False).encode("utf-8")) for r in reports]  # noqa: S314
+    merged = ET.Element("testsuites", {"name": roots[0].get("name", "intoto-policy")})
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for root, label in zip(roots, _LABELS, strict=True):
+        for name in totals:
+            totals[name] += int(root.get(name, "0"))
+        for suite in root.findall("testsuite"):
+            suite.set("name", f"{label}/{suite.get('name', '')}")
+            for case in suite.findall("testcase"):
+                case.set("classname", f"{label}.{case.get('classname', '')}")
+            merged.append(suite)
+    merged.attrib.update({name: str(value) for name, value in totals.items()})
+    merged.set("time", "0")
+    ET.indent(merged)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(merged, encoding="unicode") + "\n"
+    )
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -91,10 +156,13 @@ def _demo(args: argparse.Namespace) -> int:
             f"  layout:   layouts/{LAYOUT_NAME} with the keys written in, signed by owner\n\n"
             "== 1. the evidence as it was signed ==\n\n"
         )
-    _say(_render(outcome.passing, args.format, color))
     if human:
+        _say(_render(outcome.passing, args.format, color))
         _say(f"\n== 2. after tampering: {outcome.tampering.description} ==\n\n")
-    _say(_render(outcome.tampered, args.format, color))
+        _say(_render(outcome.tampered, args.format, color))
+    else:
+        reports = (outcome.passing, outcome.tampered)
+        _say(_one_document(reports, args.format, outcome.tampering.description))
     if outcome.as_expected:
         if human:
             _say(

@@ -15,10 +15,15 @@
                                "subjects": [{"name": STR or null,
                                              "digest": {ALG: HEX}}]},
          "statementError": null or STR,  # why the payload is not a Statement
+         "classic": null or {"type": "link" or "layout", "format": "dsse",
+                             "name": STR or null},  # a classic in-toto payload
          "signatures": [{"index": N, "keyid": STR,
                          "keys": [{"key": INDEX_INTO_keys, "verified": BOOL}]}],
          "verified": null (no --key) or BOOL}   # some signature verifies
       ],
+      "metablocks": [{"location": FILE, "type": "link" or "layout",   # classic in-toto
+                      "format": "metablock", "name": STR or null,
+                      "signatures": [KEYID or null]}],
       "skipped": [{"location": STR, "reason": STR}]   # entries that are not envelopes
     }
 """
@@ -31,13 +36,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Final
 
-from .._errors import IntotoPolicyError
+from .._errors import IntotoPolicyError, UsageError
 from ..crypto._keys import PublicKey
 from ..model._dsse import Envelope
 from ..sources._files import (
     load_envelopes,
     load_public_key_file,
+    read_file,
 )
+from ._classic_doc import classic_document, classic_summary
 from ._common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, _error, _safe, _write_out, subcommand
 
 __all__ = ["INSPECT_FORMAT"]
@@ -96,9 +103,32 @@ def _describe_envelope(
         "payloadType": envelope.payload_type,
         "statement": statement,
         "statementError": error,
+        "classic": _classic_payload(envelope) if statement is None else None,
         "signatures": signatures,
         "verified": any_verified if check else None,
     }
+
+
+def _classic_payload(envelope: Envelope) -> dict[str, Any] | None:
+    """A classic in-toto link or layout carried in a DSSE envelope, or None."""
+    from ..classic._load import ENVELOPE_PAYLOAD_TYPE  # noqa: PLC0415
+    from ..model._json import loads  # noqa: PLC0415
+
+    if envelope.payload_type != ENVELOPE_PAYLOAD_TYPE:
+        return None
+    try:
+        doc = loads(envelope.payload, source="payload")
+    except IntotoPolicyError:
+        return None
+    if not isinstance(doc, dict) or doc.get("_type") not in ("link", "layout"):
+        return None
+    name = doc.get("name")
+    return {"type": doc["_type"], "format": "dsse", "name": name if isinstance(name, str) else None}
+
+
+def _classic_line(classic: dict[str, Any]) -> str:
+    name = "" if classic["name"] is None else f" {_safe(repr(classic['name']))}"
+    return f"  classic in-toto {classic['type']}{name} ({classic['format']})"
 
 
 def _text_report(report: dict[str, Any], sources: Sequence[str]) -> str:
@@ -108,7 +138,9 @@ def _text_report(report: dict[str, Any], sources: Sequence[str]) -> str:
         lines.append(f"{_safe(env['location'])}:")
         lines.append(f"  payload type: {_safe(env['payloadType'])}")
         stmt = env["statement"]
-        if stmt is None:
+        if env["classic"] is not None:
+            lines.append(_classic_line(env["classic"]))
+        elif stmt is None:
             lines.append(f"  not an in-toto Statement: {_safe(env['statementError'])}")
         else:
             lines.append(f"  statement type: {_safe(stmt['type'])}")
@@ -130,14 +162,35 @@ def _text_report(report: dict[str, Any], sources: Sequence[str]) -> str:
         if env["verified"] is not None:
             verified = "yes" if env["verified"] else "NO (no signature verifies)"
             lines.append(f"  verified: {verified}")
+    for meta in report["metablocks"]:
+        lines.append(f"{_safe(meta['location'])}:")
+        lines.append(_classic_line(meta))
+        lines.append(f"  signatures ({len(meta['signatures'])}):")
+        for index, keyid in enumerate(meta["signatures"]):
+            lines.append(f"    [{index}] keyid {_safe(keyid) if keyid else '<no keyid>'}")
     for skipped in report["skipped"]:
         lines.append(f"{_safe(skipped['location'])}: skipped: {_safe(skipped['reason'])}")
     return "\n".join(lines) + "\n"
 
 
+def _metablock(path: str) -> dict[str, Any] | None:
+    """A classic in-toto metablock (link or layout) file, described; else None."""
+    from ..classic._load import LINK_LIMITS  # noqa: PLC0415
+
+    doc = classic_document(read_file(path, LINK_LIMITS), path)
+    if doc is None or doc.format != "metablock":
+        return None
+    keyids = [sig.get("keyid") if isinstance(sig, dict) else None for sig in doc.signatures]
+    return {
+        "location": path,
+        **classic_summary(doc),
+        "signatures": [k if isinstance(k, str) else None for k in keyids],
+    }
+
+
 @subcommand(
     "inspect",
-    help="show and check DSSE envelopes and JSON Lines bundles",
+    help="show and check DSSE envelopes, JSON Lines bundles and classic in-toto links/layouts",
     arguments=_inspect_arguments,
 )
 def _inspect(args: argparse.Namespace) -> int:
@@ -145,9 +198,20 @@ def _inspect(args: argparse.Namespace) -> int:
     keys = [load_public_key_file(path) for path in sources]
     envelopes: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
+    metablocks: list[dict[str, Any]] = []
     empty_files: list[str] = []
     for path in args.files:
         entries = load_envelopes(path)
+        meta = _metablock(path) if len(entries) == 1 and entries[0][0] is None else None
+        if meta is not None:
+            if keys:
+                raise UsageError(
+                    "--key checks DSSE signatures; a classic metablock's signatures are "
+                    "checked by 'intoto-policy verify'",
+                    source=path,
+                )
+            metablocks.append(meta)
+            continue
         if not any(env is not None for env, _, _ in entries):
             empty_files.append(path)
         for env, location, reason in entries:
@@ -168,6 +232,7 @@ def _inspect(args: argparse.Namespace) -> int:
             for src, k in zip(sources, keys, strict=True)
         ],
         "envelopes": envelopes,
+        "metablocks": metablocks,
         "skipped": skipped,
     }
     if args.format == "json":

@@ -37,6 +37,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _version() -> str:
+    # The installed distribution's version (the package's __init__ is off
+    # limits to the cli layer, see docs/architecture.md).
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("intoto-policy")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, only the subcommand it names is built.
 
@@ -50,6 +61,7 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Verify in-toto attestations against layouts.",
         epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     groups: dict[tuple[str, ...], Any] = {(): parser.add_subparsers(dest="command", required=True)}
     named = [cmd for cmd in _REGISTRY if argv and cmd.words[0] == argv[0]]
     for cmd in named or _REGISTRY:
@@ -63,6 +75,10 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             cmd.configure(sub)
             _refuse_empty_values(sub)
         sub.set_defaults(handler=cmd.run)
+    # A usage error names the missing subcommand by its choices, never by
+    # the internal destination name (command_1).
+    for action in groups.values():
+        action.metavar = "{" + ",".join(action.choices) + "}"
     return parser
 
 

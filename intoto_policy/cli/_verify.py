@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,13 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         "and not with NO_COLOR)",
     )
     parser.add_argument(
+        "--sarif-category",
+        metavar="ID",
+        help="the run's automationDetails.id, which GitHub code scanning uses to keep the "
+        "alerts of several layouts apart (--format sarif only; default "
+        "intoto-policy/<layout file name>/)",
+    )
+    parser.add_argument(
         "--vsa-key", metavar="PRIV", help="private key that signs the VSA (--format vsa only)"
     )
     parser.add_argument(
@@ -157,6 +165,22 @@ def _refuse(flags: list[tuple[str, Any]], why: str) -> None:
         raise UsageError(f"{', '.join(given)}: {why}")
 
 
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+
+def _uri(flag: str, text: str) -> str:
+    """``text`` if it is an absolute URI (RFC 3986: a scheme, no blanks), else refused.
+
+    Raises:
+        UsageError: It has no scheme, or contains whitespace or control characters.
+    """
+    if not _URI_SCHEME.fullmatch(text) or not text.isprintable():
+        raise UsageError(
+            f"{flag}: not an absolute URI (e.g. https://verifier.example/v1): {text!r}"
+        )
+    return text
+
+
 def _refuse_inapplicable(args: argparse.Namespace) -> None:
     """Refuse flags that depend on other flags (before any input is read).
 
@@ -175,8 +199,17 @@ def _refuse_inapplicable(args: argparse.Namespace) -> None:
             ("--passphrase-env", args.passphrase_env),
         ]
         _refuse(vsa, "only used with --format vsa")
+    else:  # checked before any input is read
+        for flag, value in (
+            ("--vsa-verifier-id", args.vsa_verifier_id),
+            ("--vsa-resource-uri", args.vsa_resource_uri),
+        ):
+            if value is not None:
+                _uri(flag, value)
     if args.format != "text":
         _refuse([("--color", args.color)], "only used with --format text")
+    if args.format != "sarif":
+        _refuse([("--sarif-category", args.sarif_category)], "only used with --format sarif")
     if not args.gpg:
         _refuse([("--gpg-home", args.gpg_home)], "only used with --gpg")
     if not args.run_inspections:
@@ -356,6 +389,8 @@ def _emit(args: argparse.Namespace, report: Any) -> None:
         options["color"] = (
             _color(args.color, sys.stdout) if not args.output else args.color == "always"
         )
+    if args.format == "sarif" and args.sarif_category:
+        options["category"] = args.sarif_category
     if args.format == "vsa":
         if not args.vsa_key:
             raise UsageError("--format vsa needs --vsa-key to sign the VSA")

@@ -3,9 +3,11 @@
 ``intoto-policy layout check`` reports schema errors with line numbers and
 semantic findings: unknown functionary ids, thresholds above the number of
 functionaries, ``MATCH ... FROM`` an unknown step, CEL that does not
-compile, an expired layout, parameters that are never used, a
-``trustedRoot`` named by path without the SHA-256 that binds it, and X.509
-functionaries whose CAs could certify one person twice toward a threshold.
+compile, an expired layout, parameters that are never used, functionaries
+whose keys are still unresolved parameters, thresholds that one functionary
+matching by regular expression can meet alone, a ``trustedRoot`` named by
+path without the SHA-256 that binds it, and X.509 functionaries whose CAs
+could certify one person twice toward a threshold.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_p
 from ._loading import validate_layout_schema
 from ._rules import ArtifactRule
 
-__all__ = ["Finding", "lint_layout"]
+__all__ = ["UNRESOLVED_PARAMETER", "Finding", "lint_layout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,46 @@ class Finding:
         message: What is wrong.
         pointer: JSON pointer of the offending value.
         line: 1-based line, if known.
+        code: A stable name for findings that commands act on
+            (``unresolved-parameter``), else empty.
     """
 
     severity: str
     message: str
     pointer: str = ""
     line: int | None = None
+    code: str = ""
+
+
+#: The code of a functionary whose key or identity is still a ``{parameter}``.
+UNRESOLVED_PARAMETER = "unresolved-parameter"
+
+
+def _matches_by_regex(data: Any) -> bool:
+    """Whether a functionary entry names its signers by a regular expression.
+
+    Such a functionary is many principals: every identity the expression
+    matches counts once towards a threshold.
+    """
+    if isinstance(data, Mapping):
+        return any(
+            (isinstance(k, str) and (k == "regex" or k.endswith("Regex")) and v is not None)
+            or _matches_by_regex(v)
+            for k, v in data.items()
+        )
+    if isinstance(data, list):
+        return any(_matches_by_regex(v) for v in data)
+    return False
+
+
+def _many_principals(data: Any) -> str | None:
+    """Why one functionary entry can stand for several principals, or None."""
+    if _matches_by_regex(data):
+        return "matches signers by regular expression"
+    keys = data.get("keys") if isinstance(data, Mapping) else None
+    if isinstance(keys, list) and len(keys) > 1:
+        return f"lists {len(keys)} keys"
+    return None
 
 
 def _line(lines: Mapping[str, int], pointer: str) -> int | None:
@@ -77,8 +113,8 @@ def lint_layout(
     """
     findings: list[Finding] = []
 
-    def add(severity: str, message: str, pointer: str) -> None:
-        findings.append(Finding(severity, message, pointer, _line(lines, pointer)))
+    def add(severity: str, message: str, pointer: str, code: str = "") -> None:
+        findings.append(Finding(severity, message, pointer, _line(lines, pointer), code))
 
     for err in validate_layout_schema(doc, source=source, lines=lines):
         add("error", f"schema: {err.problem}", "/" + err.path.replace(".", "/") if err.path else "")
@@ -128,6 +164,20 @@ def lint_layout(
                 "error",
                 f"functionary id {excerpt(str(fid)[:16])} must be a string",
                 "/functionaries",
+            )
+            continue
+        unresolved = sorted(parameters_used(fdata))
+        if unresolved:
+            # A template: its key is chosen by whoever verifies (--param), so
+            # the key cannot be checked, and a signed layout must not have it.
+            # Parameter names are [A-Za-z0-9_-]+ (_PARAM_REF): safe to print as is.
+            refs = ", ".join("{" + n + "}" for n in unresolved)
+            add(
+                "warning",
+                f"functionary {fid[:16]}: unresolved parameter {refs}: give it with "
+                f"--param {unresolved[0]}=VALUE, or write the key in before signing",
+                f"/functionaries/{fid}",
+                UNRESOLVED_PARAMETER,
             )
             continue
         try:
@@ -192,11 +242,17 @@ def lint_layout(
                         f"{pp}/functionaries",
                     )
             threshold = pred.get("threshold", step.get("threshold", 1))
-            if isinstance(threshold, int) and threshold > len(set(fl)):
+            many = {
+                fid: why
+                for fid in fl
+                if isinstance(fid, str) and (why := _many_principals(funcs.get(fid))) is not None
+            }
+            if isinstance(threshold, int) and threshold > len(set(fl)) and not many:
                 add(
                     "error",
-                    f"step {excerpt(label)}: threshold {threshold} is above the {len(set(fl))} "
-                    "functionaries listed, so it can never be met",
+                    f"step {excerpt(label)}: threshold {threshold} counts distinct principals, "
+                    f"but the {len(set(fl))} functionaries listed are at most "
+                    f"{len(set(fl))} principals, so it can never be met",
                     f"{pp}/threshold",
                 )
             if isinstance(threshold, int) and threshold > 1:
@@ -212,6 +268,14 @@ def lint_layout(
                         f"threshold {threshold}: use one X.509 functionary per person, or CAs "
                         "that never certify the same person",
                         f"{pp}/functionaries",
+                    )
+                for fid, why in sorted(many.items()):
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: functionary {excerpt(fid)} {why}, so "
+                        f"{threshold} distinct signers it admits meet the threshold of "
+                        f"{threshold} on their own",
+                        f"{pp}/threshold",
                     )
             for m, attr in enumerate(pred.get("expectedAttributes") or []):
                 rule_text = attr.get("rule") if isinstance(attr, Mapping) else None

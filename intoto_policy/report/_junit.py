@@ -8,7 +8,10 @@ display JUnit:
   any, or when the report has no step at all so the file is never empty);
 * one ``<testcase>`` per check: ``classname`` is ``intoto-policy.<step>``
   (Jenkins groups by it), ``name`` is ``<kind>: <rule or message>``, made
-  unique within the suite;
+  unique within the suite; the classname is made unique within the file
+  (a step named ``layout``, or two names that read the same once cleaned,
+  get `` #2``...), so that ``classname`` + ``name`` identifies one case and
+  reporters that key results by it (GitLab, Jenkins) never merge two;
 * a failed check has ``<failure message=... type=<kind>>`` whose text gives
   the rule, expected and actual values, details and the layout location;
 * a warning is a passing test case with the warning in ``<system-out>``:
@@ -67,10 +70,16 @@ def _body(check: Check) -> str:
 
 
 class _Suite:
-    def __init__(self, name: str, timestamp: str) -> None:
+    def __init__(self, name: str, timestamp: str, taken: set[str]) -> None:
         self.element = ET.Element("testsuite", {"name": clean(name, keep_newlines=False)})
         self.timestamp = timestamp
-        self.classname = clean(f"{TOOL_NAME}.{name}", keep_newlines=False)
+        base = clean(f"{TOOL_NAME}.{name}", keep_newlines=False)
+        classname, n = base, 1
+        while classname in taken:
+            n += 1
+            classname = f"{base} #{n}"
+        taken.add(classname)
+        self.classname = classname
         self.names: set[str] = set()
         self.tests = self.failures = self.skipped = 0
 
@@ -137,8 +146,9 @@ def _suites(report: Report, timestamp: str) -> Iterable[_Suite]:
     for item in report.rejected:
         key = item.step if item.step in step_names else None
         by_step.setdefault(key, []).append(item)
+    taken: set[str] = set()
     if report.checks or by_step.get(None) or not report.steps:
-        suite = _Suite(GLOBAL_SUITE, timestamp)
+        suite = _Suite(GLOBAL_SUITE, timestamp, taken)
         for check in report.checks:
             suite.add_check(check)
         for item in by_step.get(None, []):
@@ -147,13 +157,15 @@ def _suites(report: Report, timestamp: str) -> Iterable[_Suite]:
     seen: set[str] = set()
     for step in report.steps:
         yield _step_suite(
-            step, by_step.get(step.name, []) if step.name not in seen else [], timestamp
+            step, by_step.get(step.name, []) if step.name not in seen else [], timestamp, taken
         )
         seen.add(step.name)
 
 
-def _step_suite(step: StepResult, rejected: list[RejectedAttestation], timestamp: str) -> _Suite:
-    suite = _Suite(step.name, timestamp)
+def _step_suite(
+    step: StepResult, rejected: list[RejectedAttestation], timestamp: str, taken: set[str]
+) -> _Suite:
+    suite = _Suite(step.name, timestamp, taken)
     # Reporters show suite properties next to the results: the verified
     # signing time of each attestation that counted, with what vouches for it.
     signed = [(att, t) for att in step.attestations for t in att.signing_times]

@@ -21,6 +21,18 @@ Design:
   layout's lines move.
 * Messages carry the expected and actual values; ``properties`` carries
   them as JSON for tools.
+* An attestation that did not count is located at the attestation file
+  (and line, in a JSON Lines bundle), where the problem is.
+* Every run has ``automationDetails.id`` (default
+  ``intoto-policy/<layout>/``), so that GitHub keeps the alerts of
+  different layouts apart and closes them per layout.
+* GitHub's documented upload limits are respected: one run, one location
+  per result, three tags per rule, at most :data:`MAX_RESULTS` results (the
+  number GitHub displays; failures first, then warnings, then the rest, and
+  a last note saying how many were left out), each message at most
+  :data:`MAX_MESSAGE` characters and each JSON property value at most
+  :data:`MAX_PROPERTY` characters once serialised, so that a hostile
+  attestation cannot push the file over the 10 MB upload limit.
 """
 
 from __future__ import annotations
@@ -35,7 +47,24 @@ from urllib.parse import quote
 from ._common import TOOL_NAME, check_location, dump_json, format_value, tool_version
 from ._model import Check, CheckKind, Location, RejectedAttestation, Report, Status, StepResult
 
-__all__ = ["REJECTED_RULE_ID", "SARIF_SCHEMA", "render_sarif", "rule_id", "sarif_log"]
+__all__ = [
+    "MAX_MESSAGE",
+    "MAX_PROPERTY",
+    "MAX_RESULTS",
+    "REJECTED_RULE_ID",
+    "SARIF_SCHEMA",
+    "render_sarif",
+    "rule_id",
+    "sarif_log",
+]
+
+#: Results per run that GitHub code scanning displays (it rejects more
+#: than 25,000 and shows the top 5,000).
+MAX_RESULTS: Final = 5000
+#: Characters of one result message.
+MAX_MESSAGE: Final = 4000
+#: Characters of one result property value, serialised as JSON.
+MAX_PROPERTY: Final = 4000
 
 #: The schema URI written into ``$schema``.
 SARIF_SCHEMA: Final = (
@@ -225,6 +254,33 @@ def _message(check: Check) -> str:
     return "\n".join(lines)
 
 
+def _capped(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    note = "\n… (truncated: the json report has the whole message)"
+    return text[: MAX_MESSAGE - len(note)] + note
+
+
+def _small(value: Any) -> Any:
+    """A property value, or a marker if its JSON is too long for the file's budget."""
+    try:
+        size = len(dump_json(value))
+    except (TypeError, ValueError):
+        return {"truncated": True}
+    return value if size <= MAX_PROPERTY else {"truncated": True, "jsonLength": size}
+
+
+_ATTESTATION_LINE: Final = re.compile(r"(.+):([1-9][0-9]*)")
+
+
+def _attestation_location(source: str) -> Location:
+    """The file (and JSON Lines line) an attestation was read from."""
+    match = _ATTESTATION_LINE.fullmatch(source)
+    if match and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", source):
+        return Location(file=match[1], line=int(match[2]))
+    return Location(file=source)
+
+
 def _fingerprint(parts: tuple[str, ...], seen: dict[tuple[str, ...], int]) -> dict[str, str]:
     occurrence = seen.get(parts, 0)
     seen[parts] = occurrence + 1
@@ -247,7 +303,7 @@ def _check_result(
         "ruleIndex": rule_index[rid],
         "kind": _KIND[check.status],
         "level": _LEVEL[check.status],
-        "message": {"text": _message(check)},
+        "message": {"text": _capped(_message(check))},
         "locations": [{"physicalLocation": _physical(loc)}],
     }
     if step_name is not None:
@@ -262,11 +318,11 @@ def _check_result(
     if check.predicate_type is not None:
         props["predicateType"] = check.predicate_type
     if check.expected is not None:
-        props["expected"] = check.expected
+        props["expected"] = _small(check.expected)
     if check.actual is not None:
-        props["actual"] = check.actual
+        props["actual"] = _small(check.actual)
     if check.details:
-        props["details"] = dict(check.details)
+        props["details"] = _small(dict(check.details))
     if loc.pointer:
         props["pointer"] = loc.pointer
     result["properties"] = props
@@ -280,8 +336,6 @@ def _rejected_result(
     seen: dict[tuple[str, ...], int],
 ) -> dict[str, Any]:
     att = item.attestation
-    step = next((s for s in report.steps if s.name == item.step), None)
-    loc = step.location if step is not None and step.location is not None else None
     lines = [f"{att.source} did not count: {item.message}", f"Reason: {item.reason.value}"]
     if item.step is not None:
         lines.append(f"Step: {item.step}")
@@ -293,8 +347,8 @@ def _rejected_result(
         "ruleIndex": rule_index[REJECTED_RULE_ID],
         "kind": "fail",
         "level": "note",
-        "message": {"text": "\n".join(lines)},
-        "locations": [{"physicalLocation": _physical(loc or Location(report.layout.source))}],
+        "message": {"text": _capped("\n".join(lines))},
+        "locations": [{"physicalLocation": _physical(_attestation_location(att.source))}],
     }
     if item.step is not None:
         result["locations"][0]["logicalLocations"] = [
@@ -302,8 +356,37 @@ def _rejected_result(
         ]
     parts = (REJECTED_RULE_ID, item.step or "", att.source, att.digest, item.reason.value)
     result["partialFingerprints"] = _fingerprint(parts, seen)
-    result["properties"] = {"reason": item.reason.value, "attestation": att.to_dict()}
+    result["properties"] = {"reason": item.reason.value, "attestation": _small(att.to_dict())}
     return result
+
+
+_ORDER: Final[Mapping[str, int]] = {"error": 0, "warning": 1, "note": 2, "none": 3}
+
+
+def _within_limit(results: list[dict[str, Any]], report: Report) -> list[dict[str, Any]]:
+    """At most MAX_RESULTS results: the most severe, then a note on the rest."""
+    if len(results) <= MAX_RESULTS:
+        return results
+    kept = sorted(results, key=lambda r: _ORDER[r["level"]])[: MAX_RESULTS - 1]
+    left = len(results) - len(kept)
+    kept.append(
+        {
+            "ruleId": rule_id(CheckKind.LAYOUT),
+            "ruleIndex": list(CheckKind).index(CheckKind.LAYOUT),
+            "kind": "informational",
+            "level": "note",
+            "message": {
+                "text": f"{left} more results were left out (GitHub code scanning displays at "
+                f"most {MAX_RESULTS} per run); the json report has them all"
+            },
+            "locations": [{"physicalLocation": _physical(Location(report.layout.source))}],
+            "partialFingerprints": {
+                _FINGERPRINT: hashlib.sha256(b"intoto-policy/results-left-out").hexdigest()
+            },
+            "properties": {"leftOut": left},
+        }
+    )
+    return kept
 
 
 def _checks(report: Report) -> Iterator[tuple[Check, StepResult | None]]:
@@ -328,7 +411,8 @@ def sarif_log(
         include_passing: Also emit passing and informational checks (as
             ``kind: pass`` / ``informational``, level ``none``).
         category: A run category (``runAutomationDetails.id``); GitHub keeps
-            the alerts of different categories apart.
+            the alerts of different categories apart. Default
+            ``intoto-policy/<layout file name>/``.
         version: The tool version to record; default the installed one.
     """
     rules = _rules()
@@ -340,6 +424,7 @@ def sarif_log(
         if include_passing or check.status in (Status.FAIL, Status.WARN)
     ]
     results.extend(_rejected_result(r, report, rule_index, seen) for r in report.rejected)
+    results = _within_limit(results, report)
     tool_version_text = version or tool_version()
     driver: dict[str, Any] = {
         "name": TOOL_NAME,
@@ -374,8 +459,9 @@ def sarif_log(
             ],
         },
     }
-    if category:
-        run["automationDetails"] = {"id": category if category.endswith("/") else category + "/"}
+    if not category:
+        category = f"{TOOL_NAME}/{PurePosixPath(layout_uri).name or 'layout'}"
+    run["automationDetails"] = {"id": category if category.endswith("/") else category + "/"}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

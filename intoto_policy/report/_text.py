@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from ._common import clean, format_value, signer_text
+from ._common import clean, format_value, short_principal
 from ._model import Check, CheckKind, RejectedAttestation, Report, Status, StepResult
 
 __all__ = ["render_text"]
@@ -141,7 +141,7 @@ def _write_step(out: _Writer, step: StepResult) -> None:
             out.line(f"    {what}")
             if att.signers:
                 for signer in att.signers:
-                    out.line(f"      signed by {clean(signer_text(signer), keep_newlines=False)}")
+                    out.line(f"      signed by {clean(signer.label, keep_newlines=False)}")
                     for ext_name, ext_value in sorted(signer.extensions.items()):
                         out.line(
                             f"        {clean(ext_name, keep_newlines=False)}: "
@@ -161,6 +161,27 @@ def _write_step(out: _Writer, step: StepResult) -> None:
         out.line("  checks: none")
 
 
+def _write_principals(out: _Writer, report: Report) -> None:
+    """Each signer's principal, once: signers are named by one label elsewhere."""
+    seen: dict[tuple[str, str], None] = {}
+    atts = [a for step in report.steps for a in step.attestations]
+    atts += [r.attestation for r in report.rejected]
+    for att in atts:
+        for signer in att.signers:
+            if signer.principal and signer.principal not in signer.label:
+                seen.setdefault((signer.label, signer.principal), None)
+    if not seen:
+        return
+    out.line()
+    out.line(out.style("Signers (thresholds count each principal once)", "head"))
+    width = max(len(clean(label, keep_newlines=False)) for label, _ in seen)
+    for label, principal in seen:
+        name = clean(label, keep_newlines=False).ljust(width)
+        out.line(f"  {name}  {clean(short_principal(principal), keep_newlines=False)}")
+    if any(p.startswith("key:") for _, p in seen):
+        out.line("  (key:… is the key's fingerprint, the SHA-256 of its public key)")
+
+
 def _write_rejected(out: _Writer, rejected: tuple[RejectedAttestation, ...]) -> None:
     out.line(out.style(f"Attestations that did not count ({len(rejected)})", "head"))
     for item in rejected:
@@ -173,7 +194,7 @@ def _write_rejected(out: _Writer, rejected: tuple[RejectedAttestation, ...]) -> 
         if att.predicate_type:
             out.line(f"      predicate {clean(att.predicate_type, keep_newlines=False)}")
         for signer in att.signers:
-            out.line(f"      signed by {clean(signer_text(signer), keep_newlines=False)}")
+            out.line(f"      signed by {clean(signer.label, keep_newlines=False)}")
             for ext_name, ext_value in sorted(signer.extensions.items()):
                 out.line(
                     f"        {clean(ext_name, keep_newlines=False)}: "
@@ -250,6 +271,7 @@ def render_text(report: Report, *, color: bool = False) -> str:
     if report.rejected:
         out.line()
         _write_rejected(out, report.rejected)
+    _write_principals(out, report)
     warnings = report.warnings
     if warnings:
         out.line()

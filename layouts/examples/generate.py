@@ -447,6 +447,13 @@ def _evidence(example: str) -> dict[str, bytes]:
     raise KeyError(example)
 
 
+#: Evidence that passes only with another value of a parameter than the
+#: example's params.json: example -> file -> (parameter, value).
+_OTHER_PARAMS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "sbom-required": {"sbom-cyclonedx.intoto.jsonl": ("sbom-type", CYCLONEDX)},
+}
+
+
 def _readme() -> bytes:
     lines = [
         "# Example evidence for the key-based layouts",
@@ -476,26 +483,49 @@ def _readme() -> bytes:
         evidence = _evidence(example)
         good = sorted(p for p in evidence if not p.startswith("tampered/"))
         bad = sorted(p for p in evidence if p.startswith("tampered/"))
+        # What passes with other parameter values than the signed layout's
+        # (which has them written in): not evidence for root.layout.
+        other = {p: v for p, v in _OTHER_PARAMS.get(example, {}).items() if p in good}
+        good = [p for p in good if p not in other]
+        folder = f"layouts/examples/{example}"
+        tail = f"--subject-digest sha256:{APP[1]} --at {AT}"
         lines += [
             f"## {example}",
             "",
             "```console",
-            f"intoto-policy verify layouts/examples/{example}/root.layout \\",
-            f"    --layout-key layouts/examples/{example}/owner.pub \\",
-            *(f"    --attestations layouts/examples/{example}/{p} \\" for p in good[:1]),
-            f"    --subject-digest sha256:{APP[1]} --at {AT}",
+            f"intoto-policy verify {folder}/root.layout \\",
+            f"    --layout-key {folder}/owner.pub \\",
+            f"    --attestations {folder}/{good[0]} \\",
+            f"    {tail}",
             "```",
             "",
-            (
-                "or, unsigned with parameters: "
-                f"`intoto-policy verify layouts/{layout} --unsigned-layout"
-                f" --params-file layouts/examples/{example}/params.json ...`."
-            ),
+            "or, unsigned with parameters:",
+            "",
+            "```console",
+            f"intoto-policy verify layouts/{layout} --unsigned-layout \\",
+            f"    --params-file {folder}/params.json \\",
+            f"    --attestations {folder}/{good[0]} \\",
+            f"    {tail}",
+            "```",
             "",
             "Passing evidence: " + ", ".join(f"`{p}`" for p in good) + ".",
             "Failing variants: " + ", ".join(f"`{p.removeprefix('tampered/')}`" for p in bad) + ".",
             "",
         ]
+        for path, (name, value) in other.items():
+            lines += [
+                f"`{path}` passes only where the layout asks for it: with the unsigned layout",
+                f"and `--param {name}={value}` (the signed `root.layout` has another value",
+                "written in, so it rejects this evidence):",
+                "",
+                "```console",
+                f"intoto-policy verify layouts/{layout} --unsigned-layout \\",
+                f"    --params-file {folder}/params.json --param {name}={value} \\",
+                f"    --attestations {folder}/{path} \\",
+                f"    {tail}",
+                "```",
+                "",
+            ]
     return "\n".join(lines).encode()
 
 

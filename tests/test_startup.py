@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+from intoto_policy.policy._loading import parse_layout_document
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -123,7 +124,7 @@ CASES = [
 
 def _json_layouts(tmp: Path) -> None:
     """The scenario's YAML layout as JSON, valid and with a schema violation."""
-    doc = yaml.safe_load((SCENARIO / "layout.yml").read_text(encoding="utf-8"))
+    doc, _ = parse_layout_document((SCENARIO / "layout.yml").read_bytes(), source="layout.yml")
     (tmp / "layout.json").write_text(json.dumps(doc), encoding="utf-8")
     doc["steps"][0]["expectedPredicates"] = "not a list"
     (tmp / "invalid.json").write_text(json.dumps(doc), encoding="utf-8")

@@ -184,7 +184,18 @@ def _layout_schema() -> Any:
 def _schema_validator() -> Any:
     import jsonschema  # noqa: PLC0415 - 35 ms; only to list a layout's errors
 
-    return jsonschema.Draft202012Validator(_layout_schema())
+    from ._schema_subset import unique  # noqa: PLC0415
+
+    def unique_items(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
+        # jsonschema's own check compares every pair of a list it cannot sort
+        # (one object among 50,000 strings: minutes); same verdict and message.
+        if wanted and validator.is_type(instance, "array") and not unique(instance):
+            yield jsonschema.ValidationError(f"{instance!r} has non-unique elements")
+
+    validator = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"uniqueItems": unique_items}
+    )
+    return validator(_layout_schema())
 
 
 @cache
@@ -250,7 +261,9 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
     """JSON Schema violations of a layout document, with line numbers.
 
     At most :data:`MAX_SCHEMA_ERRORS` are returned; when there were more, the
-    last one says so.
+    last one says so. A valid layout is recognised without importing
+    jsonschema (``policy._schema_subset``, ADR 0300); jsonschema lists the
+    errors of an invalid one.
     """
     accepts = _schema_accepts()
     if accepts is not None and accepts(doc):

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-__all__ = ["UnsupportedSchema", "compile_schema"]
+__all__ = ["UnsupportedSchema", "compile_schema", "unique"]
 
 #: Keywords that only annotate: they never make an instance invalid.
 _ANNOTATIONS: Final = frozenset(
@@ -97,12 +97,30 @@ def _equal(one: Any, two: Any) -> bool:
     return bool(one == two)
 
 
-def _unique(items: list[Any]) -> bool:
+def _frozen(value: Any) -> Any:
+    """A hashable form of a JSON value; equal forms exactly when :func:`_equal` says so."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)  # 1 == 1.0 and hash(1) == hash(1.0)
+    if isinstance(value, str):
+        return ("string", value)
+    if isinstance(value, list | tuple):
+        return ("array", tuple(_frozen(v) for v in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((k, _frozen(v)) for k, v in value.items()))
+    return ("other", value)
+
+
+def unique(items: list[Any]) -> bool:
+    """Whether no two items are equal (JSON equality), in linear time.
+
+    jsonschema compares every pair when the items cannot be sorted (a
+    mixed list), quadratic in the list's length; this hashes instead.
+    """
     if all(isinstance(item, str) for item in items):
         return len(set(items)) == len(items)
-    return not any(
-        _equal(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items))
-    )
+    return len({_frozen(item) for item in items}) == len(items)
 
 
 class _Compiler:
@@ -177,7 +195,7 @@ class _Compiler:
         if key == "uniqueItems":
             if value is not True:
                 return None
-            return lambda v: not isinstance(v, list) or _unique(v)
+            return lambda v: not isinstance(v, list) or unique(v)
         if key == "items":
             if "prefixItems" in schema:
                 raise UnsupportedSchema("prefixItems")

@@ -84,7 +84,9 @@ class FetchLimits:
         max_attestations: Most attestations one source may yield.
         max_requests: Most HTTP requests for one source (bounds listing loops).
         timeout: Total seconds for one request, from connecting to the last
-            byte of the body (each read waits at most what is left of it).
+            byte of the body, checked after every read; a single read waits
+            at most what was left when the request started, so a stalled
+            request ends within twice this.
         source_timeout: Total seconds for one source: every request, retry,
             backoff sleep and page together. A retry whose sleep would end
             past it is not attempted.

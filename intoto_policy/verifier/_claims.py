@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import LayoutError, ValidationError
-from ..policy._cel import Outcome
+from ..policy._cel import CompiledRule, Outcome, RuleResult
 from ..policy._cel import bind as cel_bind
 from ..policy._layout import ExpectedPredicate, Step
 from ..report._model import (
@@ -134,17 +134,28 @@ def freshness(ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate
 def attribute_checks(
     ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate
 ) -> list[Check]:
-    """The CEL attribute rules of ``pred`` evaluated on ``cand`` (a passing check is shared)."""
+    """The CEL attribute rules of ``pred`` evaluated on ``cand`` (a passing check is shared).
+
+    A rule that reads ``signer`` is evaluated once per authorised signer of
+    the candidate (never on a signer the attestation picks): a signer for
+    which it does not hold is no longer counted for this predicate, and
+    the rule fails when no signer is left.
+    """
     checks = []
-    activation = cand.auth.activation()
+    values = {pid: cand.auth.signer_value(s) for pid, s in cand.principals.items()}
+    activation = {**cand.auth.activation(), "signers": list(values.values())}
     try:
         bound = cel_bind(activation) if len(pred.attributes) > 1 else None
     except LayoutError:
         bound = None  # each rule then reports the conversion error itself
     for attr in pred.attributes:
         compiled = ctx.layout.compiled(attr.rule)
-        result = compiled.evaluate(activation, bound)
-        if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes:
+        dropped: list[str] = []
+        if compiled.reads_signer:
+            result, activation_seen, dropped = _per_signer(ctx, cand, compiled, activation, values)
+        else:
+            result, activation_seen = compiled.evaluate(activation, bound), activation
+        if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes and not dropped:
             checks.append(ctx.passes[attr.pointer])
             continue
         loc = ctx.loc(attr.pointer)
@@ -155,6 +166,20 @@ def attribute_checks(
             "rule": attr.rule,
             "location": loc,
         }
+        if result.outcome is Outcome.TRUE and dropped:
+            checks.append(
+                Check(
+                    status=Status.PASS,
+                    message=(
+                        f"{attr.rule} holds for {len(cand.principals)} signer(s) of "
+                        f"{cand.auth.att.source}; not counted, as it does not hold for them: "
+                        f"{', '.join(dropped)}"
+                    ),
+                    details={"attestation": cand.auth.att.source, "notCounted": dropped},
+                    **common,
+                )
+            )
+            continue
         if result.outcome is Outcome.TRUE:
             # The same passing check for every attestation: build it once.
             passed = Check(status=Status.PASS, message=f"{attr.rule} holds", **common)
@@ -178,6 +203,8 @@ def attribute_checks(
             Outcome.NOT_BOOL: f"did not give a boolean ({result.detail})",
         }[result.outcome]
         message = f"{attr.rule} {why} for {cand.auth.att.source}"
+        if compiled.reads_signer:
+            message += " (for every authorised signer)"
         if attr.debug:
             message += f": {attr.debug}"
         checks.append(
@@ -185,12 +212,52 @@ def attribute_checks(
                 status=Status.WARN if attr.warn else Status.FAIL,
                 message=message,
                 expected=True,
-                actual=compiled.values_read(activation),
+                actual=compiled.values_read(activation_seen),
                 details={"attestation": cand.auth.att.source, "outcome": result.outcome.value},
                 **common,
             )
         )
     return checks
+
+
+def _per_signer(
+    ctx: Context,
+    cand: Candidate,
+    compiled: CompiledRule,
+    activation: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+) -> tuple[RuleResult, dict[str, Any], list[str]]:
+    """Evaluate a rule reading ``signer`` once per counted signer of ``cand``.
+
+    Returns the outcome (TRUE when it held for at least one signer, else
+    the first signer's outcome), the activation that outcome came from,
+    and the labels of the signers it did not hold for. Those signers are
+    removed from ``cand.principals`` (they no longer count); when none is
+    left the candidate keeps them, as it fails on this rule anyway.
+    """
+    first: tuple[RuleResult, dict[str, Any]] | None = None
+    held: list[str] = []
+    dropped: list[str] = []
+    for pid, value in values.items():
+        if pid not in cand.principals:
+            continue  # dropped by an earlier rule
+        seen = {**activation, "signer": value}
+        result = compiled.evaluate(seen)
+        if first is None:
+            first = (result, seen)
+        if result.outcome is Outcome.TRUE:
+            held.append(pid)
+        else:
+            dropped.append(pid)
+    if first is None:
+        # No signer left to evaluate on: fail closed.
+        return RuleResult(Outcome.ERROR, "no authorised signer is left"), activation, []
+    if not held:
+        return first[0], first[1], []
+    labels = [cand.principals[pid].label for pid in dropped]
+    for pid in dropped:
+        del cand.principals[pid]
+    return RuleResult(Outcome.TRUE), first[1], labels
 
 
 def _age(delta: Any) -> str:

@@ -89,7 +89,10 @@ class ExpectedPredicate:
     """One kind of claim a step requires.
 
     Attributes:
-        predicate_type: The predicateType it must have.
+        predicate_type: The predicateType it must have; with several
+            accepted types, their names joined by `` | `` (for reports).
+        predicate_types: Every predicateType it accepts (``predicateTypes``
+            in the layout; one entry for ``predicateType``).
         attributes: CEL rules it must satisfy.
         functionaries: Ids of the functionaries allowed to make it.
         threshold: How many distinct functionaries must make it.
@@ -100,15 +103,24 @@ class ExpectedPredicate:
     predicate_type: str
     attributes: tuple[AttributeRule, ...] = ()
     functionaries: tuple[str, ...] = ()
+    predicate_types: tuple[str, ...] = ()
     threshold: int = 1
     max_age: timedelta | None = None
     pointer: str = ""
     _max_age_text: str | None = field(default=None, repr=False, compare=False)
     _explicit_threshold: bool = field(default=True, repr=False, compare=False)
 
+    def accepts(self, predicate_type: str) -> bool:
+        """Whether an attestation of ``predicate_type`` can count for this predicate."""
+        return predicate_type in (self.predicate_types or (self.predicate_type,))
+
     def to_dict(self) -> dict[str, Any]:
         """The layout form."""
-        out: dict[str, Any] = {"predicateType": self.predicate_type}
+        out: dict[str, Any] = (
+            {"predicateTypes": list(self.predicate_types)}
+            if len(self.predicate_types) > 1
+            else {"predicateType": self.predicate_type}
+        )
         if self.attributes:
             out["expectedAttributes"] = [a.to_dict() for a in self.attributes]
         if self.functionaries:
@@ -393,6 +405,32 @@ class Layout:
         return replace(self, source=source)
 
 
+def _predicate_types(p: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """``predicateType``, or the accepted ``predicateTypes``: exactly one of them."""
+    if "predicateTypes" in p:
+        if "predicateType" in p:
+            raise ValidationError("give predicateType or predicateTypes, not both", path=path)
+        types = p["predicateTypes"]
+        if (
+            not isinstance(types, list)
+            or not types
+            or not all(isinstance(t, str) and t for t in types)
+        ):
+            raise ValidationError(
+                "predicateTypes must be a non-empty list of predicate type URIs",
+                path=f"{path}.predicateTypes",
+            )
+        if len(set(types)) != len(types):
+            raise ValidationError(
+                "predicateTypes lists a type twice", path=f"{path}.predicateTypes"
+            )
+        return tuple(types)
+    ptype = p.get("predicateType")
+    if not isinstance(ptype, str) or not ptype:
+        raise ValidationError("predicateType (or predicateTypes) is required", path=path)
+    return (ptype,)
+
+
 def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> Step:
     path = f"steps[{index}]"
     pointer = f"/steps/{index}"
@@ -415,9 +453,8 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         ppath = f"{path}.expectedPredicates[{j}]"
         if not isinstance(p, Mapping):
             raise ValidationError("an expected predicate must be an object", path=ppath)
-        ptype = p.get("predicateType")
-        if not isinstance(ptype, str) or not ptype:
-            raise ValidationError("predicateType is required", path=ppath)
+        ptypes = _predicate_types(p, ppath)
+        ptype = " | ".join(ptypes)
         funcs = _str_list(p.get("functionaries"), f"{ppath}.functionaries") or step_funcs
         if not funcs:
             raise ValidationError("no functionaries are authorized for this predicate", path=ppath)
@@ -470,6 +507,7 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         preds.append(
             ExpectedPredicate(
                 predicate_type=ptype,
+                predicate_types=ptypes,
                 attributes=tuple(attrs),
                 functionaries=funcs,
                 threshold=threshold,

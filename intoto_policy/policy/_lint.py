@@ -179,10 +179,33 @@ def lint_layout(
                         f"{sp}/{field_name}/{j}",
                     )
         step_funcs = step.get("functionaries") or []
+        claimed: dict[str, int] = {}  # predicate type -> the expected predicate accepting it
         for k, pred in enumerate(step.get("expectedPredicates") or []):
             if not isinstance(pred, Mapping):
                 continue
             pp = f"{sp}/expectedPredicates/{k}"
+            types = pred.get("predicateTypes")
+            if not isinstance(types, list):
+                types = [pred.get("predicateType")]
+            for ptype in types:
+                if not isinstance(ptype, str):
+                    continue
+                if ptype in claimed:
+                    # One attestation would then count for both predicates.
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: predicate type {excerpt(ptype)} is accepted by "
+                        f"expected predicates {claimed[ptype]} and {k}, so one attestation "
+                        "counts for both",
+                        pp,
+                    )
+                claimed.setdefault(ptype, k)
+            if isinstance(pred.get("predicateTypes"), list) and len(pred["predicateTypes"]) == 1:
+                add(
+                    "warning",
+                    f"step {excerpt(label)}: predicateTypes lists one type; write predicateType",
+                    f"{pp}/predicateTypes",
+                )
             fl = pred.get("functionaries") or step_funcs
             for fid in fl:
                 if fid not in funcs:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .._errors import LayoutError, ParameterError, ValidationError, excerpt
+from ..model._digests import DEFAULT_ACCEPTABLE, acceptable_algorithms
 from ..model._time import parse_duration, parse_rfc3339
 from ._cel import CompiledRule, compile_rule
 from ._functionaries import Functionary, functionary_from_dict
@@ -50,6 +51,7 @@ _TOP_FIELDS: Final = frozenset(
         "subjectSteps",
         "verifiedLevels",
         "trustedRoot",
+        "digestAlgorithms",
     }
 )
 
@@ -142,6 +144,7 @@ class Step:
         expected_products: Artifact rules over the step's products.
         expected_predicates: The claims the step requires.
         pointer: JSON pointer in the layout.
+        digest_algorithms: The step's own ``digestAlgorithms`` (None: the layout's).
     """
 
     name: str
@@ -150,6 +153,7 @@ class Step:
     expected_predicates: tuple[ExpectedPredicate, ...] = ()
     pointer: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    digest_algorithms: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The layout form."""
@@ -159,6 +163,8 @@ class Step:
         if self.expected_products:
             out["expectedProducts"] = [str(r) for r in self.expected_products]
         out["expectedPredicates"] = [p.to_dict() for p in self.expected_predicates]
+        if self.digest_algorithms is not None:
+            out["digestAlgorithms"] = sorted(self.digest_algorithms)
         out.update(self.extra)
         return out
 
@@ -246,6 +252,8 @@ class Layout:
         trusted_root: Path of a Sigstore trusted root named by the layout.
         trusted_root_sha256: SHA-256 (lowercase hex) the layout pins the
             trusted root's exact bytes to, wherever the root comes from.
+        digest_algorithms: Digest algorithms artifact rules accept
+            (``digestAlgorithms``; steps may override it).
         source: Where the layout was read from (for reports).
         lines: JSON pointer -> 1-based line in the source, where known.
         parameters: Parameters substituted into it.
@@ -259,6 +267,7 @@ class Layout:
     verified_levels: tuple[str, ...] = ()
     trusted_root: str | None = None
     trusted_root_sha256: str | None = None
+    digest_algorithms: frozenset[str] = DEFAULT_ACCEPTABLE
     source: str = "<layout>"
     lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -356,6 +365,11 @@ class Layout:
             verified_levels=_str_list(data.get("verifiedLevels"), "verifiedLevels"),
             trusted_root=trusted_root,
             trusted_root_sha256=trusted_root_sha256,
+            digest_algorithms=(
+                acceptable_algorithms(data["digestAlgorithms"], "digestAlgorithms")
+                if "digestAlgorithms" in data
+                else DEFAULT_ACCEPTABLE
+            ),
             source=source,
             # Copy a mutable map; the loader's LineMap is immutable and compact.
             lines=dict(lines) if isinstance(lines, MutableMapping) else lines,
@@ -388,6 +402,12 @@ class Layout:
                 return self.lines[pointer]
             pointer = pointer.rsplit("/", 1)[0]
         return self.lines.get("")
+
+    def acceptable_for(self, step: Step) -> frozenset[str]:
+        """The digest algorithms ``step``'s artifact rules accept (its own, or the layout's)."""
+        return (
+            step.digest_algorithms if step.digest_algorithms is not None else self.digest_algorithms
+        )
 
     def step(self, name: str) -> Step | None:
         """The step called ``name``, if any."""
@@ -524,7 +544,13 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         "expectedPredicates",
         "functionaries",
         "threshold",
+        "digestAlgorithms",
     }
+    algorithms = (
+        acceptable_algorithms(data["digestAlgorithms"], f"{path}.digestAlgorithms")
+        if "digestAlgorithms" in data
+        else None
+    )
     return Step(
         name=name,
         expected_materials=_rules(data.get("expectedMaterials"), f"{path}.expectedMaterials"),
@@ -532,6 +558,7 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         expected_predicates=tuple(preds),
         pointer=pointer,
         extra={k: v for k, v in data.items() if k not in known},
+        digest_algorithms=algorithms,
     )
 
 

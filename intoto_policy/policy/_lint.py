@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from .._errors import LayoutError, ValidationError, excerpt
 from ..crypto._x509 import ValuePattern
+from ..model._digests import WEAK_ALGORITHMS
 from ..model._time import parse_rfc3339
 from ._cel import compile_rule
 from ._functionaries import X509Functionary, functionary_from_dict
@@ -145,6 +146,10 @@ def lint_layout(
                 add("error", exc.problem, f"/revokedKeys/{index}")
 
     steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
+    _weak_digests(add, doc.get("digestAlgorithms"), "/digestAlgorithms")
+    for i, step in enumerate(steps):
+        if isinstance(step, Mapping):
+            _weak_digests(add, step.get("digestAlgorithms"), f"/steps/{i}/digestAlgorithms")
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
         add("error", f"step name {excerpt(name)} is used twice", "/steps")
@@ -258,6 +263,20 @@ def lint_layout(
                     )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+def _weak_digests(add: Any, names: Any, pointer: str) -> None:
+    """Warn when ``digestAlgorithms`` accepts a broken algorithm (it must be named to count)."""
+    if not isinstance(names, list):
+        return
+    for weak in sorted(WEAK_ALGORITHMS & {n for n in names if isinstance(n, str)}):
+        add(
+            "warning",
+            f"digestAlgorithms accepts {weak}, which is broken: an artifact named by {weak} "
+            "alone can be swapped for another with the same digest; keep it only for "
+            "evidence that carries nothing stronger",
+            pointer,
+        )
 
 
 def _same_person_pair(funcs: list[Any]) -> tuple[str, str] | None:

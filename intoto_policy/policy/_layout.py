@@ -58,7 +58,7 @@ _TOP_FIELDS: Final = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class AttributeRule:
-    """A CEL rule over an attestation's ``predicate``, ``subject`` and ``predicateType``.
+    """A CEL rule over an attestation's ``predicate``, ``subject``, ``predicateType``, ``signer``, ``signers``.
 
     Attributes:
         rule: The CEL expression.

@@ -123,6 +123,9 @@ def _scan_naming(keyid: str) -> dict[str, Any]:
 SCANNER_NAMED = "signer.keyid == predicate.scanner.keyid"
 
 # (id, rule, allowIfNoClaim, threshold, statement, signing keys, verdict, counted signers)
+# For the scanner the rule reads a claim the scan lacks; for the builder it is false.
+ABSENT_FOR_ONE = f"signer.keyid == '{SCANNER}' ? predicate.absent == 1 : false"
+
 KEYED = [
     ("named-scanner-signed", SCANNER_NAMED, False, 1, _scan_naming(SCANNER), ("scanner",), True, 1),
     (
@@ -158,6 +161,48 @@ KEYED = [
         1,
     ),
     ("kind-key", "signer.kind == 'key'", False, 1, scan(), ("scanner",), True, 1),
+    # allowIfNoClaim excuses the signer whose claim is absent, never the one
+    # for which the rule is false, whichever signed first.
+    (
+        "absent-for-one-false-for-other",
+        ABSENT_FOR_ONE,
+        True,
+        2,
+        scan(),
+        ("scanner", "builder"),
+        False,
+        1,
+    ),
+    (
+        "false-for-one-absent-for-other",
+        ABSENT_FOR_ONE,
+        True,
+        2,
+        scan(),
+        ("builder", "scanner"),
+        False,
+        1,
+    ),
+    (
+        "absent-for-one-threshold-one",
+        ABSENT_FOR_ONE,
+        True,
+        1,
+        scan(),
+        ("scanner", "builder"),
+        True,
+        1,
+    ),
+    (
+        "absent-without-allowIfNoClaim",
+        ABSENT_FOR_ONE,
+        False,
+        1,
+        scan(),
+        ("scanner", "builder"),
+        False,
+        0,
+    ),
     # A key signature carries no verified time: reading it fails closed.
     (
         "signedAt-absent-fails",

@@ -152,7 +152,9 @@ def attribute_checks(
         compiled = ctx.layout.compiled(attr.rule)
         dropped: list[str] = []
         if compiled.reads_signer:
-            result, activation_seen, dropped = _per_signer(ctx, cand, compiled, activation, values)
+            result, activation_seen, dropped = _per_signer(
+                cand, compiled, activation, values, attr.allow_if_no_claim
+            )
         else:
             result, activation_seen = compiled.evaluate(activation, bound), activation
         if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes and not dropped:
@@ -187,14 +189,15 @@ def attribute_checks(
             checks.append(passed)
             continue
         if result.outcome is Outcome.MISSING and attr.allow_if_no_claim:
-            checks.append(
-                Check(
-                    status=Status.PASS,
-                    message=f"{attr.rule}: the claim is absent and allowIfNoClaim is set",
-                    details={"attestation": cand.auth.att.source, "error": result.detail},
-                    **common,
-                )
-            )
+            details: dict[str, Any] = {
+                "attestation": cand.auth.att.source,
+                "error": result.detail,
+            }
+            message = f"{attr.rule}: the claim is absent and allowIfNoClaim is set"
+            if dropped:
+                details["notCounted"] = dropped
+                message += f"; not counted, as it does not hold for them: {', '.join(dropped)}"
+            checks.append(Check(status=Status.PASS, message=message, details=details, **common))
             continue
         why = {
             Outcome.FALSE: "is false",
@@ -221,43 +224,49 @@ def attribute_checks(
 
 
 def _per_signer(
-    ctx: Context,
     cand: Candidate,
     compiled: CompiledRule,
     activation: dict[str, Any],
     values: dict[str, dict[str, Any]],
+    allow_if_no_claim: bool,
 ) -> tuple[RuleResult, dict[str, Any], list[str]]:
     """Evaluate a rule reading ``signer`` once per counted signer of ``cand``.
 
-    Returns the outcome (TRUE when it held for at least one signer, else
-    the first signer's outcome), the activation that outcome came from,
-    and the labels of the signers it did not hold for. Those signers are
-    removed from ``cand.principals`` (they no longer count); when none is
-    left the candidate keeps them, as it fails on this rule anyway.
+    A signer is kept when the rule holds for it, or when it reads a claim
+    the data lacks and ``allow_if_no_claim`` is set; every other signer is
+    removed from ``cand.principals`` (it no longer counts), so an absent
+    claim for one signer never excuses a false rule for another. Returns
+    the outcome (TRUE when it held for some signer, MISSING when it only
+    passed as an absent claim, else the first signer's failure), the
+    activation that outcome came from, and the labels of the signers
+    removed. When no signer is kept none is removed: the candidate fails.
     """
-    first: tuple[RuleResult, dict[str, Any]] | None = None
-    held: list[str] = []
+    held: tuple[RuleResult, dict[str, Any]] | None = None
+    absent: tuple[RuleResult, dict[str, Any]] | None = None
+    failed: tuple[RuleResult, dict[str, Any]] | None = None
     dropped: list[str] = []
     for pid, value in values.items():
         if pid not in cand.principals:
             continue  # dropped by an earlier rule
         seen = {**activation, "signer": value}
         result = compiled.evaluate(seen)
-        if first is None:
-            first = (result, seen)
         if result.outcome is Outcome.TRUE:
-            held.append(pid)
+            held = held or (result, seen)
+        elif result.outcome is Outcome.MISSING and allow_if_no_claim:
+            absent = absent or (result, seen)
         else:
+            failed = failed or (result, seen)
             dropped.append(pid)
-    if first is None:
-        # No signer left to evaluate on: fail closed.
-        return RuleResult(Outcome.ERROR, "no authorised signer is left"), activation, []
-    if not held:
-        return first[0], first[1], []
+    kept = held or absent
+    if kept is None:
+        if failed is None:
+            # No signer left to evaluate on: fail closed.
+            return RuleResult(Outcome.ERROR, "no authorised signer is left"), activation, []
+        return failed[0], failed[1], []
     labels = [cand.principals[pid].label for pid in dropped]
     for pid in dropped:
         del cand.principals[pid]
-    return RuleResult(Outcome.TRUE), first[1], labels
+    return kept[0], kept[1], labels
 
 
 def _age(delta: Any) -> str:

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from intoto_policy import Layout, Status, verify, verify_attestations
 from intoto_policy.crypto._keyless import load_trusted_root
 from intoto_policy.policy._cel import Outcome, compile_rule
+from intoto_policy.policy._lint import lint_layout
+from intoto_policy.policy._loading import parse_layout_document
 from tests.test_verify import AT, KEYS, VULNS, functionary, scan, signed
 
 ITEMS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real-world" / "items"
@@ -304,3 +307,47 @@ def test_signer_values_never_become_syntax(hostile: str) -> None:
 )
 def test_reads_signer_is_static(text: str, reads: bool) -> None:
     assert compile_rule(text).reads_signer is reads
+
+
+SIGNED_AT_RULE = "timestamp(signer.signedAt) > timestamp('2024-01-01T00:00:00Z')"
+
+
+def _lint_doc(functionary_doc: dict[str, Any], allow: bool) -> dict[str, Any]:
+    return {
+        "expires": "2030-01-01T00:00:00Z",
+        "functionaries": {"f": functionary_doc},
+        "steps": [
+            {
+                "name": "scan",
+                "expectedPredicates": [
+                    {
+                        "predicateType": VULNS,
+                        "functionaries": ["f"],
+                        "expectedAttributes": [{"rule": SIGNED_AT_RULE, "allowIfNoClaim": allow}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("functionary_doc", "allow", "warned"),
+    [
+        pytest.param(functionary("scanner"), False, True, id="key-functionary"),
+        pytest.param(functionary("scanner"), True, False, id="key-with-allowIfNoClaim"),
+        pytest.param(
+            {"type": "sigstore", "identity": "https://ci", "issuer": GHA},
+            False,
+            False,
+            id="keyless",
+        ),
+    ],
+)
+def test_lint_warns_signed_at_without_verified_time(
+    functionary_doc: dict[str, Any], allow: bool, warned: bool
+) -> None:
+    data = yaml.safe_dump(_lint_doc(functionary_doc, allow)).encode()
+    doc, lines = parse_layout_document(data, source="l.yml")
+    findings = lint_layout(doc, source="l.yml", lines=lines, at=AT)
+    assert any("signedAt" in f.message for f in findings) is warned, findings

@@ -10,6 +10,7 @@ functionaries whose CAs could certify one person twice toward a threshold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from ..crypto._x509 import ValuePattern
 from ..model._digests import WEAK_ALGORITHMS
 from ..model._time import parse_rfc3339
 from ._cel import compile_rule
-from ._functionaries import X509Functionary, functionary_from_dict
+from ._functionaries import KeyFunctionary, X509Functionary, functionary_from_dict
 from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
 from ._loading import validate_layout_schema
 from ._rules import ArtifactRule
@@ -254,15 +255,35 @@ def lint_layout(
                     )
                     continue
                 try:
-                    compile_rule(rule_text)
+                    compiled = compile_rule(rule_text)
                 except LayoutError as exc:
                     add(
                         "error",
                         f"step {excerpt(label)}: {exc.problem}",
                         f"{pp}/expectedAttributes/{m}",
                     )
+                    continue
+                kinds = [built[f] for f in fl if isinstance(f, str) and f in built]
+                if (
+                    compiled.reads_signer
+                    and _SIGNED_AT.search(rule_text)
+                    and kinds
+                    and all(isinstance(f, KeyFunctionary | X509Functionary) for f in kinds)
+                    and not attr.get("allowIfNoClaim")
+                ):
+                    # Only keyless and registry-key bundles carry a verified time.
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: the rule reads signer.signedAt, but every "
+                        "functionary of this predicate signs with a key or an X.509 certificate, "
+                        "which carry no verified signing time: the rule always fails",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+_SIGNED_AT = re.compile(r"\bsigner\s*\.\s*signedAt\b")
 
 
 def _weak_digests(add: Any, names: Any, pointer: str) -> None:

@@ -141,7 +141,9 @@ def attribute_checks(
     which it does not hold is no longer counted for this predicate, and
     the rule fails when no signer is left.
     """
-    checks = []
+    checks: list[Check] = []
+    if not pred.attributes:
+        return checks
     values = {pid: cand.auth.signer_value(s) for pid, s in cand.principals.items()}
     activation = {**cand.auth.activation(), "signers": list(values.values())}
     try:

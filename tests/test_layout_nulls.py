@@ -104,3 +104,51 @@ def test_null_elsewhere_is_an_error(tmp_path: Path, field: str, value: str, name
     with pytest.raises(SchemaError) as err:
         load_layout(path, allow_unsigned=True)
     assert named in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "code"),
+    [
+        pytest.param("", 0, id="null-list-is-clean"),
+        pytest.param("[]", 0, id="empty-list"),
+        pytest.param("7", 1, id="number-is-still-an-error"),
+    ],
+)
+def test_layout_check_reads_null_lists(tmp_path: Path, attrs: str, code: int) -> None:
+    from intoto_policy.cli._main import main
+
+    path = tmp_path / "layout.yml"
+    path.write_text(
+        LAYOUT.format(materials="", ptype="https://slsa.dev/provenance/v1", attrs=attrs)
+    )
+    assert main(["layout", "check", str(path)]) == code
+
+
+# A value of the wrong type anywhere lint walks: a schema finding (exit 1), no traceback.
+WRONG_TYPES = [
+    pytest.param("expectedAttributes: 7", id="attributes-number"),
+    pytest.param("expectedAttributes: {rule: x}", id="attributes-map"),
+    pytest.param("functionaries: 5", id="functionaries-number"),
+    pytest.param("functionaries: [[k1]]", id="functionary-id-list"),
+    pytest.param("predicateTypes: 3", id="predicate-types-number"),
+]
+
+
+@pytest.mark.parametrize("line", WRONG_TYPES)
+def test_layout_check_wrong_types_are_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    from intoto_policy.cli._main import main
+
+    text = LAYOUT.format(materials="[]", ptype="https://slsa.dev/provenance/v1", attrs="[]")
+    key = line.split(":", maxsplit=1)[0]
+    if key == "predicateTypes":
+        text = text.replace("predicateType: https://slsa.dev/provenance/v1", line)
+    else:
+        text = re.sub(rf"(\n\s+){key}: [^\n]*", lambda m: m.group(1) + line, text, count=1)
+    path = tmp_path / "layout.yml"
+    path.write_text(text)
+    assert main(["layout", "check", str(path)]) == 1  # findings, not unreadable input
+    out, err = capsys.readouterr()
+    assert "schema:" in out + err
+    assert "Traceback" not in err

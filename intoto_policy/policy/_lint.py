@@ -154,8 +154,8 @@ def lint_layout(
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
         add("error", f"step name {excerpt(name)} is used twice", "/steps")
-    for sname in doc.get("subjectSteps") or []:
-        if sname not in names:
+    for sname in _items(doc.get("subjectSteps")):
+        if isinstance(sname, str) and sname not in names:
             add("error", f"subjectSteps names unknown step {excerpt(sname)}", "/subjectSteps")
 
     for i, step in enumerate(steps):
@@ -164,7 +164,7 @@ def lint_layout(
         sp = f"/steps/{i}"
         label = step.get("name", f"#{i}")
         for field_name in ("expectedMaterials", "expectedProducts"):
-            for j, text in enumerate(step.get(field_name) or []):
+            for j, text in enumerate(_items(step.get(field_name))):
                 if not isinstance(text, str):
                     continue
                 if _PARAM_REF.search(text) and not given:
@@ -184,9 +184,9 @@ def lint_layout(
                         f"step {excerpt(label)}: {excerpt(text)} matches FROM unknown step {excerpt(rule.dest_name)}",
                         f"{sp}/{field_name}/{j}",
                     )
-        step_funcs = step.get("functionaries") or []
+        step_funcs = _items(step.get("functionaries"))
         claimed: dict[str, int] = {}  # predicate type -> the expected predicate accepting it
-        for k, pred in enumerate(step.get("expectedPredicates") or []):
+        for k, pred in enumerate(_items(step.get("expectedPredicates"))):
             if not isinstance(pred, Mapping):
                 continue
             pp = f"{sp}/expectedPredicates/{k}"
@@ -212,7 +212,10 @@ def lint_layout(
                     f"step {excerpt(label)}: predicateTypes lists one type; write predicateType",
                     f"{pp}/predicateTypes",
                 )
-            fl = pred.get("functionaries") or step_funcs
+            # Ids that are not strings are the schema's finding; skip them here.
+            fl = [
+                f for f in (_items(pred.get("functionaries")) or step_funcs) if isinstance(f, str)
+            ]
             for fid in fl:
                 if fid not in funcs:
                     add(
@@ -242,7 +245,7 @@ def lint_layout(
                         "that never certify the same person",
                         f"{pp}/functionaries",
                     )
-            for m, attr in enumerate(pred.get("expectedAttributes") or []):
+            for m, attr in enumerate(_items(pred.get("expectedAttributes"))):
                 rule_text = attr.get("rule") if isinstance(attr, Mapping) else None
                 if not isinstance(rule_text, str):
                     continue
@@ -281,6 +284,11 @@ def lint_layout(
                     )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+def _items(value: Any) -> list[Any]:
+    """``value`` if it is a list, else no items: the schema finding reports the wrong type."""
+    return value if isinstance(value, list) else []
 
 
 _SIGNED_AT = re.compile(r"\bsigner\s*\.\s*signedAt\b")

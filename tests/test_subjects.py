@@ -60,3 +60,21 @@ def test_each_artifact_reported(
         (reason,) = [r.message for r in report.rejected if r.attestation.source == "build.json"]
         assert OTHER[:16] in reason
         assert APP[:16] not in reason
+
+
+def test_subject_file_and_merged_digests_are_the_same_artifact(tmp_path: Any) -> None:
+    import hashlib
+
+    from intoto_policy.cli._verify import _one_artifact
+    from intoto_policy.sources._files import hash_file
+
+    path = tmp_path / "app.tgz"
+    path.write_bytes(b"release bytes")
+    data = path.read_bytes()
+    merged = _one_artifact(
+        [
+            f"sha512:{hashlib.sha512(data).hexdigest()}",
+            f"sha256:{hashlib.sha256(data).hexdigest()}",
+        ]
+    )
+    assert merged == hash_file(path, ("sha256", "sha512"))

@@ -81,6 +81,10 @@ def test_null_list_is_empty(tmp_path: Path, values: dict[str, str]) -> None:
 
 
 NON_LIST_NULLS = [
+    # Lists whose emptiness would change who is trusted keep null an error.
+    pytest.param("functionaries", "", "functionaries", id="predicate-functionaries-null"),
+    pytest.param("revokedKeys", "", "revokedKeys", id="revokedKeys-null"),
+    pytest.param("subjectSteps", "", "subjectSteps", id="subjectSteps-null"),
     pytest.param("ptype", "", "predicateType", id="predicateType"),
     pytest.param("expires", "", "expires", id="expires"),
     pytest.param("public", "", "public", id="keyVal-public"),
@@ -91,7 +95,11 @@ NON_LIST_NULLS = [
 @pytest.mark.parametrize(("field", "value", "named"), NON_LIST_NULLS)
 def test_null_elsewhere_is_an_error(tmp_path: Path, field: str, value: str, named: str) -> None:
     text = LAYOUT.format(materials="[]", ptype="https://slsa.dev/provenance/v1", attrs="[]")
-    if field == "ptype":
+    if field == "functionaries":
+        text = text.replace("functionaries: [k1]", "functionaries:")
+    elif field in ("revokedKeys", "subjectSteps"):
+        text = f"{field}:\n" + text
+    elif field == "ptype":
         text = text.replace("predicateType: https://slsa.dev/provenance/v1", "predicateType:")
     elif field == "expires":
         text = text.replace('expires: "2100-01-01T00:00:00Z"', "expires:")
@@ -152,3 +160,34 @@ def test_layout_check_wrong_types_are_findings(
     out, err = capsys.readouterr()
     assert "schema:" in out + err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        pytest.param(
+            {"steps": [{"expectedProducts": None}]},
+            {"steps": [{"expectedProducts": []}]},
+            id="rule-list-emptied",
+        ),
+        pytest.param(
+            {"functionaries": {"ca": {"type": "x509", "emails": None}}},
+            {"functionaries": {"ca": {"type": "x509", "emails": None}}},
+            id="x509-constraint-kept-null",
+        ),
+        pytest.param(
+            {"steps": [{"expectedPredicates": [{"functionaries": None}]}]},
+            {"steps": [{"expectedPredicates": [{"functionaries": None}]}]},
+            id="functionaries-kept-null",
+        ),
+        pytest.param(
+            {"expectedAttributes": None},
+            {"expectedAttributes": None},
+            id="not-where-the-schema-has-it",
+        ),
+    ],
+)
+def test_which_nulls_become_lists(doc: dict[str, object], expected: dict[str, object]) -> None:
+    from intoto_policy.policy._loading import empty_null_lists
+
+    assert empty_null_lists(doc) == expected

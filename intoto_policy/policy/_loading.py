@@ -434,6 +434,10 @@ def _parse_json_layout(data: bytes, *, source: str) -> tuple[Any, LineMap]:
     return doc, lines
 
 
+#: Properties whose null means an empty list (each must be a schema array).
+NULL_MEANS_EMPTY: Final = frozenset({"expectedAttributes", "expectedMaterials", "expectedProducts"})
+
+
 @cache
 def _layout_schema() -> Any:
     return json.loads(_schema_path("layout.schema.json").read_text(encoding="utf-8"))
@@ -444,10 +448,13 @@ def empty_null_lists(doc: Any) -> Any:
 
     YAML writes a key whose entries are all commented out as a null
     (``expectedAttributes:`` and nothing after it), as attestation-verifier
-    layouts do; that means "no entries". Only a property whose schema is
-    plainly ``"type": "array"`` (through ``$ref`` and ``allOf``) is
-    rewritten; a null anywhere else, or under ``oneOf``/``anyOf`` where the
-    intended shape is ambiguous, is left for the schema to reject.
+    layouts do; that means "no entries". Only the rule lists
+    (:data:`NULL_MEANS_EMPTY`) are rewritten, and only where the schema
+    declares them plainly ``"type": "array"`` (through ``$ref`` and
+    ``allOf``). A null anywhere else stays for the schema to reject: in
+    particular lists whose emptiness would widen trust or change who is
+    trusted (functionaries, revokedKeys, subjectSteps, X.509 name
+    constraints), where a value lost by a template must not read as "none".
     """
     schema = _layout_schema()
     return _empty_nulls(doc, schema, schema, 0)
@@ -483,7 +490,11 @@ def _empty_nulls(value: Any, node: Any, root: Any, depth: int) -> Any:
                     if isinstance(s.get("additionalProperties"), dict)
                 ]
             for sub in subs:
-                if item is None and any(r.get("type") == "array" for r in _resolve(sub, root)):
+                if (
+                    item is None
+                    and key in NULL_MEANS_EMPTY
+                    and any(r.get("type") == "array" for r in _resolve(sub, root))
+                ):
                     value[key] = []
                     break
                 value[key] = _empty_nulls(item, sub, root, depth + 1)

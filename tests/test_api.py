@@ -150,6 +150,27 @@ CLI_CASES = [
     ("no subject with a subject", ["--no-subject", "--subject-digest", f"sha256:{APP}"], 2),
     ("bad subject digest", ["--subject-digest", "sha256:XYZ"], 2),
     ("subject digest without algorithm", ["--subject-digest", APP], 2),
+    # Repeated --subject-digest values describe one artifact: merged by algorithm.
+    (
+        "subject digests of one artifact merge",
+        ["--subject-digest", f"sha256:{APP}", "--subject-digest", "sha512:" + "c" * 128],
+        0,
+    ),
+    (
+        "subject digest repeated with the same value",
+        ["--subject-digest", f"sha256:{APP}", "--subject-digest", f"sha256:{APP}"],
+        0,
+    ),
+    (
+        "subject digest algorithm twice with different values",
+        ["--subject-digest", f"sha256:{APP}", "--subject-digest", "sha256:" + "b" * 64],
+        2,
+    ),
+    (
+        "subject digests merged but the shared algorithm disagrees",
+        ["--subject-digest", "sha256:" + "b" * 64, "--subject-digest", "sha512:" + "c" * 128],
+        1,
+    ),
     ("params file", ["--params-file", "params.json"], 0),
     ("params file not strings", ["--params-file", "badparams.json"], 2),
     ("param without =", ["--param", "builder"], 2),

@@ -81,7 +81,7 @@ SHIPPED: dict[str, frozenset[str]] = {
     "sbom-required.yml": frozenset({"sbom-key", "sbom-type"}),
     "full-chain.yml": frozenset({"ci-key", "builder-key", "scanner-key"}),
     "slsa-github-generator-l3.yml": frozenset({"repository"}),
-    "npm-provenance.yml": frozenset({"repository", "package", "slsa"}),
+    "npm-provenance.yml": frozenset({"repository", "package"}),
     "pypi-trusted-publishing.yml": frozenset({"repository", "workflow", "package"}),
     "github-artifact-attestations.yml": frozenset({"repository", "signer-repository"}),
 }
@@ -592,8 +592,20 @@ def _with_npm_publish(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-_TRANSFORMS = {"publish-to-bcr": _bcr_style, "npm-publish": _with_npm_publish}
-_SIGSTORE_JS_V1 = {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"}
+def _npm_v1_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """npm-provenance.yml narrowed to provenance v1, as its comments say how."""
+    pred = doc["steps"][0]["expectedPredicates"][0]
+    del pred["predicateTypes"]
+    pred["predicateType"] = "https://slsa.dev/provenance/v1"
+    return doc
+
+
+_TRANSFORMS = {
+    "publish-to-bcr": _bcr_style,
+    "npm-publish": _with_npm_publish,
+    "npm-v1-only": _npm_v1_only,
+}
+_SIGSTORE_JS_V1 = {"repository": "sigstore/sigstore-js", "package": "sigstore"}
 
 
 @dataclass(frozen=True)
@@ -800,7 +812,7 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
     "npm/15-provenance-v0.2-bundle-v0.1": KeylessCase(
         NPM,
         ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
-        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
+        _SIGSTORE_JS_V1,
         None,
         passes=True,
     ),
@@ -810,7 +822,7 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
             "15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",
             "16-sigstorego-npm-publish-keyed/bundle-publish.json",
         ),
-        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
+        _SIGSTORE_JS_V1,
         None,
         passes=True,
         transform="npm-publish",
@@ -818,7 +830,7 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
     "npm/15-publish-attestation-required-but-absent": KeylessCase(
         NPM,
         ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
-        {**_SIGSTORE_JS_V1, "slsa": "v0.2"},
+        _SIGSTORE_JS_V1,
         None,
         passes=False,
         rejected=frozenset(),
@@ -831,11 +843,20 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
         None,
         passes=False,
         rejected=frozenset(),
+        transform="npm-v1-only",
+    ),
+    "npm/20-v1-provenance-when-v1-is-required": KeylessCase(
+        NPM,
+        ("20-ghcli-sigstore-js-2.1.0/sigstore-js-2.1.0-bundle.json",),
+        _SIGSTORE_JS_V1,
+        None,
+        passes=True,
+        transform="npm-v1-only",
     ),
     "npm/15-another-repository": KeylessCase(
         NPM,
         ("15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",),
-        {**_SIGSTORE_JS_V1, "slsa": "v0.2", "repository": "attacker/sigstore-js"},
+        {**_SIGSTORE_JS_V1, "repository": "attacker/sigstore-js"},
         None,
         passes=False,
         rejected=_why(R.UNKNOWN_SIGNER),
@@ -846,7 +867,6 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
         {
             "repository": "laurentsimon/provenance-npm-test",
             "package": "%40laurentsimon/provenance-npm-test",
-            "slsa": "v0.2",
         },
         None,
         passes=False,
@@ -858,7 +878,6 @@ KEYLESS_CASES: dict[str, KeylessCase] = {
         {
             "repository": "laurentsimon/provenance-npm-test",
             "package": "%40laurentsimon/provenance-npm-test",
-            "slsa": "v0.2",
         },
         None,
         passes=False,
@@ -949,25 +968,25 @@ NPM_RULE_CASES: dict[str, tuple[str, Mapping[str, str], str | None, bool]] = {
     # (bundle under items/, params, tarball to bind (sha512) or None, passes)
     "sigstore-js-2.1.0": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"},
+        {"repository": "sigstore/sigstore-js", "package": "sigstore"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         True,
     ),
     "sigstore-js-2.0.0": (
         "18-sigstorego-npm-provenance-sigstore-2.0.0/sigstore.js@2.0.0-provenance.sigstore.json",
-        {"repository": "sigstore/sigstore-js", "package": "sigstore", "slsa": "v1"},
+        {"repository": "sigstore/sigstore-js", "package": "sigstore"},
         None,
         True,
     ),
     "another-package": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "sigstore/sigstore-js", "package": "left-pad", "slsa": "v1"},
+        {"repository": "sigstore/sigstore-js", "package": "left-pad"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         False,
     ),
     "another-repository": (
         _SIGSTORE_JS + "sigstore-js-2.1.0-bundle.json",
-        {"repository": "attacker/sigstore-js", "package": "sigstore", "slsa": "v1"},
+        {"repository": "attacker/sigstore-js", "package": "sigstore"},
         _SIGSTORE_JS + "sigstore-js-2.1.0.tgz",
         False,
     ),

@@ -74,14 +74,16 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FILE",
-        help="the artifact being deployed: it must be a subject of the layout's subject steps",
+        help="the artifact being deployed: it must be a subject of the layout's subject steps "
+        "(repeatable: every file must be, each reported on its own)",
     )
     subj.add_argument(
         "--subject-digest",
         action="append",
         default=[],
         metavar="ALG:HEX",
-        help="the artifact's digest, e.g. sha256:abc... (repeatable)",
+        help="the artifact's digest, e.g. sha256:abc... (repeatable: one value per algorithm, "
+        "all of the same artifact)",
     )
     subj.add_argument(
         "--no-subject",
@@ -239,20 +241,38 @@ def _subject_digests(args: argparse.Namespace) -> list[Any]:
 
     # sha512 too: some ecosystems (npm) name artifacts by sha512 only.
     out: list[Any] = [hash_file(path, ("sha256", "sha512")) for path in args.subject]
-    for text in args.subject_digest:
-        alg, sep, value = text.partition(":")
-        if not sep:
-            raise UsageError(f"--subject-digest expects ALG:HEX, got {text!r}")
-        out.append(_digest(alg, value))
+    if args.subject_digest:
+        out.append(_one_artifact(args.subject_digest))
     return out
 
 
-def _digest(alg: str, value: str) -> Any:
+def _one_artifact(texts: list[str]) -> Any:
+    """Every ``--subject-digest`` names the same artifact: one digest set.
+
+    Like ``--subject FILE`` (hashed with sha256 and sha512), several
+    algorithms describe one artifact, and binding it needs every shared
+    algorithm to agree. The same algorithm given twice with different values
+    would be two artifacts in disguise, so it is refused: verify several
+    artifacts with one ``--subject`` per file.
+    """
     from .._errors import ValidationError  # noqa: PLC0415
     from ..model._digests import DigestSet  # noqa: PLC0415
 
+    merged: dict[str, str] = {}
+    for text in texts:
+        alg, sep, value = text.partition(":")
+        if not sep:
+            raise UsageError(f"--subject-digest expects ALG:HEX, got {text!r}")
+        seen = merged.setdefault(alg, value)
+        if seen != value:
+            raise UsageError(
+                f"--subject-digest gives {alg} twice with different values: all "
+                "--subject-digest values describe one artifact (give each algorithm once); "
+                "to verify several artifacts, give one --subject FILE each, or run verify "
+                "once per artifact"
+            )
     try:
-        return DigestSet({alg: value})
+        return DigestSet(merged)
     except ValidationError as exc:
         raise UsageError(f"--subject-digest: {exc.problem}") from None
 

@@ -18,7 +18,9 @@ from .._errors import ValidationError
 __all__ = [
     "DEFAULT_ACCEPTABLE",
     "KNOWN_ALGORITHMS",
+    "WEAK_ALGORITHMS",
     "DigestSet",
+    "acceptable_algorithms",
     "digest_file",
 ]
 
@@ -61,7 +63,30 @@ KNOWN_ALGORITHMS: Final = frozenset(_FIXED)
 #: to name source revisions.
 DEFAULT_ACCEPTABLE: Final = KNOWN_ALGORITHMS - {"md5", "sha1"}
 
+#: Algorithms a layout may list as acceptable only by naming them: broken.
+WEAK_ALGORITHMS: Final = frozenset({"md5", "sha1"})
+
 _LOWER_HEX: Final = re.compile(r"[0-9a-f]+")
+
+
+def acceptable_algorithms(names: Any, path: str) -> frozenset[str]:
+    """A layout's ``digestAlgorithms``: algorithms the spec names, each once.
+
+    Raises:
+        ValidationError: Not a non-empty list of distinct known algorithm names.
+    """
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValidationError("must be a non-empty list of digest algorithm names", path=path)
+    unknown = sorted({n for n in names if n not in KNOWN_ALGORITHMS})
+    if unknown:
+        raise ValidationError(
+            f"unknown digest algorithm(s) {', '.join(repr(n[:40]) for n in unknown[:5])}; "
+            f"known: {', '.join(sorted(KNOWN_ALGORITHMS))}",
+            path=path,
+        )
+    if len(set(names)) != len(names):
+        raise ValidationError("lists an algorithm twice", path=path)
+    return frozenset(names)
 
 
 def _check(alg: str, value: str) -> None:
@@ -147,8 +172,11 @@ class DigestSet(Mapping[str, str]):
         """Whether two digest sets name the same artifact.
 
         They match when they share at least one acceptable algorithm and
-        every shared acceptable algorithm agrees. A disagreement on any
-        shared acceptable algorithm is a mismatch, even if another agrees.
+        every shared algorithm the spec names agrees. A disagreement on any
+        shared known algorithm is a mismatch, even if another agrees and
+        even if that algorithm is not acceptable (a weak digest that
+        disagrees still says the two differ); custom algorithm names are
+        never compared.
 
         Args:
             other: The digest set to compare with.
@@ -156,10 +184,14 @@ class DigestSet(Mapping[str, str]):
         """
         shared = False
         for alg, value in self._data.items():
-            if alg in acceptable and alg in other:
+            if alg not in other:
+                continue
+            if alg in acceptable:
                 if other[alg] != value:
                     return False
                 shared = True
+            elif alg in KNOWN_ALGORITHMS and other[alg] != value:
+                return False
         return shared
 
     def describe(self) -> str:

@@ -2,8 +2,13 @@
 
 The engine is ``cel-expr-python``, the CEL project's own runtime (cel-cpp):
 it is the fastest of the Python options and follows the CEL spec. Rules see
-three variables: ``predicate`` (the predicate object), ``subject`` (the list
-of subject resource descriptors) and ``predicateType`` (a string).
+five variables: ``predicate`` (the predicate object), ``subject`` (the list
+of subject resource descriptors), ``predicateType`` (a string), ``signer``
+(one authorised signer, see :data:`SIGNER_FIELDS`) and ``signers`` (the list
+of every signer the layout authorises for the step). A rule that reads
+``signer`` is evaluated once per authorised signer by the verifier, so the
+attestation cannot choose which signer a rule sees. Every value is bound as
+a CEL variable, never spliced into the expression.
 
 Evaluation is fail-closed: only a boolean ``true`` passes. An evaluation
 error is a failure, except that a rule marked ``allowIfNoClaim`` passes when
@@ -28,7 +33,24 @@ from typing import Any, Final
 
 from .._errors import LayoutError
 
-__all__ = ["CompiledRule", "Outcome", "RuleResult", "bind", "compile_rule"]
+__all__ = ["SIGNER_FIELDS", "CompiledRule", "Outcome", "RuleResult", "bind", "compile_rule"]
+
+#: The fields of ``signer`` (and of each item of ``signers``). A field with
+#: no value for a signer is absent from its map, so reading it is an error
+#: (or, under ``allowIfNoClaim``, an absent claim), never an empty string.
+SIGNER_FIELDS: Final = {
+    "kind": "key, sigstore, x509 or gpg",
+    "principal": "the principal thresholds count (key:<sha256 of the key> or the identity)",
+    "functionary": "the id of the layout's functionary that authorised the signature",
+    "keyid": "the key id (key-signed attestations only)",
+    "identity": "the certificate identity (Sigstore SAN, or X.509 subject)",
+    "issuer": "the OIDC issuer (Sigstore) or certificate issuer (X.509)",
+    "extensions": "the certificate's Fulcio extensions by name (empty map without a certificate)",
+    "signedAt": (
+        "the earliest verified signing time, RFC 3339 (transparency log or RFC 3161 "
+        "timestamp); absent for a key signature, which carries no trusted time"
+    ),
+}
 
 # String literals (raw, bytes, triple-quoted) and comments: skipped when
 # looking for field paths, so that text inside them is never taken for a path.
@@ -41,10 +63,11 @@ _LITERAL: Final = re.compile(
     re.S,
 )
 _BINDS_ROOT: Final = re.compile(
-    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(?:predicate|subject|predicateType)\s*,"
+    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*"
+    r"(?:predicate|subject|predicateType|signers|signer)\s*,"
 )
 _READS: Final = re.compile(
-    r"\b(predicateType|predicate|subject)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*(?:\d+|'[^']*'|\"[^\"]*\")\s*\])*)"
+    r"\b(predicateType|predicate|subject|signers|signer)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*(?:\d+|'[^']*'|\"[^\"]*\")\s*\])*)"
 )
 _STEP: Final = re.compile(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(\d+|'[^']*'|\"[^\"]*\")\s*\]")
 
@@ -84,6 +107,8 @@ def _env() -> Any:
             "predicate": cel.Type.DYN,
             "subject": cel.Type.DYN,
             "predicateType": cel.Type.STRING,
+            "signer": cel.Type.DYN,
+            "signers": cel.Type.DYN,
         }
     )
 
@@ -114,6 +139,8 @@ class CompiledRule:
 
     text: str
     _program: Any
+    #: The rule reads ``signer``: the verifier evaluates it once per signer.
+    reads_signer: bool = False
 
     def evaluate(self, activation: Mapping[str, Any], bound: Any = None) -> RuleResult:
         """Evaluate against ``{"predicate", "subject", "predicateType"}``.
@@ -259,4 +286,9 @@ def compile_rule(text: str) -> CompiledRule:
     except (RuntimeError, ValueError, TypeError) as exc:
         detail = " ".join(str(exc).split())
         raise LayoutError(f"CEL rule {text!r} does not compile: {detail}") from None
-    return CompiledRule(text=text, _program=program)
+    code = _LITERAL.sub(_blank, text)
+    reads_signer = any(
+        m.group(1) == "signer" and not code[: m.start()].rstrip().endswith(".")
+        for m in _READS.finditer(code)
+    )
+    return CompiledRule(text=text, _program=program, reads_signer=reads_signer)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .._errors import LayoutError, ParameterError, ValidationError, excerpt
+from ..model._digests import DEFAULT_ACCEPTABLE, acceptable_algorithms
 from ..model._time import parse_duration, parse_rfc3339
 from ._cel import CompiledRule, compile_rule
 from ._functionaries import Functionary, functionary_from_dict
@@ -50,13 +51,14 @@ _TOP_FIELDS: Final = frozenset(
         "subjectSteps",
         "verifiedLevels",
         "trustedRoot",
+        "digestAlgorithms",
     }
 )
 
 
 @dataclass(frozen=True, slots=True)
 class AttributeRule:
-    """A CEL rule over an attestation's ``predicate``, ``subject`` and ``predicateType``.
+    """A CEL rule over an attestation's ``predicate``, ``subject``, ``predicateType``, ``signer``, ``signers``.
 
     Attributes:
         rule: The CEL expression.
@@ -89,7 +91,10 @@ class ExpectedPredicate:
     """One kind of claim a step requires.
 
     Attributes:
-        predicate_type: The predicateType it must have.
+        predicate_type: The predicateType it must have; with several
+            accepted types, their names joined by `` | `` (for reports).
+        predicate_types: Every predicateType it accepts (``predicateTypes``
+            in the layout; one entry for ``predicateType``).
         attributes: CEL rules it must satisfy.
         functionaries: Ids of the functionaries allowed to make it.
         threshold: How many distinct functionaries must make it.
@@ -100,15 +105,24 @@ class ExpectedPredicate:
     predicate_type: str
     attributes: tuple[AttributeRule, ...] = ()
     functionaries: tuple[str, ...] = ()
+    predicate_types: tuple[str, ...] = ()
     threshold: int = 1
     max_age: timedelta | None = None
     pointer: str = ""
     _max_age_text: str | None = field(default=None, repr=False, compare=False)
     _explicit_threshold: bool = field(default=True, repr=False, compare=False)
 
+    def accepts(self, predicate_type: str) -> bool:
+        """Whether an attestation of ``predicate_type`` can count for this predicate."""
+        return predicate_type in (self.predicate_types or (self.predicate_type,))
+
     def to_dict(self) -> dict[str, Any]:
         """The layout form."""
-        out: dict[str, Any] = {"predicateType": self.predicate_type}
+        out: dict[str, Any] = (
+            {"predicateTypes": list(self.predicate_types)}
+            if len(self.predicate_types) > 1
+            else {"predicateType": self.predicate_type}
+        )
         if self.attributes:
             out["expectedAttributes"] = [a.to_dict() for a in self.attributes]
         if self.functionaries:
@@ -130,6 +144,7 @@ class Step:
         expected_products: Artifact rules over the step's products.
         expected_predicates: The claims the step requires.
         pointer: JSON pointer in the layout.
+        digest_algorithms: The step's own ``digestAlgorithms`` (None: the layout's).
     """
 
     name: str
@@ -138,6 +153,7 @@ class Step:
     expected_predicates: tuple[ExpectedPredicate, ...] = ()
     pointer: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    digest_algorithms: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The layout form."""
@@ -147,6 +163,8 @@ class Step:
         if self.expected_products:
             out["expectedProducts"] = [str(r) for r in self.expected_products]
         out["expectedPredicates"] = [p.to_dict() for p in self.expected_predicates]
+        if self.digest_algorithms is not None:
+            out["digestAlgorithms"] = sorted(self.digest_algorithms)
         out.update(self.extra)
         return out
 
@@ -234,6 +252,8 @@ class Layout:
         trusted_root: Path of a Sigstore trusted root named by the layout.
         trusted_root_sha256: SHA-256 (lowercase hex) the layout pins the
             trusted root's exact bytes to, wherever the root comes from.
+        digest_algorithms: Digest algorithms artifact rules accept
+            (``digestAlgorithms``; steps may override it).
         source: Where the layout was read from (for reports).
         lines: JSON pointer -> 1-based line in the source, where known.
         parameters: Parameters substituted into it.
@@ -247,6 +267,7 @@ class Layout:
     verified_levels: tuple[str, ...] = ()
     trusted_root: str | None = None
     trusted_root_sha256: str | None = None
+    digest_algorithms: frozenset[str] = DEFAULT_ACCEPTABLE
     source: str = "<layout>"
     lines: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -344,6 +365,11 @@ class Layout:
             verified_levels=_str_list(data.get("verifiedLevels"), "verifiedLevels"),
             trusted_root=trusted_root,
             trusted_root_sha256=trusted_root_sha256,
+            digest_algorithms=(
+                acceptable_algorithms(data["digestAlgorithms"], "digestAlgorithms")
+                if "digestAlgorithms" in data
+                else DEFAULT_ACCEPTABLE
+            ),
             source=source,
             # Copy a mutable map; the loader's LineMap is immutable and compact.
             lines=dict(lines) if isinstance(lines, MutableMapping) else lines,
@@ -377,6 +403,12 @@ class Layout:
             pointer = pointer.rsplit("/", 1)[0]
         return self.lines.get("")
 
+    def acceptable_for(self, step: Step) -> frozenset[str]:
+        """The digest algorithms ``step``'s artifact rules accept (its own, or the layout's)."""
+        return (
+            step.digest_algorithms if step.digest_algorithms is not None else self.digest_algorithms
+        )
+
     def step(self, name: str) -> Step | None:
         """The step called ``name``, if any."""
         for step in self.steps:
@@ -391,6 +423,32 @@ class Layout:
     def with_source(self, source: str) -> Layout:
         """The same layout, reported under another name."""
         return replace(self, source=source)
+
+
+def _predicate_types(p: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """``predicateType``, or the accepted ``predicateTypes``: exactly one of them."""
+    if "predicateTypes" in p:
+        if "predicateType" in p:
+            raise ValidationError("give predicateType or predicateTypes, not both", path=path)
+        types = p["predicateTypes"]
+        if (
+            not isinstance(types, list)
+            or not types
+            or not all(isinstance(t, str) and t for t in types)
+        ):
+            raise ValidationError(
+                "predicateTypes must be a non-empty list of predicate type URIs",
+                path=f"{path}.predicateTypes",
+            )
+        if len(set(types)) != len(types):
+            raise ValidationError(
+                "predicateTypes lists a type twice", path=f"{path}.predicateTypes"
+            )
+        return tuple(types)
+    ptype = p.get("predicateType")
+    if not isinstance(ptype, str) or not ptype:
+        raise ValidationError("predicateType (or predicateTypes) is required", path=path)
+    return (ptype,)
 
 
 def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> Step:
@@ -415,9 +473,8 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         ppath = f"{path}.expectedPredicates[{j}]"
         if not isinstance(p, Mapping):
             raise ValidationError("an expected predicate must be an object", path=ppath)
-        ptype = p.get("predicateType")
-        if not isinstance(ptype, str) or not ptype:
-            raise ValidationError("predicateType is required", path=ppath)
+        ptypes = _predicate_types(p, ppath)
+        ptype = " | ".join(ptypes)
         funcs = _str_list(p.get("functionaries"), f"{ppath}.functionaries") or step_funcs
         if not funcs:
             raise ValidationError("no functionaries are authorized for this predicate", path=ppath)
@@ -470,6 +527,7 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         preds.append(
             ExpectedPredicate(
                 predicate_type=ptype,
+                predicate_types=ptypes,
                 attributes=tuple(attrs),
                 functionaries=funcs,
                 threshold=threshold,
@@ -486,7 +544,13 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         "expectedPredicates",
         "functionaries",
         "threshold",
+        "digestAlgorithms",
     }
+    algorithms = (
+        acceptable_algorithms(data["digestAlgorithms"], f"{path}.digestAlgorithms")
+        if "digestAlgorithms" in data
+        else None
+    )
     return Step(
         name=name,
         expected_materials=_rules(data.get("expectedMaterials"), f"{path}.expectedMaterials"),
@@ -494,6 +558,7 @@ def _step(data: Any, index: int, functionaries: Mapping[str, Functionary]) -> St
         expected_predicates=tuple(preds),
         pointer=pointer,
         extra={k: v for k, v in data.items() if k not in known},
+        digest_algorithms=algorithms,
     )
 
 

@@ -12,6 +12,7 @@ could certify one person twice toward a threshold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,10 @@ from cryptography.hazmat.primitives.hashes import SHA256
 
 from .._errors import LayoutError, ValidationError, excerpt
 from ..crypto._x509 import ValuePattern
+from ..model._digests import WEAK_ALGORITHMS
 from ..model._time import parse_rfc3339
 from ._cel import compile_rule
-from ._functionaries import X509Functionary, functionary_from_dict
+from ._functionaries import KeyFunctionary, X509Functionary, functionary_from_dict
 from ._layout import _PARAM_REF, _resolve_revoked, parameters_used, substitute_parameters
 from ._loading import validate_layout_schema
 from ._rules import ArtifactRule
@@ -195,11 +197,15 @@ def lint_layout(
                 add("error", exc.problem, f"/revokedKeys/{index}")
 
     steps = doc.get("steps") if isinstance(doc.get("steps"), list) else []
+    _weak_digests(add, doc.get("digestAlgorithms"), "/digestAlgorithms")
+    for i, step in enumerate(steps):
+        if isinstance(step, Mapping):
+            _weak_digests(add, step.get("digestAlgorithms"), f"/steps/{i}/digestAlgorithms")
     names = [s.get("name") for s in steps if isinstance(s, Mapping)]
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
         add("error", f"step name {excerpt(name)} is used twice", "/steps")
-    for sname in doc.get("subjectSteps") or []:
-        if sname not in names:
+    for sname in _items(doc.get("subjectSteps")):
+        if isinstance(sname, str) and sname not in names:
             add("error", f"subjectSteps names unknown step {excerpt(sname)}", "/subjectSteps")
 
     for i, step in enumerate(steps):
@@ -208,7 +214,7 @@ def lint_layout(
         sp = f"/steps/{i}"
         label = step.get("name", f"#{i}")
         for field_name in ("expectedMaterials", "expectedProducts"):
-            for j, text in enumerate(step.get(field_name) or []):
+            for j, text in enumerate(_items(step.get(field_name))):
                 if not isinstance(text, str):
                     continue
                 if _PARAM_REF.search(text) and not given:
@@ -228,12 +234,38 @@ def lint_layout(
                         f"step {excerpt(label)}: {excerpt(text)} matches FROM unknown step {excerpt(rule.dest_name)}",
                         f"{sp}/{field_name}/{j}",
                     )
-        step_funcs = step.get("functionaries") or []
-        for k, pred in enumerate(step.get("expectedPredicates") or []):
+        step_funcs = _items(step.get("functionaries"))
+        claimed: dict[str, int] = {}  # predicate type -> the expected predicate accepting it
+        for k, pred in enumerate(_items(step.get("expectedPredicates"))):
             if not isinstance(pred, Mapping):
                 continue
             pp = f"{sp}/expectedPredicates/{k}"
-            fl = pred.get("functionaries") or step_funcs
+            types = pred.get("predicateTypes")
+            if not isinstance(types, list):
+                types = [pred.get("predicateType")]
+            for ptype in types:
+                if not isinstance(ptype, str):
+                    continue
+                if ptype in claimed:
+                    # One attestation would then count for both predicates.
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: predicate type {excerpt(ptype)} is accepted by "
+                        f"expected predicates {claimed[ptype]} and {k}, so one attestation "
+                        "counts for both",
+                        pp,
+                    )
+                claimed.setdefault(ptype, k)
+            if isinstance(pred.get("predicateTypes"), list) and len(pred["predicateTypes"]) == 1:
+                add(
+                    "warning",
+                    f"step {excerpt(label)}: predicateTypes lists one type; write predicateType",
+                    f"{pp}/predicateTypes",
+                )
+            # Ids that are not strings are the schema's finding; skip them here.
+            fl = [
+                f for f in (_items(pred.get("functionaries")) or step_funcs) if isinstance(f, str)
+            ]
             for fid in fl:
                 if fid not in funcs:
                     add(
@@ -277,7 +309,7 @@ def lint_layout(
                         f"{threshold} on their own",
                         f"{pp}/threshold",
                     )
-            for m, attr in enumerate(pred.get("expectedAttributes") or []):
+            for m, attr in enumerate(_items(pred.get("expectedAttributes"))):
                 rule_text = attr.get("rule") if isinstance(attr, Mapping) else None
                 if not isinstance(rule_text, str):
                     continue
@@ -290,15 +322,54 @@ def lint_layout(
                     )
                     continue
                 try:
-                    compile_rule(rule_text)
+                    compiled = compile_rule(rule_text)
                 except LayoutError as exc:
                     add(
                         "error",
                         f"step {excerpt(label)}: {exc.problem}",
                         f"{pp}/expectedAttributes/{m}",
                     )
+                    continue
+                kinds = [built[f] for f in fl if isinstance(f, str) and f in built]
+                if (
+                    compiled.reads_signer
+                    and _SIGNED_AT.search(rule_text)
+                    and kinds
+                    and all(isinstance(f, KeyFunctionary | X509Functionary) for f in kinds)
+                    and not attr.get("allowIfNoClaim")
+                ):
+                    # Only keyless and registry-key bundles carry a verified time.
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: the rule reads signer.signedAt, but every "
+                        "functionary of this predicate signs with a key or an X.509 certificate, "
+                        "which carry no verified signing time: the rule always fails",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+def _items(value: Any) -> list[Any]:
+    """``value`` if it is a list, else no items: the schema finding reports the wrong type."""
+    return value if isinstance(value, list) else []
+
+
+_SIGNED_AT = re.compile(r"\bsigner\s*\.\s*signedAt\b")
+
+
+def _weak_digests(add: Any, names: Any, pointer: str) -> None:
+    """Warn when ``digestAlgorithms`` accepts a broken algorithm (it must be named to count)."""
+    if not isinstance(names, list):
+        return
+    for weak in sorted(WEAK_ALGORITHMS & {n for n in names if isinstance(n, str)}):
+        add(
+            "warning",
+            f"digestAlgorithms accepts {weak}, which is broken: an artifact named by {weak} "
+            "alone can be swapped for another with the same digest; keep it only for "
+            "evidence that carries nothing stronger",
+            pointer,
+        )
 
 
 def _same_person_pair(funcs: list[Any]) -> tuple[str, str] | None:

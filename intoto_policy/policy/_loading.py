@@ -122,6 +122,11 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, LineMap]:
             f"layout is {len(data)} bytes, above the limit of {LAYOUT_LIMITS.max_bytes}",
             source=source,
         )
+    doc, lines = _parse_layout_document(data, source=source)
+    return empty_null_lists(doc), lines
+
+
+def _parse_layout_document(data: bytes, *, source: str) -> tuple[Any, LineMap]:
     stripped = data.lstrip()
     if stripped.startswith(b"{"):
         return _parse_json_layout(data, source=source)
@@ -175,9 +180,76 @@ def _parse_json_layout(data: bytes, *, source: str) -> tuple[Any, LineMap]:
     return doc, lines
 
 
+#: Properties whose null means an empty list (each must be a schema array).
+NULL_MEANS_EMPTY: Final = frozenset({"expectedAttributes", "expectedMaterials", "expectedProducts"})
+
+
 @cache
 def _layout_schema() -> Any:
     return json.loads(_schema_path("layout.schema.json").read_text(encoding="utf-8"))
+
+
+def empty_null_lists(doc: Any) -> Any:
+    """``doc`` with a null replaced by ``[]`` where the schema declares a list.
+
+    YAML writes a key whose entries are all commented out as a null
+    (``expectedAttributes:`` and nothing after it), as attestation-verifier
+    layouts do; that means "no entries". Only the rule lists
+    (:data:`NULL_MEANS_EMPTY`) are rewritten, and only where the schema
+    declares them plainly ``"type": "array"`` (through ``$ref`` and
+    ``allOf``). A null anywhere else stays for the schema to reject: in
+    particular lists whose emptiness would widen trust or change who is
+    trusted (functionaries, revokedKeys, subjectSteps, X.509 name
+    constraints), where a value lost by a template must not read as "none".
+    """
+    schema = _layout_schema()
+    return _empty_nulls(doc, schema, schema, 0)
+
+
+def _resolve(node: Any, root: Any) -> list[Any]:
+    """``node`` and the schemas it includes through ``$ref`` and ``allOf``."""
+    out: list[Any] = []
+    todo = [node]
+    while todo and len(out) < 32:  # the schema is ours, but stay bounded
+        cur = todo.pop()
+        if not isinstance(cur, dict):
+            continue
+        out.append(cur)
+        ref = cur.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            todo.append(root.get("$defs", {}).get(ref.removeprefix("#/$defs/")))
+        todo.extend(cur.get("allOf", ()))
+    return out
+
+
+def _empty_nulls(value: Any, node: Any, root: Any, depth: int) -> Any:
+    if depth > 64:
+        return value
+    schemas = _resolve(node, root)
+    if isinstance(value, dict):
+        for key, item in list(value.items()):
+            subs = [s["properties"][key] for s in schemas if key in s.get("properties", {})]
+            if not subs:
+                subs = [
+                    s["additionalProperties"]
+                    for s in schemas
+                    if isinstance(s.get("additionalProperties"), dict)
+                ]
+            for sub in subs:
+                if (
+                    item is None
+                    and key in NULL_MEANS_EMPTY
+                    and any(r.get("type") == "array" for r in _resolve(sub, root))
+                ):
+                    value[key] = []
+                    break
+                value[key] = _empty_nulls(item, sub, root, depth + 1)
+    elif isinstance(value, list):
+        items = [s["items"] for s in schemas if isinstance(s.get("items"), dict)]
+        for sub in items[:1]:
+            for i, item in enumerate(value):
+                value[i] = _empty_nulls(item, sub, root, depth + 1)
+    return value
 
 
 @cache

@@ -56,7 +56,7 @@ def artifact_checks(
             materials=materials,
             products=products,
             step_artifacts=step_artifacts,
-            digests_equal=_digests_equal,
+            digests_equal=_digests_equal(ctx.layout.acceptable_for(step)),
         )
         for i, (rule, outcome) in enumerate(zip(rules, result.outcomes, strict=True)):
             loc = ctx.loc(f"{step.pointer}/{field_name}/{i}")
@@ -112,8 +112,13 @@ def _rule_expectation(text: str) -> str:
     }.get(head, text)
 
 
-def _digests_equal(a: DigestSet, b: DigestSet) -> bool:
-    return a.matches(b)
+def _digests_equal(acceptable: frozenset[str]) -> Callable[[DigestSet, DigestSet], bool]:
+    """Digest equality under the step's acceptable algorithms (see ``DigestSet.matches``)."""
+
+    def equal(a: DigestSet, b: DigestSet) -> bool:
+        return a.matches(b, acceptable)
+
+    return equal
 
 
 def _artifacts_for(auth: Authentic) -> tuple[dict[str, DigestSet], dict[str, DigestSet]]:
@@ -132,7 +137,9 @@ def _artifacts_for(auth: Authentic) -> tuple[dict[str, DigestSet], dict[str, Dig
     return materials, products
 
 
-def _merge(maps: Sequence[dict[str, DigestSet]]) -> dict[str, DigestSet]:
+def _merge(
+    maps: Sequence[dict[str, DigestSet]], acceptable: frozenset[str]
+) -> dict[str, DigestSet]:
     # Several counted attestations of one step: an artifact on which they
     # disagree is left out, so no MATCH can consume it (fail closed).
     merged: dict[str, DigestSet] = {}
@@ -144,7 +151,7 @@ def _merge(maps: Sequence[dict[str, DigestSet]]) -> dict[str, DigestSet]:
             seen = merged.get(name)
             if seen is None:
                 merged[name] = digest
-            elif seen != digest and not seen.matches(digest):
+            elif seen != digest and not seen.matches(digest, acceptable):
                 conflicted.add(name)
                 del merged[name]
     return merged
@@ -208,7 +215,8 @@ def accept(
                         continue  # its own artifact checks report this
                     mats.append(m)
                     prods.append(p)
-            artifacts_cache[name] = (_merge(mats), _merge(prods))
+            acceptable = layout.acceptable_for(layout.steps[index])
+            artifacts_cache[name] = (_merge(mats, acceptable), _merge(prods, acceptable))
         return artifacts_cache[name]
 
     artifact_results: dict[int, list[Check]] = {}

@@ -53,6 +53,7 @@ def _authenticate_one(ctx: Context, att: Attestation) -> Authentic | None:
         return None
     signers: dict[str, Signer] = {}
     signing_times: tuple[SigningTime, ...] = ()
+    extensions: Mapping[str, str] = {}
     payload_type: str
     payload: bytes
     if att.envelope is not None:
@@ -114,6 +115,7 @@ def _authenticate_one(ctx: Context, att: Attestation) -> Authentic | None:
         identity = result.identity
         assert identity is not None
         signing_times = _signing_times(identity)
+        extensions = identity.extensions
         if identity.key_principal_id in ctx.revoked_principals:
             ctx.reject(
                 att,
@@ -192,7 +194,7 @@ def _authenticate_one(ctx: Context, att: Attestation) -> Authentic | None:
         signing_times=signing_times,
     )
     ctx.refs[id(att)] = ref
-    return Authentic(att, statement, signers, signing_times, ref)
+    return Authentic(att, statement, signers, signing_times, ref, extensions)
 
 
 def _key_signers(ctx: Context, fingerprint: str) -> list[tuple[str, Signer]]:

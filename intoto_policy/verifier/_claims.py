@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import LayoutError, ValidationError
-from ..policy._cel import Outcome
+from ..policy._cel import CompiledRule, Outcome, RuleResult
 from ..policy._cel import bind as cel_bind
 from ..policy._layout import ExpectedPredicate, Step
 from ..report._model import (
@@ -134,17 +134,32 @@ def freshness(ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate
 def attribute_checks(
     ctx: Context, step: Step, pred: ExpectedPredicate, cand: Candidate
 ) -> list[Check]:
-    """The CEL attribute rules of ``pred`` evaluated on ``cand`` (a passing check is shared)."""
-    checks = []
-    activation = cand.auth.activation()
+    """The CEL attribute rules of ``pred`` evaluated on ``cand`` (a passing check is shared).
+
+    A rule that reads ``signer`` is evaluated once per authorised signer of
+    the candidate (never on a signer the attestation picks): a signer for
+    which it does not hold is no longer counted for this predicate, and
+    the rule fails when no signer is left.
+    """
+    checks: list[Check] = []
+    if not pred.attributes:
+        return checks
+    values = {pid: cand.auth.signer_value(s) for pid, s in cand.principals.items()}
+    activation = {**cand.auth.activation(), "signers": list(values.values())}
     try:
         bound = cel_bind(activation) if len(pred.attributes) > 1 else None
     except LayoutError:
         bound = None  # each rule then reports the conversion error itself
     for attr in pred.attributes:
         compiled = ctx.layout.compiled(attr.rule)
-        result = compiled.evaluate(activation, bound)
-        if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes:
+        dropped: list[str] = []
+        if compiled.reads_signer:
+            result, activation_seen, dropped = _per_signer(
+                cand, compiled, activation, values, attr.allow_if_no_claim
+            )
+        else:
+            result, activation_seen = compiled.evaluate(activation, bound), activation
+        if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes and not dropped:
             checks.append(ctx.passes[attr.pointer])
             continue
         loc = ctx.loc(attr.pointer)
@@ -155,6 +170,20 @@ def attribute_checks(
             "rule": attr.rule,
             "location": loc,
         }
+        if result.outcome is Outcome.TRUE and dropped:
+            checks.append(
+                Check(
+                    status=Status.PASS,
+                    message=(
+                        f"{attr.rule} holds for {len(cand.principals)} signer(s) of "
+                        f"{cand.auth.att.source}; not counted, as it does not hold for them: "
+                        f"{', '.join(dropped)}"
+                    ),
+                    details={"attestation": cand.auth.att.source, "notCounted": dropped},
+                    **common,
+                )
+            )
+            continue
         if result.outcome is Outcome.TRUE:
             # The same passing check for every attestation: build it once.
             passed = Check(status=Status.PASS, message=f"{attr.rule} holds", **common)
@@ -162,14 +191,15 @@ def attribute_checks(
             checks.append(passed)
             continue
         if result.outcome is Outcome.MISSING and attr.allow_if_no_claim:
-            checks.append(
-                Check(
-                    status=Status.PASS,
-                    message=f"{attr.rule}: the claim is absent and allowIfNoClaim is set",
-                    details={"attestation": cand.auth.att.source, "error": result.detail},
-                    **common,
-                )
-            )
+            details: dict[str, Any] = {
+                "attestation": cand.auth.att.source,
+                "error": result.detail,
+            }
+            message = f"{attr.rule}: the claim is absent and allowIfNoClaim is set"
+            if dropped:
+                details["notCounted"] = dropped
+                message += f"; not counted, as it does not hold for them: {', '.join(dropped)}"
+            checks.append(Check(status=Status.PASS, message=message, details=details, **common))
             continue
         why = {
             Outcome.FALSE: "is false",
@@ -178,6 +208,8 @@ def attribute_checks(
             Outcome.NOT_BOOL: f"did not give a boolean ({result.detail})",
         }[result.outcome]
         message = f"{attr.rule} {why} for {cand.auth.att.source}"
+        if compiled.reads_signer:
+            message += " (for every authorised signer)"
         if attr.debug:
             message += f": {attr.debug}"
         checks.append(
@@ -185,12 +217,58 @@ def attribute_checks(
                 status=Status.WARN if attr.warn else Status.FAIL,
                 message=message,
                 expected=True,
-                actual=compiled.values_read(activation),
+                actual=compiled.values_read(activation_seen),
                 details={"attestation": cand.auth.att.source, "outcome": result.outcome.value},
                 **common,
             )
         )
     return checks
+
+
+def _per_signer(
+    cand: Candidate,
+    compiled: CompiledRule,
+    activation: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+    allow_if_no_claim: bool,
+) -> tuple[RuleResult, dict[str, Any], list[str]]:
+    """Evaluate a rule reading ``signer`` once per counted signer of ``cand``.
+
+    A signer is kept when the rule holds for it, or when it reads a claim
+    the data lacks and ``allow_if_no_claim`` is set; every other signer is
+    removed from ``cand.principals`` (it no longer counts), so an absent
+    claim for one signer never excuses a false rule for another. Returns
+    the outcome (TRUE when it held for some signer, MISSING when it only
+    passed as an absent claim, else the first signer's failure), the
+    activation that outcome came from, and the labels of the signers
+    removed. When no signer is kept none is removed: the candidate fails.
+    """
+    held: tuple[RuleResult, dict[str, Any]] | None = None
+    absent: tuple[RuleResult, dict[str, Any]] | None = None
+    failed: tuple[RuleResult, dict[str, Any]] | None = None
+    dropped: list[str] = []
+    for pid, value in values.items():
+        if pid not in cand.principals:
+            continue  # dropped by an earlier rule
+        seen = {**activation, "signer": value}
+        result = compiled.evaluate(seen)
+        if result.outcome is Outcome.TRUE:
+            held = held or (result, seen)
+        elif result.outcome is Outcome.MISSING and allow_if_no_claim:
+            absent = absent or (result, seen)
+        else:
+            failed = failed or (result, seen)
+            dropped.append(pid)
+    kept = held or absent
+    if kept is None:
+        if failed is None:
+            # No signer left to evaluate on: fail closed.
+            return RuleResult(Outcome.ERROR, "no authorised signer is left"), activation, []
+        return failed[0], failed[1], []
+    labels = [cand.principals[pid].label for pid in dropped]
+    for pid in dropped:
+        del cand.principals[pid]
+    return kept[0], kept[1], labels
 
 
 def _age(delta: Any) -> str:

@@ -10,7 +10,7 @@ first parameter is the context; they share nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -50,6 +50,8 @@ class Authentic:
     # Verified times of signing (keyless only); empty for key signatures.
     signing_times: tuple[SigningTime, ...]
     ref: AttestationRef
+    # The full extensions of a keyless certificate, for CEL's ``signer``.
+    extensions: Mapping[str, str] = field(default_factory=dict)
     _activation: dict[str, Any] | None = None
     _view: PredicateView | None = None
     _view_error: str | None = None
@@ -80,6 +82,29 @@ class Authentic:
                 "predicateType": self.statement.predicate_type,
             }
         return self._activation
+
+    def signer_value(self, signer: Signer) -> dict[str, Any]:
+        """CEL's ``signer`` for one of this attestation's signers (see ``SIGNER_FIELDS``).
+
+        Only verified facts: the signer record made when the signature
+        verified, and the verified signing times; a field without a value is
+        left out, so a rule reading it fails (or is an absent claim).
+        """
+        out: dict[str, Any] = {"kind": signer.kind, "principal": signer.principal}
+        for fid, held in self.signers.items():
+            if held is signer:
+                out["functionary"] = fid
+                break
+        if signer.kind in ("key", "gpg") and signer.keyid:
+            out["keyid"] = signer.keyid
+        if signer.identity is not None:
+            out["identity"] = signer.identity
+        if signer.issuer is not None:
+            out["issuer"] = signer.issuer
+        out["extensions"] = dict(self.extensions) if signer.kind == "sigstore" else {}
+        if self.signing_times:
+            out["signedAt"] = fmt_time(min(t.time for t in self.signing_times))
+        return out
 
 
 @dataclass(slots=True)

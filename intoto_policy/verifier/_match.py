@@ -30,7 +30,7 @@ def candidates(
     allowed = set(pred.functionaries)
     for auth in authentic:
         st = auth.statement
-        if st.predicate_type != pred.predicate_type:
+        if not pred.accepts(st.predicate_type):
             continue
         if st.predicate_type == LINK_V03 and auth.ref.name != step.name:
             continue
@@ -74,7 +74,7 @@ def candidates(
                     auth.att,
                     RejectReason.UNAUTHORIZED,
                     f"signed by {who}, which the layout does not authorize for "
-                    f"{pred.predicate_type} in step {step.name!r}",
+                    f"{st.predicate_type} in step {step.name!r}",
                     step.name,
                 )
             continue

@@ -1,0 +1,169 @@
+"""digestAlgorithms: which digest algorithms artifact rules accept, per layout or per step."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+import yaml
+
+from intoto_policy import CheckKind, Layout, ValidationError, verify_attestations
+from intoto_policy.policy._lint import lint_layout
+from intoto_policy.policy._loading import parse_layout_document, validate_layout_schema
+from tests.test_verify import AT, KEYS, LINK, functionary, signed
+
+KID = KEYS["builder"].keyid
+SHA1 = hashlib.sha1(b"app").hexdigest()
+SHA1_OTHER = hashlib.sha1(b"other").hexdigest()
+SHA256 = hashlib.sha256(b"app").hexdigest()
+
+
+def _link(
+    name: str, materials: dict[str, dict[str, str]], products: dict[str, dict[str, str]]
+) -> Any:
+    doc = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": n, "digest": d} for n, d in products.items()]
+        or [{"name": "none", "digest": {"sha256": "0" * 64}}],
+        "predicateType": LINK,
+        "predicate": {
+            "name": name,
+            "materials": [{"name": n, "digest": d} for n, d in materials.items()],
+        },
+    }
+    return signed(doc, "builder", source=f"{name}.json")
+
+
+def _layout(
+    top: list[str] | None = None, build: list[str] | None = None, deploy: list[str] | None = None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "expires": "2030-01-01T00:00:00Z",
+        "functionaries": {KID: functionary("builder")},
+        "steps": [
+            {
+                "name": "build",
+                "expectedProducts": ["CREATE app", "ALLOW none"],
+                "expectedPredicates": [{"predicateType": LINK, "functionaries": [KID]}],
+            },
+            {
+                "name": "deploy",
+                "expectedMaterials": ["MATCH app WITH PRODUCTS FROM build", "DISALLOW *"],
+                "expectedPredicates": [{"predicateType": LINK, "functionaries": [KID]}],
+            },
+        ],
+    }
+    if top is not None:
+        doc["digestAlgorithms"] = top
+    if build is not None:
+        doc["steps"][0]["digestAlgorithms"] = build
+    if deploy is not None:
+        doc["steps"][1]["digestAlgorithms"] = deploy
+    return doc
+
+
+# (id, layout, build's product digest, deploy's material digest, verdict)
+CASES = [
+    ("default-refuses-sha1-only", _layout(), {"sha1": SHA1}, {"sha1": SHA1}, False),
+    (
+        "top-level-sha1-accepted",
+        _layout(top=["sha256", "sha1"]),
+        {"sha1": SHA1},
+        {"sha1": SHA1},
+        True,
+    ),
+    (
+        "step-level-on-the-matching-step",
+        _layout(deploy=["sha1"]),
+        {"sha1": SHA1},
+        {"sha1": SHA1},
+        True,
+    ),
+    # The rule is the deploy step's: the build step's list does not decide it.
+    (
+        "step-level-on-the-other-step",
+        _layout(build=["sha1"]),
+        {"sha1": SHA1},
+        {"sha1": SHA1},
+        False,
+    ),
+    (
+        "step-overrides-top",
+        _layout(top=["sha1"], deploy=["sha256"]),
+        {"sha1": SHA1},
+        {"sha1": SHA1},
+        False,
+    ),
+    ("sha1-differs", _layout(top=["sha1"]), {"sha1": SHA1}, {"sha1": SHA1_OTHER}, False),
+    ("default-sha256", _layout(), {"sha256": SHA256}, {"sha256": SHA256}, True),
+    (
+        "no-common-acceptable-algorithm",
+        _layout(top=["sha256"]),
+        {"sha256": SHA256},
+        {"sha1": SHA1},
+        False,
+    ),
+    # A common algorithm that disagrees fails, even one not acceptable.
+    (
+        "weak-conflict-beside-agreeing-sha256",
+        _layout(),
+        {"sha256": SHA256, "sha1": SHA1},
+        {"sha256": SHA256, "sha1": SHA1_OTHER},
+        False,
+    ),
+    ("gitCommit-by-default", _layout(), {"gitCommit": SHA1}, {"gitCommit": SHA1}, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("doc", "product", "material", "verdict"), [pytest.param(*c[1:], id=c[0]) for c in CASES]
+)
+def test_artifact_matching(
+    doc: dict[str, Any], product: dict[str, str], material: dict[str, str], verdict: bool
+) -> None:
+    atts = [_link("build", {}, {"app": product}), _link("deploy", {"app": material}, {})]
+    report = verify_attestations(Layout.from_dict(doc), atts, at=AT)
+    assert bool(report) is verdict, [c.message for c in report.failures]
+    if not verdict:
+        assert CheckKind.ARTIFACT_RULE in {c.kind for c in report.failures}
+
+
+BAD = [
+    pytest.param(["sha256", "shaX"], "unknown digest algorithm", id="unknown"),
+    pytest.param([], "non-empty", id="empty"),
+    pytest.param(["sha256", "sha256"], "twice", id="duplicate"),
+    pytest.param("sha256", "non-empty list", id="not-a-list"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), BAD)
+@pytest.mark.parametrize("where", ["top", "deploy"])
+def test_bad_lists_are_refused(value: Any, message: str, where: str) -> None:
+    doc = _layout(**{where: value})
+    with pytest.raises(ValidationError, match=message):
+        Layout.from_dict(doc)
+    assert validate_layout_schema(doc, source="l", lines={})
+
+
+def test_round_trip() -> None:
+    layout = Layout.from_dict(_layout(top=["sha256", "sha1"], deploy=["gitCommit"]))
+    assert layout.digest_algorithms == {"sha256", "sha1"}
+    assert layout.acceptable_for(layout.steps[0]) == {"sha256", "sha1"}
+    assert layout.acceptable_for(layout.steps[1]) == {"gitCommit"}
+    assert layout.steps[1].to_dict()["digestAlgorithms"] == ["gitCommit"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "warned"),
+    [
+        pytest.param(_layout(top=["sha256", "sha1"]), ["/digestAlgorithms"], id="top-sha1"),
+        pytest.param(_layout(deploy=["md5"]), ["/steps/1/digestAlgorithms"], id="step-md5"),
+        pytest.param(_layout(top=["sha256", "gitCommit"]), [], id="strong-only"),
+    ],
+)
+def test_lint_warns_on_weak_algorithms(doc: dict[str, Any], warned: list[str]) -> None:
+    parsed, lines = parse_layout_document(yaml.safe_dump(doc).encode(), source="l.yml")
+    findings = lint_layout(parsed, source="l.yml", lines=lines, at=AT)
+    assert [f.pointer for f in findings if "broken" in f.message] == warned
+    assert all(f.severity == "warning" for f in findings)

@@ -529,6 +529,76 @@ def test_threshold_counts_distinct_principals(
     assert threshold.status is (Status.PASS if verdict == "pass" else Status.FAIL)
 
 
+RELEASE = "https://in-toto.io/attestation/release/v0.1"
+
+
+def _key_label(name: str) -> str:
+    return f"key {KEYS[name].keyid[:12]}"
+
+
+_NO_CANDIDATE = "no attestation for step 'approve' is signed by an authorized functionary"
+_NO_OTHER = "no other authorized principal signed an attestation that passed every check"
+
+# (id, attestations, threshold, exact threshold message); {labels:...} expands to key labels.
+THRESHOLD_MESSAGE_CASES: list[tuple[str, Callable[[], list[Attestation]], int, str]] = [
+    (
+        "met by two principals",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "bob")],
+        2,
+        f"{RELEASE}: 2 of 2 required principals signed: {{labels:alice,bob}}",
+    ),
+    (
+        "met by more than required",
+        lambda: [signed(_approval(), "alice", "bob", "carol")],
+        1,
+        f"{RELEASE}: 3 of 1 required principals signed: {{labels:alice,bob,carol}}",
+    ),
+    (
+        "one key twice is one principal",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "alice")],
+        2,
+        f"{RELEASE}: threshold not met: 1 of 2 principals ({{labels:alice}}); {_NO_OTHER}",
+    ),
+    (
+        "only outsiders signed",
+        lambda: [signed(_approval(), "mallory")],
+        1,
+        f"{RELEASE}: threshold not met: 0 of 1 principals; {_NO_CANDIDATE}",
+    ),
+    (
+        "nothing given",
+        list,
+        2,
+        f"{RELEASE}: threshold not met: 0 of 2 principals; {_NO_CANDIDATE}",
+    ),
+]
+
+
+def _expand_labels(template: str) -> str:
+    start = template.find("{labels:")
+    if start < 0:
+        return template
+    end = template.index("}", start)
+    names = template[start + len("{labels:") : end].split(",")
+    labels = ", ".join(sorted(_key_label(n) for n in names))
+    return template[:start] + labels + template[end + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("name", "atts", "threshold", "message"),
+    THRESHOLD_MESSAGE_CASES,
+    ids=[c[0] for c in THRESHOLD_MESSAGE_CASES],
+)
+def test_threshold_message_speaks_of_principals(
+    name: str, atts: Callable[[], list[Attestation]], threshold: int, message: str
+) -> None:
+    report = verify_attestations(_threshold_layout(threshold), atts(), at=AT)
+    check = next(c for c in report.steps[0].checks if c.kind is CheckKind.THRESHOLD)
+    assert check.message == _expand_labels(message), name
+    assert "\n" not in check.message
+    assert "functionaries" not in check.message
+
+
 def test_one_key_listed_under_two_ids_counts_once() -> None:
     key = KEYS["alice"].public_key
     # The same key under its other key-id convention (an arbitrary hex id

@@ -101,23 +101,28 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fetch_each(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> list[Any]:
-    from ..sources._fetch import fetch  # noqa: PLC0415
-    from ._progress import Progress  # noqa: PLC0415
+    from ..sources._fetch import _redact, fetch  # noqa: PLC0415
+    from ._progress import Meter  # noqa: PLC0415
 
     options = _options(args)
     results = []
-    # Drawn on stderr and only on a terminal.
-    with Progress(len(sources) if len(sources) > 1 else 0, "fetching", sys.stderr) as bar:
-        for source in sources:
+    for index, source in enumerate(sources, start=1):
+        # Never a password from a URL on the screen, even one the fetch will refuse.
+        shown = _redact(source)
+        label = (
+            f"fetching {index}/{len(sources)} {shown}" if len(sources) > 1 else f"fetching {shown}"
+        )
+        # Bytes received so far, drawn on stderr and only on a terminal.
+        with Meter(label, sys.stderr) as meter:
             results.append(
                 fetch(
                     source,
                     subjects=subjects,
                     predicate_types=getattr(args, "predicate_type", None) or (),
+                    progress=meter,
                     **options,
                 )
             )
-            bar.advance()
     return results
 
 

@@ -89,6 +89,8 @@ class HttpClient:
         source: The source being fetched (named in every error).
         limits: The bounds.
         sleep: Called with the delay before a retry (``time.sleep`` by default).
+        progress: Called with the size of each chunk of body received
+            (for a progress display; never affects what is fetched).
     """
 
     source: str
@@ -97,6 +99,7 @@ class HttpClient:
     bytes_read: int = 0
     requests: int = 0
     _client: Any = None
+    progress: Callable[[int], object] | None = None
 
     def __enter__(self) -> HttpClient:
         import httpx  # noqa: PLC0415 - only fetching needs it
@@ -232,6 +235,8 @@ class HttpClient:
         self.bytes_read += n
         if self.bytes_read > self.limits.max_source_bytes:
             raise self.fail(f"more than {self.limits.max_source_bytes} bytes read for this source")
+        if self.progress is not None:
+            self.progress(n)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> None:
         delay = self.limits.backoff * (2**attempt)

@@ -125,6 +125,7 @@ def fetch(
     env: Mapping[str, str] | None = None,
     base_urls: Mapping[str, str] | None = None,
     sleep: Callable[[float], object] = time.sleep,
+    progress: Callable[[int], object] | None = None,
 ) -> FetchResult:
     """Fetch the attestations one source holds.
 
@@ -141,6 +142,8 @@ def fetch(
             ``os.environ``).
         base_urls: ``{"github"|"npm"|"pypi": URL}`` overrides.
         sleep: Called with the delay before each retry.
+        progress: Called with the size of each chunk of response body
+            received (for a progress display).
 
     Returns:
         The attestations, the items as received, and one source record.
@@ -155,7 +158,7 @@ def fetch(
     run, rest = _scheme(source)
     limits = limits or FetchLimits()
     wanted = tuple(s if isinstance(s, DigestSet) else DigestSet(s) for s in subjects)
-    with HttpClient(source, limits, sleep) as client:
+    with HttpClient(source, limits, sleep, progress=progress) as client:
         ctx = Context(
             source=source,
             client=client,

@@ -461,7 +461,9 @@ def test_verdicts_and_reasons(case: Case) -> None:
         assert check.message
 
 
-def _threshold_layout(threshold: int, names: tuple[str, ...] = ("alice", "bob", "carol")) -> Layout:
+def _threshold_layout(
+    threshold: int, names: tuple[str, ...] = ("alice", "bob", "carol"), **expected: Any
+) -> Layout:
     release = "https://in-toto.io/attestation/release/v0.1"
     return Layout.from_dict(
         {
@@ -475,6 +477,7 @@ def _threshold_layout(threshold: int, names: tuple[str, ...] = ("alice", "bob", 
                             "predicateType": release,
                             "functionaries": [KEYS[n].keyid for n in names],
                             "threshold": threshold,
+                            **expected,
                         }
                     ],
                 }
@@ -540,7 +543,16 @@ _NO_CANDIDATE = "no attestation for step 'approve' is signed by an authorized fu
 _NO_OTHER = "no other authorized principal signed an attestation that passed every check"
 
 # (id, attestations, threshold, exact threshold message); {labels:...} expands to key labels.
+_NO_ONE = "no authorized principal signed an attestation that passed every check"
+_FAILING_RULE = {"expectedAttributes": [{"rule": "predicate.purl == 'pkg:generic/other@1.0'"}]}
+
 THRESHOLD_MESSAGE_CASES: list[tuple[str, Callable[[], list[Attestation]], int, str]] = [
+    (
+        "authorized principal whose attestation failed a rule",
+        lambda: [signed(_approval(), "alice")],
+        1,
+        f"{RELEASE}: threshold not met: 0 of 1 principals; {_NO_ONE}",
+    ),
     (
         "met by two principals",
         lambda: [signed(_approval(), "alice"), signed(_approval(), "bob")],
@@ -592,7 +604,8 @@ def _expand_labels(template: str) -> str:
 def test_threshold_message_speaks_of_principals(
     name: str, atts: Callable[[], list[Attestation]], threshold: int, message: str
 ) -> None:
-    report = verify_attestations(_threshold_layout(threshold), atts(), at=AT)
+    extra = _FAILING_RULE if "failed a rule" in name else {}
+    report = verify_attestations(_threshold_layout(threshold, **extra), atts(), at=AT)
     check = next(c for c in report.steps[0].checks if c.kind is CheckKind.THRESHOLD)
     assert check.message == _expand_labels(message), name
     assert "\n" not in check.message

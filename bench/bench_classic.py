@@ -1,7 +1,7 @@
 """Classic in-toto verification: intoto_policy side by side with the reference (in-toto 3.x).
 
 Usage: python bench/bench_classic.py [--quick] [--repeat N]
-       python bench/bench_classic.py --whole-process [--artifacts N] [--repeat N]
+       python bench/bench_classic.py --whole-process [--stages] [--artifacts N] [--repeat N]
 
 Builds supply chains with in-toto's own API (ed25519 functionaries; step k
 records the previous step's products as materials and the same files as
@@ -24,7 +24,9 @@ same chain, 3 steps x N artifacts (default 30,000), DSSE links and
 metablock links: ``in-toto-verify`` vs ``intoto-policy verify``, each a
 fresh interpreter (start-up and imports included), taking turns, and
 prints the median and minimum wall and CPU (user + system) times and the
-speed-ups (reference time / ours).
+speed-ups (reference time / ours). ``--stages`` adds the CPU time of each
+stage of the DSSE chain's work (read, hash, base64, signature, JSON), to
+see what is left once start-up is paid.
 
 Not collected by pytest; no thresholds: it prints numbers.
 """
@@ -342,6 +344,56 @@ def whole_process(tmp: Path, n: int, repeat: int) -> None:
         shutil.rmtree(directory)
 
 
+def dsse_stages(tmp: Path, n: int, repeat: int) -> None:
+    """Where the work of a DSSE chain goes: each stage over all links, min of ``repeat``.
+
+    The stages a verification cannot skip: read each link, hash it (its
+    digest is in the report), base64-decode the payload, check the ed25519
+    signature over the PAE bytes, parse the payload's JSON. Without the
+    ParseCache a verification shares between links (step k's materials are
+    step k-1's products), so the JSON stages cost more here than in a run.
+    """
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from intoto_policy.classic._load import LINK_LIMITS, loads_strict, read_document
+
+    directory = tmp / f"stages-{n}"
+    build_chain(directory, n, 3, dsse=True)
+    links = sorted(directory.glob("*.link"))
+    raw = [path.read_bytes() for path in links]
+    encoded = [json.loads(data)["payload"].encode() for data in raw]
+    payloads = [binascii.a2b_base64(text, strict_mode=True) for text in encoded]
+    key = Ed25519PrivateKey.generate()
+    signed = [(key.sign(p), p) for p in payloads]
+    public = key.public_key()
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.process_time()
+            fn()
+            times.append(time.process_time() - start)
+        return min(times) * 1e3
+
+    size = sum(map(len, raw)) / 1e6
+    print(f"\n== DSSE chain, 3 steps x {n:,} artifacts ({size:.1f} MB of links): CPU per stage ==")
+    stages: list[tuple[str, Callable[[], object]]] = [
+        ("read files", lambda: [path.read_bytes() for path in links]),
+        ("sha256 of files", lambda: [hashlib.sha256(data).digest() for data in raw]),
+        ("a2b_base64 strict", lambda: [binascii.a2b_base64(t, strict_mode=True) for t in encoded]),
+        ("b64decode validate", lambda: [base64.b64decode(t, validate=True) for t in encoded]),
+        ("ed25519 verify", lambda: [public.verify(sig, p) for sig, p in signed]),
+        ("payload JSON, no cache", lambda: [loads_strict(p, limits=LINK_LIMITS) for p in payloads]),
+        ("read_document, no cache", lambda: [read_document(path) for path in links]),
+    ]
+    for label, fn in stages:
+        print(f"{label:24s} {best(fn):7.1f} ms")
+    shutil.rmtree(directory)
+
+
 def growth(tmp: Path, artifact_sizes: list[int], step_counts: list[int], repeat: int) -> None:
     print(f"\n== growth: ours, DSSE links (median of {repeat}) ==")
     base = None
@@ -380,12 +432,19 @@ def main() -> None:
     parser.add_argument(
         "--artifacts", type=int, default=30_000, help="artifacts per link for --whole-process"
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="with --whole-process: also the CPU of each stage of the DSSE chain's work",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the reference logs per artifact at INFO
     repeat = args.repeat or (2 if args.quick else 5)
     if args.whole_process:
         with tempfile.TemporaryDirectory(prefix="bench-classic-") as name:
             whole_process(Path(name), args.artifacts, repeat)
+            if args.stages:
+                dsse_stages(Path(name), args.artifacts, repeat)
         print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count()}))
         return
     n = 10_000 if args.quick else 100_000

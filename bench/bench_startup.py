@@ -15,7 +15,8 @@ then the heaviest top-level imports of the median run and which of the
 heavy optional dependencies were imported at all.
 
 Paths: ``import intoto_policy.cli._main`` alone; ``verify`` on an attestation
-layout (shared corpus, derived scenario 00); ``verify`` on a classic
+layout (shared corpus, derived scenario 00), as YAML and converted to JSON
+(a JSON layout does not import PyYAML); ``verify`` on a classic
 in-toto layout (shared corpus, real-world item 30, DSSE links).
 
 Bytecode is cached in one private folder (a warm-up run fills it), as after
@@ -27,6 +28,7 @@ numbers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -36,6 +38,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -127,6 +131,15 @@ def main() -> None:
             classic_verify = ["verify", "dsse-only.root.layout", "--layout-key", "alice.pub"]
             classic_verify += ["--attestations", ".", "--at", "2025-06-01T00:00:00Z"]
             paths.append(("verify attestation", ["-c", RUN_CLI, *attestation]))
+            # The same layout as JSON: no YAML parser to import.
+            layout = yaml.safe_load((SCENARIO / "layout.yml").read_text(encoding="utf-8"))
+            (tmp / "layout.json").write_text(json.dumps(layout), encoding="utf-8")
+            paths.append(
+                (
+                    "verify attest. JSON",
+                    ["-c", RUN_CLI, "verify", str(tmp / "layout.json"), *attestation[2:]],
+                )
+            )
             paths.append(("verify classic", ["-c", RUN_CLI, *classic_verify]))
         print(f"== imports per command path (fresh interpreter, {args.repeat} runs) ==")
         for label, code in paths:

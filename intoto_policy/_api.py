@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
 from ._errors import InputError, UsageError, ValidationError
 from .crypto._keyless import SigstoreTrustedRoot, load_trusted_root
@@ -16,12 +18,21 @@ from .model._digests import DigestSet
 from .model._json import TRUSTED_ROOT_LIMITS
 from .policy._layout import Layout
 from .policy._loading import LoadedLayout, load_attestations, load_layout
-from .policy._tuf import TUFPolicySource, load_tuf_layout
 from .report._model import Check, Report
 from .sources._files import read_file
 from .verifier._core import bind_trusted_root, verify_attestations
 
+if TYPE_CHECKING:
+    from .policy._tuf import TUFPolicySource
+
 __all__ = ["load_trusted_root_file", "verify"]
+
+
+def _is_tuf_source(layout: object) -> TypeGuard[TUFPolicySource]:
+    # An instance exists only once its class's module was imported, so the TUF
+    # client (python-tuf and all) is never imported just to ask.
+    client = sys.modules.get("intoto_policy.policy._tuf._client")
+    return client is not None and isinstance(layout, client.TUFPolicySource)
 
 
 def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
@@ -156,7 +167,9 @@ def verify(
         raise ValidationError("the verification time must be timezone-aware")
     checks: tuple[Check, ...] = ()
     info = None
-    if isinstance(layout, TUFPolicySource):
+    if _is_tuf_source(layout):
+        from .policy._tuf import load_tuf_layout  # noqa: PLC0415 - only for TUF sources
+
         fetched = load_tuf_layout(layout, at=at, params=params)
         if isinstance(fetched, Report):  # TUF refused: never an unverified layout
             return replace(fetched, subjects=tuple(s.to_dict() for s in _subjects(subject)))

@@ -222,6 +222,7 @@ CASES = [
             ["--max-response-bytes", "1000"],
             ["--max-attestations", "3"],
             ["--timeout", "5"],
+            ["--source-timeout", "60"],
             ["--retries", "2"],
         )
     ),

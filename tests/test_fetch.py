@@ -526,7 +526,7 @@ BAD_SOURCES: dict[str, tuple[str, list[str], str]] = {
     "github-without-subject": ("github:octo/repo", [], "give a sha256 subject"),
     "missing-file": ("file:/nonexistent/x.jsonl", [], "cannot read"),
     "url-not-parsable": ("https://[::1/x", [], "not a valid URL"),
-    "port-out-of-range": ("https://127.0.0.1:99999/x", [], "Port out of range"),
+    "port-out-of-range": ("https://127.0.0.1:99999/x", [], "bad host or port"),
     "registry-not-parsable": ("oci://[::1/r:v1", [], "not a valid registry"),
 }
 

@@ -165,7 +165,7 @@ BASIC = "Basic " + base64.b64encode(b"u:p").decode()
         pytest.param('Basic realm="r"', {}, "credentials needed", id="basic-without-credentials"),
         pytest.param(
             'Basic realm="r"',
-            {"REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p"},
+            {"REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p", "REGISTRY_HOST": "{netloc}"},
             None,
             id="basic-from-env",
         ),
@@ -187,6 +187,7 @@ def test_registry_auth(challenge: str, env: dict[str, str], problem: str | None)
     front.routes["/token-none"] = json_answer({"nothing": 1})
     front.routes["/token-401"] = (401, {}, b"")
     try:
+        env = {k: v.format(netloc=front.netloc) for k, v in env.items()}
         run = lambda: fetch(f"oci://{front.netloc}/r@{IMAGE}", env=env)  # noqa: E731
         if problem is None:
             assert len(run().items) == 1
@@ -463,7 +464,7 @@ def test_registry_api_base(registry: str, repo: str, base: str) -> None:
 
 
 def test_docker_hub_credentials_are_found_under_docker_logins_key(tmp_path: Path) -> None:
-    from intoto_policy.sources._oci import _credentials
+    from intoto_policy.sources._oci import _docker_credentials as _credentials
 
     (tmp_path / "config.json").write_text(
         json.dumps({"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}})

@@ -431,6 +431,8 @@ def test_real_registry_with_basic_auth(
 ) -> None:
     netloc, image = locked_registry
     env = dict(credentials)
+    if "REGISTRY_USERNAME" in env:
+        env["REGISTRY_HOST"] = netloc  # environment credentials belong to one named registry
     if "docker-config" in env:
         auth = base64.b64encode(env.pop("docker-config").encode()).decode()
         (tmp_path / "config.json").write_text(json.dumps({"auths": {netloc: {"auth": auth}}}))

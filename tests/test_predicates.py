@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +47,7 @@ from intoto_policy.model.predicates import (
     unregister,
     view_for,
 )
+from intoto_policy.model.predicates._base import _VIEW_MODULES
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 AV = CORPUS / "attestation-verifier"
@@ -2422,3 +2425,91 @@ def test_real_world_sboms_as_predicates(
     for attr, want in expected.items():
         got = getattr(view, attr)
         assert (got() if callable(got) else got) == want, attr
+
+
+# Lazy loading of the built-in views: each case runs in a fresh interpreter,
+# because this process has imported every view module already.
+_VIEW_MODULE_PROBE = """
+import json, sys
+from intoto_policy.model.predicates import _base
+mod = sys.argv[1]
+before = set(_base._REGISTRY)
+__import__("intoto_policy.model.predicates." + mod)
+print(json.dumps(sorted(set(_base._REGISTRY) - before)))
+"""
+
+_LAZY_PROBE = """
+import json, sys
+from intoto_policy.model._statement import Statement
+from intoto_policy.model.predicates import view_for
+stmt = Statement.from_dict({"_type": "https://in-toto.io/Statement/v1",
+    "subject": [{"name": "a", "digest": {"sha256": "%s"}}],
+    "predicateType": sys.argv[1], "predicate": {}})
+view = type(view_for(stmt)).__name__
+loaded = sorted(m.rsplit(".", 1)[1] for m in sys.modules
+                if m.startswith("intoto_policy.model.predicates._"))
+print(json.dumps([view, loaded]))
+""" % ("1" * 64)
+
+
+def _fresh(code: str, *args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+_BUILTIN_MODULES = ["_ecosystems", "_intoto", "_sbom", "_slsa"]
+
+
+@pytest.mark.parametrize("module", _BUILTIN_MODULES, ids=_BUILTIN_MODULES)
+def test_view_module_table_matches_what_each_module_registers(module: str) -> None:
+    registered = _fresh(_VIEW_MODULE_PROBE, module)
+    assert registered == sorted(t for t, m in _VIEW_MODULES.items() if m == module)
+
+
+_LAZY_CASES = [
+    ("slsa-v1", "https://slsa.dev/provenance/v1", "ProvenanceV1View", ["_base", "_slsa"]),
+    ("link", "https://in-toto.io/attestation/link/v0.3", "LinkView", ["_base", "_intoto"]),
+    ("spdx", "https://spdx.dev/Document", "SpdxView", ["_base", "_sbom"]),
+    (
+        "npm",
+        "https://github.com/npm/attestation/tree/main/specs/publish/v0.1",
+        "NpmPublishView",
+        ["_base", "_ecosystems"],
+    ),
+    ("unknown", "https://example.com/unknown/v1", "GenericView", ["_base"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("ptype", "view", "loaded"), [c[1:] for c in _LAZY_CASES], ids=[c[0] for c in _LAZY_CASES]
+)
+def test_view_for_imports_only_the_module_of_the_type(
+    ptype: str, view: str, loaded: list[str]
+) -> None:
+    assert _fresh(_LAZY_PROBE, ptype) == [view, loaded]
+
+
+_COLLIDE_PROBE = """
+from intoto_policy._errors import UsageError
+from intoto_policy.model.predicates import GenericView, register, REGISTRY
+try:
+    register("https://slsa.dev/provenance/v1", GenericView)
+except UsageError as exc:
+    print("refused:", exc)
+print(REGISTRY["https://slsa.dev/provenance/v1"].__name__)
+"""
+
+
+def test_register_over_a_builtin_not_yet_imported_is_still_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLIDE_PROBE], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == [
+        (
+            "refused: predicate type https://slsa.dev/provenance/v1 is already viewed by"
+            " ProvenanceV1View (pass replace=True to replace it)"
+        ),
+        "ProvenanceV1View",
+    ]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from intoto_policy.policy._loading import parse_layout_document
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"
@@ -48,7 +50,16 @@ SIGNED_BY_KEYS = [  # a layout whose functionaries are keys: no certificates, no
     "securesystemslib",
     "cryptography.x509",
     "intoto_policy.classic._verify",
+    # A valid layout is accepted by the quick schema check; jsonschema is
+    # imported only to list the errors of an invalid one.
+    "jsonschema",
+    "referencing",
+    # Only the views of the predicate types present (link, test-result and
+    # SLSA provenance v1 here) are imported.
+    "intoto_policy.model.predicates._sbom",
+    "intoto_policy.model.predicates._ecosystems",
 ]
+JSON_LAYOUT = [*SIGNED_BY_KEYS, "yaml", "intoto_policy.policy._yaml"]
 CLASSIC_NEEDS_NONE_OF = [
     "jsonschema",
     "yaml",
@@ -81,18 +92,47 @@ CLASSIC_VERIFY = [
     "2025-06-01T00:00:00Z",
 ]
 
+ATTESTATION_JSON = [
+    "verify",
+    "{tmp}/layout.json",
+    *ATTESTATION[2:],
+]
+INVALID_LAYOUT = ["verify", "{tmp}/invalid.json", *ATTESTATION[2:]]
+
+# (name, argv, modules that must be absent, modules that must be present):
+# the "present" lists show that each absence is not vacuous.
 CASES = [
-    ("import _cli", [], NEVER_AT_START),
-    ("help", ["--help"], NEVER_AT_START),
-    ("keygen", ["keygen", "--type", "ed25519", "--out", "{tmp}/k"], NEVER_AT_START),
-    ("verify attestation layout", ATTESTATION, SIGNED_BY_KEYS),
-    ("verify classic layout", CLASSIC_VERIFY, CLASSIC_NEEDS_NONE_OF),
+    ("import _cli", [], NEVER_AT_START, []),
+    ("help", ["--help"], NEVER_AT_START, []),
+    ("keygen", ["keygen", "--type", "ed25519", "--out", "{tmp}/k"], NEVER_AT_START, []),
+    (
+        "verify attestation layout",
+        ATTESTATION,
+        SIGNED_BY_KEYS,
+        ["yaml", "intoto_policy.model.predicates._slsa", "intoto_policy.model.predicates._intoto"],
+    ),
+    (
+        "verify JSON attestation layout",
+        ATTESTATION_JSON,
+        JSON_LAYOUT,
+        ["intoto_policy.policy._loading"],
+    ),
+    ("verify invalid layout lists errors", INVALID_LAYOUT, ["yaml"], ["jsonschema"]),
+    ("verify classic layout", CLASSIC_VERIFY, CLASSIC_NEEDS_NONE_OF, []),
 ]
 
 
-@pytest.mark.parametrize(("name", "argv", "absent"), CASES, ids=[c[0] for c in CASES])
+def _json_layouts(tmp: Path) -> None:
+    """The scenario's YAML layout as JSON, valid and with a schema violation."""
+    doc, _ = parse_layout_document((SCENARIO / "layout.yml").read_bytes(), source="layout.yml")
+    (tmp / "layout.json").write_text(json.dumps(doc), encoding="utf-8")
+    doc["steps"][0]["expectedPredicates"] = "not a list"
+    (tmp / "invalid.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "argv", "absent", "present"), CASES, ids=[c[0] for c in CASES])
 def test_command_path_imports_no_unneeded_heavy_module(
-    name: str, argv: list[str], absent: list[str], tmp_path: Path
+    name: str, argv: list[str], absent: list[str], present: list[str], tmp_path: Path
 ) -> None:
     if argv[:1] == ["verify"] and not (SCENARIO.is_dir() and CLASSIC.is_dir()):
         pytest.skip("shared corpus not present")
@@ -101,6 +141,8 @@ def test_command_path_imports_no_unneeded_heavy_module(
         shutil.copytree(CLASSIC, classic)
         for path in [classic, *classic.rglob("*")]:
             path.chmod(0o700 if path.is_dir() else 0o600)
+    if SCENARIO.is_dir():
+        _json_layouts(tmp_path)
     out = tmp_path / "modules.json"
     args = [a.format(classic=classic, tmp=tmp_path) for a in argv]
     subprocess.run(
@@ -111,7 +153,8 @@ def test_command_path_imports_no_unneeded_heavy_module(
         timeout=120,
     )
     result = json.loads(out.read_text())
-    assert result["code"] in (0, 1), name
+    assert result["code"] in ((2,) if "invalid" in name else (0, 1)), name
     loaded = set(result["modules"])
     assert "intoto_policy.cli._main" in loaded
     assert [m for m in absent if m in loaded] == [], name
+    assert [m for m in present if m not in loaded] == [], name

@@ -763,3 +763,76 @@ def test_fetch_policy_reports_versions(world: World) -> None:
     assert result.ok
     assert result.checks[0].details["versions"]["timestamp"] == 2
     assert len(result.layout_keys) == 1
+
+
+# ---------------------------------------------------------------------------
+# verify tuf: shares the post-load checks and the evidence gathering of a layout file
+
+TRUSTED_ROOT = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/corpus/real-world/trust/sigstore-prod.trusted_root.sigstore-python-4.5.1.json"
+)
+
+TUF_FLAG_CASES = {
+    # name: (extra arguments, fragment of the one-line error)
+    "param-never-used": (["--param", "never_used=1"], "never uses parameter 'never_used'"),
+    "trusted-root-for-a-key-only-layout": (
+        ["--trusted-root", str(TRUSTED_ROOT)],
+        "--trusted-root: the layout names no Sigstore",
+    ),
+    "from-is-fetched-not-ignored": (
+        ["--from", "file:{tmp}/missing.jsonl"],
+        "file:{tmp}/missing.jsonl",
+    ),
+    "timeout-without-from": (["--timeout", "5"], "--timeout: only apply with --from"),
+    "source-timeout-without-from": (
+        ["--source-timeout", "5"],
+        "--source-timeout: only apply with --from",
+    ),
+    "retries-without-from": (["--retries", "1"], "--retries: only apply with --from"),
+    "layout-key": (["--layout-key", "{tmp}/keys/owner.pub"], "--layout-key: not supported"),
+    "unsigned-layout": (["--unsigned-layout"], "--unsigned-layout: not supported"),
+    "gpg": (["--gpg", "ABCD"], "--gpg: not supported"),
+    "gpg-home-without-gpg": (["--gpg-home", "{tmp}"], "--gpg-home: only used with --gpg"),
+    "run-inspections": (["--run-inspections"], "--run-inspections: not supported"),
+    "color-with-json": (["--color", "always"], "--color: only used with --format text"),
+    "vsa-key-without-vsa": (["--vsa-key", "{tmp}/keys/owner"], "--vsa-key: only used"),
+}
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"), list(TUF_FLAG_CASES.values()), ids=list(TUF_FLAG_CASES)
+)
+def test_tuf_layout_refuses_inapplicable_flags(
+    world: World, extra: list[str], fragment: str
+) -> None:
+    # Without the flag the command passes: the refusal below is the flag's doing.
+    assert world.verify()[0] == 0
+    base = [
+        "verify", f"tuf:{LAYOUT}", "--tuf-url", world.server.url,
+        "--tuf-root", world.tmp / "pinned-root.json", "--attestations", world.tmp / "evidence",
+        "--subject-digest", f"sha256:{DIGEST}", "--at", AT_TEXT, "--format", "json",
+    ]  # fmt: skip
+    rc, out, err = world.run(*base, *(e.format(tmp=world.tmp) for e in extra))
+    assert rc == 2, err
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert fragment.format(tmp=world.tmp) in err
+
+
+@pytest.mark.parametrize("fetched", [True, False], ids=["with-from", "without-from"])
+def test_tuf_layout_verifies_evidence_from_sources(world: World, fetched: bool) -> None:
+    (world.tmp / "empty").mkdir()
+    files = sorted((world.tmp / "evidence").iterdir())
+    sources = [a for f in files for a in ("--from", f"file:{f}")] if fetched else []
+    rc, out, err = world.run(
+        "verify", f"tuf:{LAYOUT}", "--tuf-url", world.server.url,
+        "--tuf-root", world.tmp / "pinned-root.json", "--attestations", world.tmp / "empty",
+        "--subject-digest", f"sha256:{DIGEST}", "--at", AT_TEXT, "--format", "json", *sources,
+    )  # fmt: skip
+    report = json.loads(out)
+    # The fetched items are what makes it pass, and each source is recorded.
+    assert rc == (0 if fetched else 1), err
+    assert [s["source"] for s in report.get("sources", [])] == [
+        f"file:{f}" for f in files if fetched
+    ]

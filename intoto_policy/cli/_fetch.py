@@ -39,6 +39,7 @@ _SOURCE_OPTIONS: tuple[str, ...] = (
     "max_response_bytes",
     "max_attestations",
     "timeout",
+    "source_timeout",
     "retries",
 )
 
@@ -60,7 +61,18 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-attestations", type=_positive, metavar="N", help="most attestations per source"
     )
-    group.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="network timeout")
+    group.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="total time for one request, connecting to last byte (default 30)",
+    )
+    group.add_argument(
+        "--source-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="total time for one source: all requests, retries and waits (default 300)",
+    )
     group.add_argument(
         "--retries", type=int, choices=range(11), metavar="N", help="retries on 429/5xx (0-10)"
     )
@@ -85,7 +97,13 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
     overrides = {
         name: getattr(args, name)
-        for name in ("max_response_bytes", "max_attestations", "timeout", "retries")
+        for name in (
+            "max_response_bytes",
+            "max_attestations",
+            "timeout",
+            "source_timeout",
+            "retries",
+        )
         if getattr(args, name) is not None
     }
     base_urls = {
@@ -101,14 +119,15 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fetch_each(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> list[Any]:
-    from ..sources._fetch import _redact, fetch  # noqa: PLC0415
+    from ..sources._client import redact_url  # noqa: PLC0415
+    from ..sources._fetch import fetch  # noqa: PLC0415
     from ._progress import Meter  # noqa: PLC0415
 
     options = _options(args)
     results = []
     for index, source in enumerate(sources, start=1):
         # Never a password from a URL on the screen, even one the fetch will refuse.
-        shown = _redact(source)
+        shown = redact_url(source)
         label = (
             f"fetching {index}/{len(sources)} {shown}" if len(sources) > 1 else f"fetching {shown}"
         )

@@ -303,8 +303,10 @@ def verify_tuf(
     ]
     if refused:
         raise UsageError(f"{', '.join(refused)}: not supported for tuf: layouts")
-    if not args.attestations:
-        raise UsageError("a tuf: layout needs --attestations (it has no directory of its own)")
+    if not args.attestations and not args.from_sources:
+        raise UsageError(
+            "a tuf: layout needs --attestations or --from (it has no directory of its own)"
+        )
     if args.output:
         inputs: list[str | os.PathLike[str]] = [*args.attestations, args.tuf_root]
         inputs += [p for p in (args.trusted_root, args.params_file) if p]
@@ -322,13 +324,7 @@ def verify_tuf(
 
         # The report still says which artifact was asked about.
         return replace(loaded, subjects=tuple(s.to_dict() for s in subjects))
-    from .._api import load_trusted_root_file, verify  # noqa: PLC0415
+    from ._verify import verify_loaded  # noqa: PLC0415
 
-    return verify(
-        loaded,
-        [Path(p) for p in args.attestations],
-        at=at,
-        subject=subjects,
-        trusted_root=load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None,
-        no_subject=args.no_subject,
-    )
+    # The same post-load checks and evidence gathering as a layout file: no flag is ignored.
+    return verify_loaded(args, loaded, params, [Path(p) for p in args.attestations], at=at)

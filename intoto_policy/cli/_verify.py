@@ -322,8 +322,7 @@ def _verify(args: argparse.Namespace) -> int:
             ("--workdir", args.workdir),
         ]
         _refuse(classic_only, "apply to classic in-toto layouts only")
-        from .._api import load_trusted_root_file, verify  # noqa: PLC0415
-        from ..policy._loading import load_attestations, load_layout  # noqa: PLC0415
+        from ..policy._loading import load_layout  # noqa: PLC0415
 
         params = _params(args)
         loaded = load_layout(
@@ -333,52 +332,88 @@ def _verify(args: argparse.Namespace) -> int:
             allow_unsigned=args.unsigned_layout,
             data=data,
         )
-        _refuse_unused_params(params, loaded.layout.raw)
         if args.unsigned_layout and loaded.info.signed:
             raise UsageError("--unsigned-layout: the layout is signed (its signature was checked)")
-        if args.trusted_root and not any(
-            f.needs_trusted_root for f in loaded.layout.functionaries.values()
-        ):
-            # Only Sigstore identities and registry keys are checked against the root.
-            raise UsageError(
-                "--trusted-root: the layout names no Sigstore or registry-key functionary, "
-                "so it would be unused"
-            )
-        trusted_root = (
-            load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
-        )
-        from ._fetch import fetch_from  # noqa: PLC0415
-        from ._progress import Progress  # noqa: PLC0415
-
-        # Fetched first, verified after: verification itself stays offline.
-        fetched = fetch_from(args, _subject_digests(args))
-        if args.store:
-            from ._store import store_evidence  # noqa: PLC0415
-
-            attestations = store_evidence(args, _subject_digests(args))
-        else:
-            attestations = load_attestations(attestation_paths, skip=[layout_path])
-        if fetched is not None:
-            attestations += fetched.attestations
-        # Drawn on stderr and only on a terminal, so machine output stays clean.
-        with Progress(
-            len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr
-        ) as bar:
-            report = verify(
-                loaded,
-                attestations,
-                at=at,
-                subject=_subject_digests(args),
-                trusted_root=trusted_root,
-                progress=bar.advance,
-                no_subject=args.no_subject,
-            )
-        if fetched is not None:
-            from dataclasses import replace  # noqa: PLC0415
-
-            report = replace(report, sources=fetched.sources)
+        report = verify_loaded(args, loaded, params, attestation_paths, at=at, skip=[layout_path])
     _emit(args, report)
     return EXIT_OK if report else EXIT_FAILED
+
+
+def verify_loaded(
+    args: argparse.Namespace,
+    loaded: Any,
+    params: dict[str, str],
+    attestation_paths: list[Path],
+    *,
+    at: Any,
+    skip: list[Path] | tuple[Path, ...] = (),
+) -> Any:
+    """Everything after loading an attestation layout, for a file and a ``tuf:`` layout alike.
+
+    The post-load checks (unused parameters, an inapplicable trusted root),
+    then the evidence (``--from`` sources first, then files), then the
+    verification. One function, so that no layout source can skip a check
+    or ignore a flag.
+
+    Args:
+        args: The parsed ``verify`` command line.
+        loaded: The ``LoadedLayout``.
+        params: The parameters given (``--param``, ``--params-file``).
+        attestation_paths: Files and directories of attestations.
+        at: The verification time.
+        skip: Paths not to read as attestations (the layout file).
+
+    Returns:
+        The report (with the fetched sources recorded, if any).
+
+    Raises:
+        UsageError: A parameter the layout never uses, or ``--trusted-root``
+            with a layout that has no functionary checked against it.
+        IntotoPolicyError: An input cannot be read or a source cannot be fetched.
+    """
+    from .._api import load_trusted_root_file, verify  # noqa: PLC0415
+    from ..policy._loading import load_attestations  # noqa: PLC0415
+    from ._fetch import fetch_from  # noqa: PLC0415
+    from ._progress import Progress  # noqa: PLC0415
+
+    _refuse_unused_params(params, loaded.layout.raw)
+    if args.trusted_root and not any(
+        f.needs_trusted_root for f in loaded.layout.functionaries.values()
+    ):
+        # Only Sigstore identities and registry keys are checked against the root.
+        raise UsageError(
+            "--trusted-root: the layout names no Sigstore or registry-key functionary, "
+            "so it would be unused"
+        )
+    trusted_root = load_trusted_root_file(Path(args.trusted_root)) if args.trusted_root else None
+    # Fetched first, verified after: verification itself stays offline.
+    fetched = fetch_from(args, _subject_digests(args))
+    if args.store:
+        from ._store import store_evidence  # noqa: PLC0415
+
+        attestations = store_evidence(args, _subject_digests(args))
+    else:
+        attestations = load_attestations(attestation_paths, skip=list(skip))
+    if fetched is not None:
+        attestations += fetched.attestations
+    # Drawn on stderr and only on a terminal, so machine output stays clean.
+    with Progress(
+        len(attestations) if len(attestations) >= 200 else 0, "verifying", sys.stderr
+    ) as bar:
+        report = verify(
+            loaded,
+            attestations,
+            at=at,
+            subject=_subject_digests(args),
+            trusted_root=trusted_root,
+            progress=bar.advance,
+            no_subject=args.no_subject,
+        )
+    if fetched is not None:
+        from dataclasses import replace  # noqa: PLC0415
+
+        report = replace(report, sources=fetched.sources)
+    return report
 
 
 def _emit(args: argparse.Namespace, report: Any) -> None:

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any, Final
-
-import yaml
 
 from .._errors import MAX_QUOTED_CHARS, InputError, JSONError, SchemaError, excerpt
 from ..crypto._keys import PublicKey
@@ -39,9 +35,7 @@ from ..model._json import (
     LineNode,
     NotJSONError,
     escape_pointer,
-    key_too_long,
     loads,
-    too_many_values,
     within_layout_bounds,
 )
 from ..model._json import json_line_map as _json_lines
@@ -83,227 +77,6 @@ ATTESTATION_SUFFIXES: Final = (
 )
 
 
-class _LayoutShapeError(yaml.composer.ComposerError):
-    """The YAML document is not a mapping (raised before anything else is read)."""
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader restricted to the YAML 1.2 core schema, strict about shape.
-
-    Plain scalars resolve only to null, booleans, integers and floats as the
-    YAML 1.2 core schema spells them; everything else (YAML 1.1 timestamps,
-    ``yes``/``no``, base-60 and underscored numbers, ``<<`` merges) stays a
-    string. Explicit tags other than the core ones are refused before
-    construction (see :func:`_walk_nodes`).
-
-    It also refuses aliases, nesting deeper than :data:`LAYOUT_LIMITS`
-    allows (counted while composing, so the limit, not Python's recursion
-    limit, ends a deep document), more than :data:`MAX_LAYOUT_VALUES` nodes,
-    and a top level that is not a mapping (seen at the first event, before
-    the rest of the input is read).
-    """
-
-    _depth = 0
-    _values = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        # Aliases let a few hundred bytes expand to gigabytes (an "alias
-        # bomb") or to a cycle; no layout needs them, so they are refused.
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not accepted", event.start_mark
-            )
-        if parent is None and self._depth == 0 and not self.check_event(yaml.MappingStartEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _LayoutShapeError(
-                None,
-                None,
-                f"a layout must be a mapping, not {_event_kind(event)}",
-                event.start_mark,
-            )
-        self._values += 1
-        if self._values > MAX_LAYOUT_VALUES:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, too_many_values(), event.start_mark)
-        return super().compose_node(parent, index)
-
-    def _enter(self) -> None:
-        self._depth += 1
-        if self._depth > LAYOUT_LIMITS.max_depth:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                f"nesting deeper than {LAYOUT_LIMITS.max_depth} levels",
-                event.start_mark,
-            )
-
-    # The stubs type ``anchor`` oddly (it is the anchor name); pass it through.
-    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
-        self._enter()
-        try:
-            return super().compose_sequence_node(anchor)
-        finally:
-            self._depth -= 1
-
-    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        self._enter()
-        try:
-            return super().compose_mapping_node(anchor)
-        finally:
-            self._depth -= 1
-
-
-def _event_kind(event: yaml.Event) -> str:
-    if isinstance(event, yaml.SequenceStartEvent):
-        return "a list"
-    if isinstance(event, yaml.ScalarEvent):
-        return f"a single value {excerpt(event.value, 40)}"
-    return "empty"
-
-
-_TAG: Final = "tag:yaml.org,2002:"
-
-# YAML 1.2 core schema, as regular expressions over the whole scalar.
-_NULL: Final = re.compile(r"~|null|Null|NULL|")
-_BOOL: Final = re.compile(r"true|True|TRUE|false|False|FALSE")
-_INT: Final = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_FLOAT: Final = re.compile(
-    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-)
-
-_StrictLoader.yaml_implicit_resolvers = {}
-for _tag, _regexp, _first in (
-    ("null", _NULL, ["~", "n", "N", ""]),
-    ("bool", _BOOL, list("tTfF")),
-    ("int", _INT, list("-+0123456789")),  # before float: "1" is an integer
-    ("float", _FLOAT, list("-+.0123456789")),
-):
-    # PyYAML matches with re.match: anchor at the end too.
-    _StrictLoader.add_implicit_resolver(
-        _TAG + _tag, re.compile(f"(?:{_regexp.pattern})\\Z"), _first
-    )
-
-#: The only tags a layout node may carry (explicitly or resolved).
-_YAML_TAGS: Final = frozenset(
-    _TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map")
-)
-
-
-def _scalar_error(node: yaml.Node, problem: str) -> yaml.constructor.ConstructorError:
-    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
-
-
-def _number_text(node: yaml.Node, kind: str) -> str:
-    text = str(node.value)
-    if len(text) > MAX_LAYOUT_NUMBER_CHARS:
-        raise _scalar_error(
-            node,
-            f"{kind} of {len(text)} characters is above the limit of {MAX_LAYOUT_NUMBER_CHARS}",
-        )
-    return text
-
-
-def _construct_null(loader: yaml.SafeLoader, node: yaml.Node) -> None:
-    if not _NULL.fullmatch(str(node.value)):
-        raise _scalar_error(node, f"{excerpt(str(node.value))} is not null")
-
-
-def _construct_bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
-    text = str(node.value)
-    if not _BOOL.fullmatch(text):
-        raise _scalar_error(node, f"{excerpt(text)} is not a boolean (true or false)")
-    return text.lower() == "true"
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
-    text = _number_text(node, "an integer")
-    if not _INT.fullmatch(text):
-        raise _scalar_error(node, f"{excerpt(text)} is not an integer")
-    if text.startswith(("0o", "0x")):
-        return int(text[2:], 8 if text[1] == "o" else 16)
-    digits = text.lstrip("+-")
-    if len(digits) > 1 and digits.startswith("0"):
-        # YAML 1.1 reads 010 as 8, YAML 1.2 as 10: refuse the ambiguity.
-        raise _scalar_error(node, f"integer {excerpt(text)} has a leading zero; write it without")
-    return int(text)
-
-
-def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
-    text = _number_text(node, "a number")
-    if not _FLOAT.fullmatch(text):
-        raise _scalar_error(node, f"{excerpt(text)} is not a number")
-    # .inf and .nan resolve as floats (YAML 1.2) but JSON cannot hold them.
-    value = math.inf if text.lstrip("+-").lower() in (".inf", ".nan") else float(text)
-    if not math.isfinite(value):
-        raise _scalar_error(node, f"number {excerpt(text)} is not finite (JSON cannot hold it)")
-    return value
-
-
-def _construct_other(loader: yaml.SafeLoader, node: yaml.Node) -> None:
-    raise _scalar_error(node, f"YAML tag {_tag_name(node.tag)} is not accepted")
-
-
-def _tag_name(tag: object) -> str:
-    text = str(tag)
-    return excerpt("!!" + text.removeprefix(_TAG) if text.startswith(_TAG) else text)
-
-
-_StrictLoader.yaml_constructors = {
-    _TAG + "null": _construct_null,
-    _TAG + "bool": _construct_bool,
-    _TAG + "int": _construct_int,
-    _TAG + "float": _construct_float,
-    _TAG + "str": yaml.SafeLoader.construct_yaml_str,
-    _TAG + "seq": yaml.SafeLoader.construct_yaml_seq,
-    _TAG + "map": yaml.SafeLoader.construct_yaml_map,
-    None: _construct_other,
-}
-_StrictLoader.yaml_multi_constructors = {}
-
-
-def _walk_nodes(node: yaml.Node | None) -> LineNode:
-    """Check a composed YAML tree (tags, keys) and build its line tree.
-
-    Raises:
-        SchemaError: The layout is empty, or has a duplicate, over-long or
-            non-scalar key, or a tag outside the core schema.
-    """
-    if node is None:
-        raise SchemaError("the layout is empty")
-    line = node.start_mark.line + 1
-    if node.tag not in _YAML_TAGS:
-        raise SchemaError(
-            f"YAML tag {_tag_name(node.tag)} is not accepted (a layout holds only "
-            "strings, numbers, booleans, null, lists and mappings)",
-            line=line,
-        )
-    here = LineNode(line)
-    if isinstance(node, yaml.MappingNode):
-        kids: dict[str, LineNode] = {}
-        here.kids = kids
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SchemaError("a mapping key must be a single value", line=key_line)
-            _walk_nodes(key_node)  # its tag
-            key = str(key_node.value)
-            if len(key) > MAX_LAYOUT_KEY_CHARS:
-                raise SchemaError(key_too_long(key), line=key_line)
-            if key in seen:
-                raise SchemaError(
-                    f"duplicate key {excerpt(key)} (first at line {seen[key]})", line=key_line
-                )
-            seen[key] = key_line
-            kids[key] = _walk_nodes(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        here.kids = [_walk_nodes(item) for item in node.value]
-    return here
-
-
 def _count_nodes(root: LineNode) -> int:
     count, stack = 0, [root]
     while stack:
@@ -334,7 +107,7 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, LineMap]:
     number of values, the length of keys and numbers are bounded
     (:data:`MAX_LAYOUT_VALUES`, :data:`MAX_LAYOUT_KEY_CHARS`,
     :data:`MAX_LAYOUT_NUMBER_CHARS`) before values are built. YAML is read
-    with the YAML 1.2 core schema (see :class:`_StrictLoader`).
+    with the YAML 1.2 core schema (see ``policy._yaml``).
 
     Raises:
         JSONError: Input above the size limit, or JSON that the strict
@@ -358,37 +131,10 @@ def parse_layout_document(data: bytes, *, source: str) -> tuple[Any, LineMap]:
         raise JSONError(f"invalid UTF-8 at byte {exc.start}", source=source) from None
     if not text.strip():
         raise SchemaError("the layout is empty", source=source)
-    try:
-        loader = _StrictLoader(text)
-    except yaml.YAMLError as exc:  # a control character, found by the reader
-        raise SchemaError(
-            f"not valid YAML: {excerpt(str(exc).splitlines()[0], 160)}", source=source
-        ) from None
-    try:
-        node = loader.get_single_node()
-        root = _walk_nodes(node)
-        doc = loader.construct_document(node)
-    except _LayoutShapeError as exc:
-        raise SchemaError(str(exc.problem), source=source) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SchemaError(
-            f"not valid YAML: {excerpt(problem, 200, raw=True)}", line=line, source=source
-        ) from None
-    except SchemaError as exc:
-        raise exc.with_source(source) from None
-    except RecursionError:  # a backstop: the composer's depth limit comes first
-        raise SchemaError("YAML nesting too deep to parse", source=source) from None
-    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
-        # A backstop: the core-schema constructors raise YAMLError, but any
-        # other failure while constructing is still one line, not a traceback.
-        raise SchemaError(
-            f"not valid YAML: {excerpt(str(exc), 160, raw=True)}", source=source
-        ) from None
-    finally:
-        loader.dispose()
+    # Imported here: JSON layouts and envelopes never need PyYAML (start-up).
+    from ._yaml import parse_yaml  # noqa: PLC0415
+
+    doc, root = parse_yaml(text, source=source)
     # Round-trip through the strict JSON checks (depth, NaN, surrogates); the
     # JSON text may be a few times larger than the YAML (escapes), hence the
     # larger size bound.
@@ -430,11 +176,37 @@ def _parse_json_layout(data: bytes, *, source: str) -> tuple[Any, LineMap]:
 
 
 @cache
-def _schema_validator() -> Any:
-    import jsonschema  # noqa: PLC0415
+def _layout_schema() -> Any:
+    return json.loads(_schema_path("layout.schema.json").read_text(encoding="utf-8"))
 
-    schema = json.loads(_schema_path("layout.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+
+@cache
+def _schema_validator() -> Any:
+    import jsonschema  # noqa: PLC0415 - 35 ms; only to list a layout's errors
+
+    from ._schema_subset import unique  # noqa: PLC0415
+
+    def unique_items(validator: Any, wanted: Any, instance: Any, schema: Any) -> Any:
+        # jsonschema's own check compares every pair of a list it cannot sort
+        # (one object among 50,000 strings: minutes); same verdict and message.
+        if wanted and validator.is_type(instance, "array") and not unique(instance):
+            yield jsonschema.ValidationError(f"{instance!r} has non-unique elements")
+
+    validator = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"uniqueItems": unique_items}
+    )
+    return validator(_layout_schema())
+
+
+@cache
+def _schema_accepts() -> Callable[[Any], bool] | None:
+    """The quick yes/no check of the layout schema, or None to use jsonschema alone."""
+    from ._schema_subset import UnsupportedSchema, compile_schema  # noqa: PLC0415
+
+    try:
+        return compile_schema(_layout_schema())
+    except UnsupportedSchema:  # fail closed: jsonschema decides every layout
+        return None
 
 
 def _schema_path(name: str) -> Path:
@@ -489,9 +261,22 @@ def validate_layout_schema(doc: Any, *, source: str, lines: Mapping[str, int]) -
     """JSON Schema violations of a layout document, with line numbers.
 
     At most :data:`MAX_SCHEMA_ERRORS` are returned; when there were more, the
-    last one says so.
+    last one says so. A valid layout is recognised without importing
+    jsonschema (``policy._schema_subset``, ADR 0300); jsonschema lists the
+    errors of an invalid one.
     """
+    accepts = _schema_accepts()
+    if accepts is not None and accepts(doc):
+        return []  # valid: the same verdict as jsonschema (tests/test_schema_subset.py)
     found = list(islice(_schema_validator().iter_errors(doc), MAX_SCHEMA_ERRORS + 1))
+    if not found:  # the quick check refused what jsonschema accepts: fail closed
+        return [
+            SchemaError(
+                "the layout schema check and jsonschema disagree about this layout;"
+                " it is refused (please report this)",
+                source=source,
+            )
+        ]
     more = len(found) > MAX_SCHEMA_ERRORS
     errors = []
     for err in sorted(found[:MAX_SCHEMA_ERRORS], key=lambda e: list(map(str, e.absolute_path))):

@@ -19,7 +19,7 @@ from .._errors import FetchError, JSONError
 from ..model._attestations import Attestation, parse_attestations
 from ..model._digests import DigestSet
 from ..model._json import JSONLimits
-from ._client import FetchLimits, HttpClient
+from ._client import FetchLimits, HttpClient, redact_url
 from ._github import fetch_github
 from ._http import fetch_file, fetch_url
 from ._npm import fetch_npm
@@ -102,20 +102,6 @@ def _scheme(source: str) -> tuple[Fetcher, str]:
     return SCHEMES[prefix], source[len(prefix) :]
 
 
-def _redact(source: str) -> str:
-    """The source with any ``user:password@`` replaced, for messages and reports.
-
-    Such a source is refused anyway; this keeps the secret out of the error.
-    """
-    scheme, sep, rest = source.partition("://")
-    if not sep:
-        return source
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = "***@" + authority.rpartition("@")[2]
-    return f"{scheme}{sep}{authority}{slash}{path}"
-
-
 def fetch(
     source: str,
     *,
@@ -125,6 +111,7 @@ def fetch(
     env: Mapping[str, str] | None = None,
     base_urls: Mapping[str, str] | None = None,
     sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
     progress: Callable[[int], object] | None = None,
 ) -> FetchResult:
     """Fetch the attestations one source holds.
@@ -142,6 +129,7 @@ def fetch(
             ``os.environ``).
         base_urls: ``{"github"|"npm"|"pypi": URL}`` overrides.
         sleep: Called with the delay before each retry.
+        clock: Monotonic seconds, for the request and source deadlines.
         progress: Called with the size of each chunk of response body
             received (for a progress display).
 
@@ -154,11 +142,12 @@ def fetch(
     """
     import os  # noqa: PLC0415
 
-    source = _redact(source)
+    # Redacted once, here: every message, record and report names the redacted form.
+    source = redact_url(source)
     run, rest = _scheme(source)
     limits = limits or FetchLimits()
     wanted = tuple(s if isinstance(s, DigestSet) else DigestSet(s) for s in subjects)
-    with HttpClient(source, limits, sleep, progress=progress) as client:
+    with HttpClient(source, limits, sleep, clock, progress=progress) as client:
         ctx = Context(
             source=source,
             client=client,

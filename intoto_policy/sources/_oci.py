@@ -6,8 +6,21 @@ index tagged ``sha256-HEX``, for registries without the API) and cosign's
 ``sha256-HEX.att`` tag. Layers are filtered by their predicate-type
 annotation before any blob is downloaded, and every manifest and blob is
 checked against its digest. Bearer tokens are obtained from the
-``WWW-Authenticate`` challenge; credentials come from ``REGISTRY_USERNAME``
-/ ``REGISTRY_PASSWORD`` or the Docker config file.
+``WWW-Authenticate`` challenge.
+
+Credentials belong to one registry and go nowhere else:
+``REGISTRY_USERNAME`` / ``REGISTRY_PASSWORD`` are used only for the
+registry named by ``REGISTRY_HOST`` (as written in the reference,
+``HOST[:PORT]``; set without it they are an error when a registry asks),
+and a Docker config ``auths`` entry only for the registry it is keyed by.
+They are sent to a Bearer token service (the challenge's ``realm``) only
+over https (plain http only when registry and realm are both on this
+machine), and, for the environment credentials, only when the realm's host
+is the registry's own host, ``auth.docker.io`` for Docker Hub, or listed in
+``REGISTRY_AUTH_HOSTS`` (comma-separated). A Docker config entry goes to
+its registry's https realm on any host, as docker does: the registry it is
+keyed by chose that token service. Otherwise the token is asked for
+anonymously.
 """
 
 from __future__ import annotations
@@ -24,7 +37,7 @@ from typing import Any, Final
 
 from .._errors import JSONError
 from ..model._json import loads
-from ._client import Response, is_loopback
+from ._client import Response, is_loopback, redact_url
 from ._source import Context, Item
 
 __all__ = ["fetch_oci", "parse_reference"]
@@ -45,6 +58,7 @@ PREDICATE_ANNOTATIONS: Final = (
     "in-toto.io/predicate-type",
 )
 _DOCKER_HUB: Final = ("docker.io", "index.docker.io", "registry-1.docker.io")
+_DOCKER_HUB_AUTH: Final = "auth.docker.io"
 _DIGEST: Final = re.compile(r"sha256:[0-9a-f]{64}")
 _REPO: Final = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
@@ -92,8 +106,9 @@ class _Registry:
         self.ctx = ctx
         try:
             host = urllib.parse.urlsplit(f"//{registry}").hostname or ""
-        except ValueError as exc:
-            raise ctx.fail(f"not a valid registry: {exc}") from None
+        except ValueError:
+            # urllib's message may quote the reference: never echoed.
+            raise ctx.fail("not a valid registry (bad host or port)") from None
         # Like docker, a registry on this machine is spoken to over plain HTTP.
         scheme = "http" if is_loopback(host) else "https"
         api = registry
@@ -101,6 +116,8 @@ class _Registry:
             api = "registry-1.docker.io"
             repo = repo if "/" in repo else f"library/{repo}"
         self.base = f"{scheme}://{api}/v2/{repo}"
+        self.host = host
+        self.api_host = urllib.parse.urlsplit(f"//{api}").hostname or ""
         self.registry = registry
         self.repo = repo
         self.authorization: str | None = None
@@ -116,30 +133,69 @@ class _Registry:
             headers["Authorization"] = self.authorization
             response = self.ctx.client.get(url, headers=headers, ok=(*ok, 401))
         if response.status == 401:
-            raise self.ctx.fail(f"HTTP 401 from {url}: not authorized")
+            raise self.ctx.fail(f"HTTP 401 from {redact_url(url)}: not authorized")
         return response
 
     def _authorize(self, response: Response) -> str:
         challenge = response.headers.get("www-authenticate", "")
         scheme, _, params_text = challenge.partition(" ")
         params = dict(re.findall(r'(\w+)="([^"]*)"', params_text))
-        basic = _credentials(self.ctx.env, self.registry)
+        where = redact_url(response.url, keep_query=False)
+        found = self._credentials()
+        basic = found[0] if found else None
         if scheme.lower() == "basic":
             if basic is None:
-                raise self.ctx.fail(f"HTTP 401 from {response.url}: credentials needed")
+                raise self.ctx.fail(f"HTTP 401 from {where}: credentials needed")
             return f"Basic {basic}"
         if scheme.lower() != "bearer" or "realm" not in params:
-            raise self.ctx.fail(f"HTTP 401 from {response.url}: unsupported challenge")
+            raise self.ctx.fail(f"HTTP 401 from {where}: unsupported challenge")
         query = {"scope": params.get("scope") or f"repository:{self.repo}:pull"}
         if params.get("service"):
             query["service"] = params["service"]
         url = f"{params['realm']}?{urllib.parse.urlencode(query)}"
-        headers = {"Authorization": f"Basic {basic}"} if basic else {}
+        send = found is not None and self._realm_may_have(params["realm"], found[1])
+        headers = {"Authorization": f"Basic {basic}"} if send else {}
         doc = self.ctx.client.get_json(url, headers=headers)
         token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
-            raise self.ctx.fail(f"the token service {_strip(url)} gave no token")
+            where = redact_url(url, keep_query=False)
+            raise self.ctx.fail(f"the token service {where} gave no token")
         return f"Bearer {token}"
+
+    def _credentials(self) -> tuple[str, str] | None:
+        """(base64 user:password, where from: "env" or "docker") for this registry."""
+        env = self.ctx.env
+        user, password = env.get("REGISTRY_USERNAME"), env.get("REGISTRY_PASSWORD")
+        if user and password:
+            named = env.get("REGISTRY_HOST", "").strip().lower()
+            if not named:
+                raise self.ctx.fail(
+                    "REGISTRY_USERNAME/REGISTRY_PASSWORD are set but REGISTRY_HOST is not: "
+                    "name the registry they belong to"
+                )
+            if named == self.registry.lower():
+                return base64.b64encode(f"{user}:{password}".encode()).decode(), "env"
+        basic = _docker_credentials(env, self.registry)
+        return (basic, "docker") if basic else None
+
+    def _realm_may_have(self, realm: str, origin: str) -> bool:
+        """Whether the token service at ``realm`` may receive this registry's credentials."""
+        try:
+            parts = urllib.parse.urlsplit(realm)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        local = is_loopback(host) and is_loopback(self.host)
+        if not host or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+            return False
+        if origin == "docker":  # docker's rule: the registry the entry is keyed by chose it
+            return True
+        allowed = {self.host.lower(), self.api_host.lower()}
+        if self.registry in _DOCKER_HUB:
+            allowed.add(_DOCKER_HUB_AUTH)
+        extra = self.ctx.env.get("REGISTRY_AUTH_HOSTS", "")
+        allowed |= {h.strip().lower() for h in extra.split(",") if h.strip()}
+        return host in allowed
 
     def json(self, path: str, accept: str, expect: str | None) -> tuple[Any, bytes] | None:
         """A manifest or index (None on 404), checked against ``expect`` digest."""
@@ -151,7 +207,7 @@ class _Registry:
         try:
             return loads(response.body, source=response.url), response.body
         except JSONError as exc:
-            raise self.ctx.fail(f"invalid JSON from {response.url}: {exc.problem}") from None
+            raise self.ctx.fail(f"invalid JSON from {_where(response)}: {exc.problem}") from None
 
     def blob(self, descriptor: Mapping[str, Any]) -> bytes:
         digest = descriptor.get("digest")
@@ -167,15 +223,12 @@ class _Registry:
         return body
 
 
-def _strip(url: str) -> str:
-    return url.partition("?")[0]
+def _where(response: Response) -> str:
+    return redact_url(response.url, keep_query=False)
 
 
-def _credentials(env: Mapping[str, str], registry: str) -> str | None:
-    """base64(user:password) for ``registry``, from the environment or Docker's config."""
-    user, password = env.get("REGISTRY_USERNAME"), env.get("REGISTRY_PASSWORD")
-    if user and password:
-        return base64.b64encode(f"{user}:{password}".encode()).decode()
+def _docker_credentials(env: Mapping[str, str], registry: str) -> str | None:
+    """base64(user:password) keyed by ``registry`` in Docker's config file, if any."""
     directory = env.get("DOCKER_CONFIG") or (
         str(Path(env["HOME"]) / ".docker") if env.get("HOME") else None
     )
@@ -242,7 +295,7 @@ def _referrers(reg: _Registry, ctx: Context, digest: str) -> tuple[list[Item], s
         try:
             index: Any = loads(response.body, source=response.url)
         except JSONError as exc:
-            raise ctx.fail(f"invalid JSON from {response.url}: {exc.problem}") from None
+            raise ctx.fail(f"invalid JSON from {_where(response)}: {exc.problem}") from None
     else:
         how = "referrers tag"
         got = reg.json(f"manifests/{digest.replace(':', '-')}", INDEX_TYPE, None)

@@ -48,65 +48,70 @@ types.
 
 from __future__ import annotations
 
-from ._base import (
-    NO_ARTIFACTS,
-    REGISTRY,
-    Artifacts,
-    FieldReader,
-    GenericView,
-    PredicateView,
-    register,
-    unregister,
-    view_for,
-)
-from ._ecosystems import NPM_PUBLISH_V01, PYPI_PUBLISH_V1, NpmPublishView, PypiPublishView
-from ._intoto import (
-    COSIGN_VULN_V1,
-    INTOTO_LINK_V03,
-    INTOTO_REFERENCE_V01,
-    INTOTO_RELEASE_V01,
-    INTOTO_RUNTIME_TRACE_V01,
-    INTOTO_SCAI_V02,
-    INTOTO_SCAI_V03,
-    INTOTO_SVR_V01,
-    INTOTO_SVR_V02,
-    INTOTO_TEST_RESULT_V01,
-    INTOTO_VULNS_V01,
-    INTOTO_VULNS_V02,
-    LinkView,
-    ReferenceView,
-    ReleaseView,
-    RuntimeTraceView,
-    ScaiAttribute,
-    ScaiView,
-    Severity,
-    SimpleVerificationResultView,
-    TestResultView,
-    Vulnerability,
-    VulnerabilityReportView,
-)
-from ._sbom import (
-    CYCLONEDX_BOM,
-    SPDX_DOCUMENT,
-    SPDX_DOCUMENT_V3,
-    SPDX_DOCUMENT_V22,
-    SPDX_DOCUMENT_V23,
-    CycloneDxView,
-    SbomView,
-    SpdxView,
-)
-from ._slsa import (
-    SLSA_PROVENANCE_V01,
-    SLSA_PROVENANCE_V02,
-    SLSA_PROVENANCE_V1,
-    SLSA_PROVENANCE_V1_DRAFT,
-    SLSA_VSA_V02,
-    SLSA_VSA_V1,
-    ProvenanceV01View,
-    ProvenanceV02View,
-    ProvenanceV1View,
-    VerificationSummaryView,
-)
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
+
+# Public name -> module. Nothing is imported here: ``view_for`` imports the
+# module viewing a predicate type when a statement of that type is first
+# viewed (see ``_base._VIEW_MODULES``), so start-up pays only for the views
+# a verification uses.
+_EXPORTS: dict[str, str] = {
+    "NO_ARTIFACTS": "_base",
+    "REGISTRY": "_base",
+    "Artifacts": "_base",
+    "FieldReader": "_base",
+    "GenericView": "_base",
+    "PredicateView": "_base",
+    "register": "_base",
+    "unregister": "_base",
+    "view_for": "_base",
+    "NPM_PUBLISH_V01": "_ecosystems",
+    "PYPI_PUBLISH_V1": "_ecosystems",
+    "NpmPublishView": "_ecosystems",
+    "PypiPublishView": "_ecosystems",
+    "COSIGN_VULN_V1": "_intoto",
+    "INTOTO_LINK_V03": "_intoto",
+    "INTOTO_REFERENCE_V01": "_intoto",
+    "INTOTO_RELEASE_V01": "_intoto",
+    "INTOTO_RUNTIME_TRACE_V01": "_intoto",
+    "INTOTO_SCAI_V02": "_intoto",
+    "INTOTO_SCAI_V03": "_intoto",
+    "INTOTO_SVR_V01": "_intoto",
+    "INTOTO_SVR_V02": "_intoto",
+    "INTOTO_TEST_RESULT_V01": "_intoto",
+    "INTOTO_VULNS_V01": "_intoto",
+    "INTOTO_VULNS_V02": "_intoto",
+    "LinkView": "_intoto",
+    "ReferenceView": "_intoto",
+    "ReleaseView": "_intoto",
+    "RuntimeTraceView": "_intoto",
+    "ScaiAttribute": "_intoto",
+    "ScaiView": "_intoto",
+    "Severity": "_intoto",
+    "SimpleVerificationResultView": "_intoto",
+    "TestResultView": "_intoto",
+    "Vulnerability": "_intoto",
+    "VulnerabilityReportView": "_intoto",
+    "CYCLONEDX_BOM": "_sbom",
+    "SPDX_DOCUMENT": "_sbom",
+    "SPDX_DOCUMENT_V3": "_sbom",
+    "SPDX_DOCUMENT_V22": "_sbom",
+    "SPDX_DOCUMENT_V23": "_sbom",
+    "CycloneDxView": "_sbom",
+    "SbomView": "_sbom",
+    "SpdxView": "_sbom",
+    "SLSA_PROVENANCE_V01": "_slsa",
+    "SLSA_PROVENANCE_V02": "_slsa",
+    "SLSA_PROVENANCE_V1": "_slsa",
+    "SLSA_PROVENANCE_V1_DRAFT": "_slsa",
+    "SLSA_VSA_V02": "_slsa",
+    "SLSA_VSA_V1": "_slsa",
+    "ProvenanceV01View": "_slsa",
+    "ProvenanceV02View": "_slsa",
+    "ProvenanceV1View": "_slsa",
+    "VerificationSummaryView": "_slsa",
+}
 
 __all__ = [
     "COSIGN_VULN_V1",
@@ -164,3 +169,66 @@ __all__ = [
     "unregister",
     "view_for",
 ]
+
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+
+if TYPE_CHECKING:
+    from ._base import (
+        NO_ARTIFACTS,
+        REGISTRY,
+        Artifacts,
+        FieldReader,
+        GenericView,
+        PredicateView,
+        register,
+        unregister,
+        view_for,
+    )
+    from ._ecosystems import NPM_PUBLISH_V01, PYPI_PUBLISH_V1, NpmPublishView, PypiPublishView
+    from ._intoto import (
+        COSIGN_VULN_V1,
+        INTOTO_LINK_V03,
+        INTOTO_REFERENCE_V01,
+        INTOTO_RELEASE_V01,
+        INTOTO_RUNTIME_TRACE_V01,
+        INTOTO_SCAI_V02,
+        INTOTO_SCAI_V03,
+        INTOTO_SVR_V01,
+        INTOTO_SVR_V02,
+        INTOTO_TEST_RESULT_V01,
+        INTOTO_VULNS_V01,
+        INTOTO_VULNS_V02,
+        LinkView,
+        ReferenceView,
+        ReleaseView,
+        RuntimeTraceView,
+        ScaiAttribute,
+        ScaiView,
+        Severity,
+        SimpleVerificationResultView,
+        TestResultView,
+        Vulnerability,
+        VulnerabilityReportView,
+    )
+    from ._sbom import (
+        CYCLONEDX_BOM,
+        SPDX_DOCUMENT,
+        SPDX_DOCUMENT_V3,
+        SPDX_DOCUMENT_V22,
+        SPDX_DOCUMENT_V23,
+        CycloneDxView,
+        SbomView,
+        SpdxView,
+    )
+    from ._slsa import (
+        SLSA_PROVENANCE_V01,
+        SLSA_PROVENANCE_V02,
+        SLSA_PROVENANCE_V1,
+        SLSA_PROVENANCE_V1_DRAFT,
+        SLSA_VSA_V02,
+        SLSA_VSA_V1,
+        ProvenanceV01View,
+        ProvenanceV02View,
+        ProvenanceV1View,
+        VerificationSummaryView,
+    )

@@ -9,7 +9,8 @@ in-toto parsing rules treat unset and null alike; unknown fields are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import importlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -398,8 +399,80 @@ class GenericView(PredicateView):
 
 _REGISTRY: dict[str, type[PredicateView]] = {}
 
+# Which module of this package views each built-in predicate type. A module
+# is imported the first time one of its types is needed, so that verifying
+# SLSA provenance does not import the SBOM views (start-up time); importing
+# it registers its classes. tests/test_predicates.py checks this table
+# against what the modules register.
+_VIEW_MODULES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "https://docs.pypi.org/attestations/publish/v1": "_ecosystems",
+        "https://github.com/npm/attestation/tree/main/specs/publish/v0.1": "_ecosystems",
+        "https://cosign.sigstore.dev/attestation/vuln/v1": "_intoto",
+        "https://in-toto.io/attestation/link/v0.3": "_intoto",
+        "https://in-toto.io/attestation/reference/v0.1": "_intoto",
+        "https://in-toto.io/attestation/release/v0.1": "_intoto",
+        "https://in-toto.io/attestation/runtime-trace/v0.1": "_intoto",
+        "https://in-toto.io/attestation/scai/attribute-report/v0.2": "_intoto",
+        "https://in-toto.io/attestation/scai/v0.3": "_intoto",
+        "https://in-toto.io/attestation/svr/v0.1": "_intoto",
+        "https://in-toto.io/attestation/svr/v0.2": "_intoto",
+        "https://in-toto.io/attestation/test-result/v0.1": "_intoto",
+        "https://in-toto.io/attestation/vulns/v0.1": "_intoto",
+        "https://in-toto.io/attestation/vulns/v0.2": "_intoto",
+        "https://cyclonedx.org/bom": "_sbom",
+        "https://cyclonedx.org/bom/v1.0": "_sbom",
+        "https://cyclonedx.org/bom/v1.1": "_sbom",
+        "https://cyclonedx.org/bom/v1.2": "_sbom",
+        "https://cyclonedx.org/bom/v1.3": "_sbom",
+        "https://cyclonedx.org/bom/v1.4": "_sbom",
+        "https://cyclonedx.org/bom/v1.5": "_sbom",
+        "https://cyclonedx.org/bom/v1.6": "_sbom",
+        "https://cyclonedx.org/bom/v1.7": "_sbom",
+        "https://spdx.dev/Document": "_sbom",
+        "https://spdx.dev/Document/v2.2": "_sbom",
+        "https://spdx.dev/Document/v2.3": "_sbom",
+        "https://spdx.dev/Document/v3": "_sbom",
+        "https://slsa.dev/provenance/v0.1": "_slsa",
+        "https://slsa.dev/provenance/v0.2": "_slsa",
+        "https://slsa.dev/provenance/v1": "_slsa",
+        "https://slsa.dev/provenance/v1.0?draft": "_slsa",
+        "https://slsa.dev/verification_summary/v0.2": "_slsa",
+        "https://slsa.dev/verification_summary/v1": "_slsa",
+    }
+)
+
+
+def _load_builtin(predicate_type: str) -> None:
+    """Import the built-in module viewing ``predicate_type``, if any (once)."""
+    module = _VIEW_MODULES.get(predicate_type)
+    if module is not None:
+        importlib.import_module(f"{__package__}.{module}")
+
+
+def _load_all_builtins() -> None:
+    for module in sorted(set(_VIEW_MODULES.values())):
+        importlib.import_module(f"{__package__}.{module}")
+
+
+class _Registry(Mapping[str, type[PredicateView]]):
+    """Read-only view of the registry that imports built-in views on access."""
+
+    def __getitem__(self, predicate_type: str) -> type[PredicateView]:
+        _load_builtin(predicate_type)
+        return _REGISTRY[predicate_type]
+
+    def __iter__(self) -> Iterator[str]:
+        _load_all_builtins()
+        return iter(dict(_REGISTRY))
+
+    def __len__(self) -> int:
+        _load_all_builtins()
+        return len(_REGISTRY)
+
+
 #: Predicate type URI to view class (read-only; use :func:`register`).
-REGISTRY: Final[Mapping[str, type[PredicateView]]] = MappingProxyType(_REGISTRY)
+REGISTRY: Final[Mapping[str, type[PredicateView]]] = _Registry()
 
 
 def register(
@@ -421,6 +494,7 @@ def register(
         raise UsageError("a predicate type must be a non-empty string")
     if not (isinstance(view_class, type) and issubclass(view_class, PredicateView)):
         raise UsageError(f"{view_class!r} is not a PredicateView subclass")
+    _load_builtin(predicate_type)  # so that its later import cannot collide
     current = _REGISTRY.get(predicate_type)
     if current is not None and current is not view_class and not replace:
         raise UsageError(
@@ -436,6 +510,7 @@ def unregister(predicate_type: str) -> None:
     Raises:
         UsageError: Nothing is registered for it.
     """
+    _load_builtin(predicate_type)
     if _REGISTRY.pop(predicate_type, None) is None:
         raise UsageError(f"no view is registered for predicate type {predicate_type}")
 
@@ -449,4 +524,8 @@ def view_for(statement: Statement) -> PredicateView:
         ValidationError: A field the view reads has the wrong type or is
             invalid (the error's path names it).
     """
-    return _REGISTRY.get(statement.predicate_type, GenericView).from_statement(statement)
+    view_class = _REGISTRY.get(statement.predicate_type)
+    if view_class is None:
+        _load_builtin(statement.predicate_type)
+        view_class = _REGISTRY.get(statement.predicate_type, GenericView)
+    return view_class.from_statement(statement)

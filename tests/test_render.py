@@ -107,7 +107,7 @@ def _threshold(step: str, want: int, got: int) -> Check:
     return Check(
         CheckKind.THRESHOLD,
         Status.PASS if got >= want else Status.FAIL,
-        f"{got} of {want} required functionaries attested",
+        f"{got} of {want} required principals signed",
         step=step,
         predicate_type="https://slsa.dev/provenance/v1",
         expected=want,

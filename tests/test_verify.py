@@ -461,7 +461,9 @@ def test_verdicts_and_reasons(case: Case) -> None:
         assert check.message
 
 
-def _threshold_layout(threshold: int, names: tuple[str, ...] = ("alice", "bob", "carol")) -> Layout:
+def _threshold_layout(
+    threshold: int, names: tuple[str, ...] = ("alice", "bob", "carol"), **expected: Any
+) -> Layout:
     release = "https://in-toto.io/attestation/release/v0.1"
     return Layout.from_dict(
         {
@@ -475,6 +477,7 @@ def _threshold_layout(threshold: int, names: tuple[str, ...] = ("alice", "bob", 
                             "predicateType": release,
                             "functionaries": [KEYS[n].keyid for n in names],
                             "threshold": threshold,
+                            **expected,
                         }
                     ],
                 }
@@ -527,6 +530,86 @@ def test_threshold_counts_distinct_principals(
     assert report.verdict == verdict, name
     threshold = next(c for c in report.steps[0].checks if c.kind is CheckKind.THRESHOLD)
     assert threshold.status is (Status.PASS if verdict == "pass" else Status.FAIL)
+
+
+RELEASE = "https://in-toto.io/attestation/release/v0.1"
+
+
+def _key_label(name: str) -> str:
+    return f"key {KEYS[name].keyid[:12]}"
+
+
+_NO_CANDIDATE = "no attestation for step 'approve' is signed by an authorized functionary"
+_NO_OTHER = "no other authorized principal signed an attestation that passed every check"
+
+# (id, attestations, threshold, exact threshold message); {labels:...} expands to key labels.
+_NO_ONE = "no authorized principal signed an attestation that passed every check"
+_FAILING_RULE = {"expectedAttributes": [{"rule": "predicate.purl == 'pkg:generic/other@1.0'"}]}
+
+THRESHOLD_MESSAGE_CASES: list[tuple[str, Callable[[], list[Attestation]], int, str]] = [
+    (
+        "authorized principal whose attestation failed a rule",
+        lambda: [signed(_approval(), "alice")],
+        1,
+        f"{RELEASE}: threshold not met: 0 of 1 principals; {_NO_ONE}",
+    ),
+    (
+        "met by two principals",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "bob")],
+        2,
+        f"{RELEASE}: 2 of 2 required principals signed: {{labels:alice,bob}}",
+    ),
+    (
+        "met by more than required",
+        lambda: [signed(_approval(), "alice", "bob", "carol")],
+        1,
+        f"{RELEASE}: 3 of 1 required principals signed: {{labels:alice,bob,carol}}",
+    ),
+    (
+        "one key twice is one principal",
+        lambda: [signed(_approval(), "alice"), signed(_approval(), "alice")],
+        2,
+        f"{RELEASE}: threshold not met: 1 of 2 principals ({{labels:alice}}); {_NO_OTHER}",
+    ),
+    (
+        "only outsiders signed",
+        lambda: [signed(_approval(), "mallory")],
+        1,
+        f"{RELEASE}: threshold not met: 0 of 1 principals; {_NO_CANDIDATE}",
+    ),
+    (
+        "nothing given",
+        list,
+        2,
+        f"{RELEASE}: threshold not met: 0 of 2 principals; {_NO_CANDIDATE}",
+    ),
+]
+
+
+def _expand_labels(template: str) -> str:
+    start = template.find("{labels:")
+    if start < 0:
+        return template
+    end = template.index("}", start)
+    names = template[start + len("{labels:") : end].split(",")
+    labels = ", ".join(sorted(_key_label(n) for n in names))
+    return template[:start] + labels + template[end + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("name", "atts", "threshold", "message"),
+    THRESHOLD_MESSAGE_CASES,
+    ids=[c[0] for c in THRESHOLD_MESSAGE_CASES],
+)
+def test_threshold_message_speaks_of_principals(
+    name: str, atts: Callable[[], list[Attestation]], threshold: int, message: str
+) -> None:
+    extra = _FAILING_RULE if "failed a rule" in name else {}
+    report = verify_attestations(_threshold_layout(threshold, **extra), atts(), at=AT)
+    check = next(c for c in report.steps[0].checks if c.kind is CheckKind.THRESHOLD)
+    assert check.message == _expand_labels(message), name
+    assert "\n" not in check.message
+    assert "functionaries" not in check.message
 
 
 def test_one_key_listed_under_two_ids_counts_once() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from .._errors import UsageError
 from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, subcommand
 
-__all__ = ["add_from_arguments", "fetch_from"]
+__all__ = ["add_from_arguments", "add_subject_arguments", "fetch_each", "fetch_from", "subjects_of"]
 
 
 def _positive(text: str) -> int:
@@ -78,7 +78,7 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_from_arguments(parser: argparse.ArgumentParser) -> None:
+def add_from_arguments(parser: argparse.ArgumentParser, *, purpose: str = "verifying") -> None:
     """Add ``--from SOURCE`` (repeatable) and the fetching options to ``parser``."""
     parser.add_argument(
         "--from",
@@ -86,7 +86,7 @@ def add_from_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SOURCE",
-        help="fetch attestations from SOURCE before verifying (oci://, github:, npm:, pypi:, "
+        help=f"fetch attestations from SOURCE before {purpose} (oci://, github:, npm:, pypi:, "
         "https://, file:; repeatable)",
     )
     _add_source_options(parser)
@@ -118,24 +118,37 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {"limits": FetchLimits(**overrides), "base_urls": base_urls}
 
 
-def _run(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> Any:
-    from ..sources._fetch import FetchResult, fetch  # noqa: PLC0415
-    from ._progress import Progress  # noqa: PLC0415
+def _fetch_each(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> list[Any]:
+    from ..sources._client import redact_url  # noqa: PLC0415
+    from ..sources._fetch import fetch  # noqa: PLC0415
+    from ._progress import Meter  # noqa: PLC0415
 
     options = _options(args)
     results = []
-    # Drawn on stderr and only on a terminal.
-    with Progress(len(sources) if len(sources) > 1 else 0, "fetching", sys.stderr) as bar:
-        for source in sources:
+    for index, source in enumerate(sources, start=1):
+        # Never a password from a URL on the screen, even one the fetch will refuse.
+        shown = redact_url(source)
+        label = (
+            f"fetching {index}/{len(sources)} {shown}" if len(sources) > 1 else f"fetching {shown}"
+        )
+        # Bytes received so far, drawn on stderr and only on a terminal.
+        with Meter(label, sys.stderr) as meter:
             results.append(
                 fetch(
                     source,
                     subjects=subjects,
                     predicate_types=getattr(args, "predicate_type", None) or (),
+                    progress=meter,
                     **options,
                 )
             )
-            bar.advance()
+    return results
+
+
+def _run(sources: list[str], args: argparse.Namespace, subjects: list[Any]) -> Any:
+    from ..sources._fetch import FetchResult  # noqa: PLC0415
+
+    results = _fetch_each(sources, args, subjects)
     return FetchResult(
         tuple(a for r in results for a in r.attestations),
         tuple(i for r in results for i in r.items),
@@ -182,18 +195,41 @@ def fetch_from(args: argparse.Namespace, subjects: list[Any]) -> Any:
     return result
 
 
-def _fetch_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="where to fetch from")
+def fetch_each(args: argparse.Namespace, subjects: list[Any]) -> list[Any]:
+    """Fetch every ``--from`` source (all of them before the caller uses any).
+
+    Returns:
+        One ``FetchResult`` per source, in the order given (empty without ``--from``).
+
+    Raises:
+        FetchError: A source failed (the whole command fails: exit 2).
+    """
+    if not args.from_sources:
+        return []
+    return _fetch_each(args.from_sources, args, subjects)
+
+
+def add_subject_arguments(parser: argparse.ArgumentParser, *, what: str = "") -> None:
+    """``--subject FILE`` and ``--subject-digest ALG:HEX`` (repeatable)."""
     parser.add_argument(
-        "--subject", action="append", default=[], metavar="FILE", help="an artifact of interest"
+        "--subject",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an artifact of interest" + what,
     )
     parser.add_argument(
         "--subject-digest",
         action="append",
         default=[],
         metavar="ALG:HEX",
-        help="an artifact's digest, e.g. sha256:abc... (repeatable)",
+        help="an artifact's digest, e.g. sha256:abc... (repeatable)" + what,
     )
+
+
+def _fetch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="where to fetch from")
+    add_subject_arguments(parser)
     parser.add_argument(
         "--predicate-type",
         action="append",
@@ -211,7 +247,13 @@ def _fetch_arguments(parser: argparse.ArgumentParser) -> None:
     _add_source_options(parser)
 
 
-def _subjects(args: argparse.Namespace) -> list[Any]:
+def subjects_of(args: argparse.Namespace) -> list[Any]:
+    """The digest sets named by ``--subject`` and ``--subject-digest``.
+
+    Raises:
+        UsageError: A ``--subject-digest`` is not ``ALG:HEX``.
+        InputError: A ``--subject`` file cannot be read.
+    """
     from .._errors import ValidationError  # noqa: PLC0415
     from ..model._digests import DigestSet  # noqa: PLC0415
     from ..sources._files import hash_file  # noqa: PLC0415
@@ -237,7 +279,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from ..sources._fetch import jsonl  # noqa: PLC0415
     from ..sources._outputs import write_new_file  # noqa: PLC0415
 
-    result = _run(args.sources, args, _subjects(args))
+    result = _run(args.sources, args, subjects_of(args))
     _summary(result)
     if not any(a.problem is None for a in result.attestations):
         sys.stderr.write(f"{PROG}: no attestations found; {_safe(args.out)} not written\n")

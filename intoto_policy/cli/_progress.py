@@ -1,4 +1,4 @@
-"""A tiny progress bar on stderr for long verifications.
+"""A tiny progress bar on stderr for long verifications, and a meter for long fetches.
 
 It draws only when its stream is a terminal, so redirected output, CI logs
 and machine-readable formats never see it; otherwise every call is a
@@ -12,6 +12,11 @@ Example::
         for att in attestations:
             ...
             progress.advance()
+
+When the amount of work is not known in advance (bytes of one fetch),
+:class:`Meter` shows how much was received so far instead, on the same
+terms: a terminal only, redrawn only when the shown text changes (the
+units are coarse, so a few hundred times at most), erased on close.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import sys
 from types import TracebackType
 from typing import Final, TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Meter", "Progress"]
 
 _WIDTH: Final = 24
+_MAX_LABEL: Final = 60
+_UNITS: Final = ("B", "KiB", "MiB", "GiB")
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -130,3 +137,104 @@ class Progress:
         self._closed = True
         if self.enabled and self._shown:
             self._write("\r" + " " * self._last_len + "\r")
+
+
+def _size(n: int) -> str:
+    """``n`` bytes to two significant figures (``1.2 MiB``, ``340 KiB``, ``57 B``).
+
+    Rounded down, so the shown value never runs ahead; about 270 distinct
+    texts per unit bound how often a meter redraws.
+    """
+    value = float(max(n, 0))
+    unit = _UNITS[0]
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            break
+        value /= 1024
+    if value < 10 and unit != "B":
+        shown = f"{int(value * 10) / 10:.1f}"
+    elif value < 100:
+        shown = str(int(value))
+    else:
+        shown = str(int(value) // 10 * 10)
+    return f"{shown} {unit}"
+
+
+class Meter:
+    """How much of an open-ended job is done: ``label: 1.2 MiB received``.
+
+    Pass the object (or its :meth:`advance`) as a byte-count callback.
+
+    Args:
+        label: What is being done (control characters are dropped; long
+            labels are shortened so the line fits).
+        stream: Where to draw; default ``sys.stderr`` at construction.
+        enabled: Force drawing on or off; default: only if ``stream`` is a TTY.
+
+    Attributes:
+        received: Bytes counted so far.
+        enabled: Whether anything is drawn.
+        redraws: How many times the line was drawn.
+    """
+
+    def __init__(
+        self, label: str = "", stream: TextIO | None = None, *, enabled: bool | None = None
+    ) -> None:
+        self.stream: TextIO = stream if stream is not None else sys.stderr
+        text = "".join(ch for ch in label if ch.isprintable())
+        self.label = text if len(text) <= _MAX_LABEL else text[: _MAX_LABEL - 3] + "..."
+        self.received = 0
+        self.redraws = 0
+        self.enabled = _is_tty(self.stream) if enabled is None else enabled
+        self._shown = ""
+        self._closed = False
+
+    def __enter__(self) -> Meter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __call__(self, n: int) -> None:
+        """Same as :meth:`advance`."""
+        self.advance(n)
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` more bytes, redrawing if the shown text changes."""
+        if self._closed:
+            return
+        self.received += max(0, n)
+        if not self.enabled:
+            return
+        text = self.line()
+        if text == self._shown:
+            return
+        # Pad over a longer previous line so no stale characters remain.
+        self._write("\r" + text.ljust(len(self._shown)))
+        self._shown = text
+        self.redraws += 1
+
+    def line(self) -> str:
+        """The text the meter shows now (without carriage return)."""
+        head = f"{self.label}: " if self.label else ""
+        return f"{head}{_size(self.received)} received"
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (ValueError, OSError):  # the terminal went away: stop drawing
+            self.enabled = False
+
+    def close(self) -> None:
+        """Erase the line. Further calls do nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.enabled and self._shown:
+            self._write("\r" + " " * len(self._shown) + "\r")

@@ -1,9 +1,13 @@
 """CLI subcommands ``store ingest`` and ``store query``.
 
-``store ingest --store URL FILE...`` keeps the exact bytes of every
-envelope or bundle found in the files (directories are read recursively,
-attestation file names only), deduplicated by digest. Inputs that do not
-parse are recorded as rejected and listed; the exit code is then 1.
+``store ingest --store URL (FILE... | --from SOURCE...)`` keeps the exact
+bytes of every envelope or bundle found in the files (directories are read
+recursively, attestation file names only) and of every item the explicit
+fetching step returns for each ``--from`` source (all sources are fetched
+before anything is written; a source that fails fails the command, exit 2),
+deduplicated by digest. Each source gets one summary line on stderr.
+Inputs that do not parse are recorded as rejected and listed; the exit code
+is then 1.
 
 ``store query --store URL --subject-digest ALG:HEX`` lists what the store
 holds about an artifact (exit 1 when nothing matches). With
@@ -27,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from ._common import EXIT_FAILED, EXIT_OK, _safe, now, subcommand
+from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, now, subcommand
 
 __all__: list[str] = []
 
@@ -58,7 +62,7 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_argument(parser)
     parser.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="envelopes, bundles or JSON Lines of them; directories are read recursively",
     )
@@ -69,6 +73,10 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="items per transaction (default 500)",
     )
+    from ._fetch import add_from_arguments, add_subject_arguments  # noqa: PLC0415
+
+    add_from_arguments(parser, purpose="ingesting")
+    add_subject_arguments(parser, what=", for --from")
 
 
 @subcommand(
@@ -78,12 +86,43 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
 )
 def _store_ingest(args: argparse.Namespace) -> int:
     at = now()
-    from ..store import ingest_paths, open_store  # noqa: PLC0415
+    from .._errors import UsageError  # noqa: PLC0415
+    from ..store import IngestResult, ingest_items, ingest_paths, open_store  # noqa: PLC0415
+    from ._fetch import fetch_each, refuse_source_options_without_from, subjects_of  # noqa: PLC0415
 
+    refuse_source_options_without_from(args)
+    if not args.from_sources and (args.subject or args.subject_digest):
+        given = [
+            n
+            for n, v in (("--subject", args.subject), ("--subject-digest", args.subject_digest))
+            if v
+        ]
+        raise UsageError(f"{', '.join(given)}: only apply with --from")
+    if not args.files and not args.from_sources:
+        raise UsageError("nothing to ingest: give FILE... or --from SOURCE")
+    # Every source is fetched before the store is opened: a failing source leaves it untouched.
+    fetched = fetch_each(args, subjects_of(args))
     with open_store(args.store, create=True) as store:
-        result = ingest_paths(
-            store, [Path(p) for p in args.files], ingested_at=at, batch_size=args.batch_size
+        result = (
+            ingest_paths(
+                store, [Path(p) for p in args.files], ingested_at=at, batch_size=args.batch_size
+            )
+            if args.files
+            else IngestResult()
         )
+        for got in fetched:
+            source = got.sources[0].source
+            part = ingest_items(
+                store,
+                [(item.raw, f"{source} {item.location}") for item in got.items],
+                ingested_at=at,
+                batch_size=args.batch_size,
+            )
+            sys.stderr.write(
+                f"{PROG}: {_safe(source)}: {len(got.items)} item(s) fetched; stored {part.stored}, "
+                f"already present {part.duplicates}, rejected {part.rejected}\n"
+            )
+            result.merge(part)
     for source, reason in result.rejections:
         sys.stdout.write(f"{_safe(source)}: rejected: {_safe(' '.join(reason.split()))}\n")
     if result.rejected > len(result.rejections):

@@ -146,6 +146,9 @@ class HttpClient:
         sleep: Called with the delay before a retry (``time.sleep`` by default).
         clock: Monotonic seconds (``time.monotonic`` by default), for the
             deadlines; the source deadline starts when the client opens.
+        progress: Called with the size of each chunk of body received
+            (before decoding; for a progress display, never affects what
+            is fetched).
 
     Attributes:
         bytes_read: Bytes received for this source (before decoding).
@@ -161,6 +164,7 @@ class HttpClient:
     requests: int = 0
     _client: Any = None
     _source_deadline: float = 0.0
+    progress: Callable[[int], object] | None = None
 
     def __enter__(self) -> HttpClient:
         import httpx  # noqa: PLC0415 - only fetching needs it
@@ -358,6 +362,8 @@ class HttpClient:
         self.bytes_read += n
         if self.bytes_read > self.limits.max_source_bytes:
             raise self.fail(f"more than {self.limits.max_source_bytes} bytes read for this source")
+        if self.progress is not None:
+            self.progress(n)
 
     def _spend_decoded(self, n: int) -> None:
         self.bytes_decoded += n

@@ -112,6 +112,7 @@ def fetch(
     base_urls: Mapping[str, str] | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[int], object] | None = None,
 ) -> FetchResult:
     """Fetch the attestations one source holds.
 
@@ -129,6 +130,8 @@ def fetch(
         base_urls: ``{"github"|"npm"|"pypi": URL}`` overrides.
         sleep: Called with the delay before each retry.
         clock: Monotonic seconds, for the request and source deadlines.
+        progress: Called with the size of each chunk of response body
+            received (for a progress display).
 
     Returns:
         The attestations, the items as received, and one source record.
@@ -144,7 +147,7 @@ def fetch(
     run, rest = _scheme(source)
     limits = limits or FetchLimits()
     wanted = tuple(s if isinstance(s, DigestSet) else DigestSet(s) for s in subjects)
-    with HttpClient(source, limits, sleep, clock) as client:
+    with HttpClient(source, limits, sleep, clock, progress=progress) as client:
         ctx = Context(
             source=source,
             client=client,

@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "IngestResult": "_ingest",
     "index_item": "_ingest",
     "ingest_bytes": "_ingest",
+    "ingest_items": "_ingest",
     "ingest_paths": "_ingest",
     "split_items": "_ingest",
     "attestations_for": "_query",
@@ -51,6 +52,7 @@ __all__ = [
     "attestations_for",
     "index_item",
     "ingest_bytes",
+    "ingest_items",
     "ingest_paths",
     "open_store",
     "parse_digest",
@@ -70,5 +72,12 @@ if TYPE_CHECKING:
         StoredAttestation,
         StoredRejection,
     )
-    from ._ingest import IngestResult, index_item, ingest_bytes, ingest_paths, split_items
+    from ._ingest import (
+        IngestResult,
+        index_item,
+        ingest_bytes,
+        ingest_items,
+        ingest_paths,
+        split_items,
+    )
     from ._query import attestations_for, parse_digest, stored_attestations

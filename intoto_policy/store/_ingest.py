@@ -28,7 +28,14 @@ from ..model._json import DEFAULT_LIMITS, JSONLimits, loads
 from ..sources._files import read_file
 from ._base import IndexedItem, PutResult, RejectedItem, SQLStore
 
-__all__ = ["IngestResult", "index_item", "ingest_bytes", "ingest_paths", "split_items"]
+__all__ = [
+    "IngestResult",
+    "index_item",
+    "ingest_bytes",
+    "ingest_items",
+    "ingest_paths",
+    "split_items",
+]
 
 #: Rejections listed in an :class:`IngestResult` (all are stored).
 MAX_LISTED_REJECTIONS: Final = 100
@@ -55,6 +62,14 @@ class IngestResult:
     duplicates: int = 0
     rejected: int = 0
     rejections: list[tuple[str, str]] = field(default_factory=list)
+
+    def merge(self, other: IngestResult) -> None:
+        """Add another ingest's counts and listed rejections to this one."""
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        room = MAX_LISTED_REJECTIONS - len(self.rejections)
+        self.rejections.extend(other.rejections[: max(room, 0)])
 
     def add(self, batch: PutResult, rejected: Iterable[RejectedItem]) -> None:
         """Count a committed batch."""
@@ -300,6 +315,45 @@ def ingest_bytes(
     for body, where in split_items(data, source=source, limits=limits):
         batch.add(index_item(body, source=where, limits=limits))
     batch.flush()
+    return batch.result
+
+
+def ingest_items(
+    store: SQLStore,
+    items: Iterable[tuple[bytes, str]],
+    *,
+    ingested_at: datetime,
+    batch_size: int = 500,
+    limits: JSONLimits = DEFAULT_LIMITS,
+) -> IngestResult:
+    """Ingest items that are already one item each, such as what ``fetch`` returns.
+
+    Each item's bytes are stored exactly as given (never split, never
+    re-encoded) and deduplicated by digest like files are; committed in
+    batches of ``batch_size`` as :func:`ingest_paths` does.
+
+    Args:
+        store: An open store (created and migrated).
+        items: ``(bytes, source)`` per item.
+        ingested_at: The ingestion time to record (timezone-aware).
+        batch_size: Items per transaction.
+        limits: Size and depth bounds for each item.
+
+    Returns:
+        Counts of stored, duplicate and rejected items.
+
+    Raises:
+        InputError: The store cannot be written.
+        ValidationError: ``ingested_at`` is naive.
+    """
+    batch = _Batcher(store, _timestamp(ingested_at), batch_size)
+    try:
+        for body, source in items:
+            batch.add(index_item(body, source=source, limits=limits))
+        batch.flush()
+    except BaseException:
+        store.rollback()  # the batch being built is dropped whole
+        raise
     return batch.result
 
 

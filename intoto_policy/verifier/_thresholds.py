@@ -32,22 +32,22 @@ def _threshold_check(
     cands: Sequence[Candidate],
 ) -> Check:
     met = len(principals) >= pred.threshold
-    who = sorted(s.label for s in principals.values())
+    who = ", ".join(sorted(s.label for s in principals.values()))
+    # Thresholds count principals (the key or identity behind a signature),
+    # not functionary entries: the message says so, on one line.
+    counted = f"{len(principals)} of {pred.threshold}"
     if met:
-        message = (
-            f"{pred.predicate_type}: {len(principals)} of {pred.threshold} required "
-            f"functionaries attested ({', '.join(who)})"
-        )
+        message = f"{pred.predicate_type}: {counted} required principals signed: {who}"
     elif not cands:
         message = (
-            f"no {pred.predicate_type} attestation signed by an authorized functionary "
-            f"for step {step.name!r} ({pred.threshold} required)"
+            f"{pred.predicate_type}: threshold not met: {counted} principals; no attestation "
+            f"for step {step.name!r} is signed by an authorized functionary"
         )
     else:
         message = (
-            f"{pred.predicate_type}: threshold not met: {len(principals)} of {pred.threshold} "
-            f"required distinct functionaries have an attestation that passed every check"
-            + (f" ({', '.join(who)})" if who else "")
+            f"{pred.predicate_type}: threshold not met: {counted} principals"
+            + (f" ({who}); no other" if who else "; no")
+            + " authorized principal signed an attestation that passed every check"
         )
     return Check(
         kind=CheckKind.THRESHOLD,

@@ -658,8 +658,8 @@ def _collect_links(
             Check(
                 CheckKind.THRESHOLD,
                 Status.PASS if ok else Status.FAIL,
-                f"{len(principals)} distinct authorized functionar"
-                f"{'y' if len(principals) == 1 else 'ies'} signed links, {step.threshold} required"
+                f"{len(principals)} of {step.threshold} required principals signed links "
+                "(distinct authorized keys)"
                 + ("" if ok else f" (looked for {', '.join(tried) or 'links'} in {link_dir})"),
                 step=name,
                 expected=step.threshold,

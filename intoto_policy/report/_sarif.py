@@ -103,7 +103,7 @@ _RULE_TEXT: Final[Mapping[CheckKind, tuple[str, str]]] = {
         ),
     ),
     CheckKind.THRESHOLD: (
-        "Enough distinct functionaries attested",
+        "Enough distinct principals attested",
         (
             "Each step requires attestations from a threshold number of distinct principals. "
             "Two signatures by the same key, or one key listed under two ids, count once. A "

@@ -42,7 +42,45 @@ def _is_tty(stream: TextIO) -> bool:
         return False
 
 
-class Progress:
+class _TerminalLine:
+    """One line redrawn in place on a terminal: drawing, erasing, closing."""
+
+    stream: TextIO
+    enabled: bool
+    _closed: bool = False
+    # Characters on the line now (what close() erases).
+    _drawn: int = 0
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _show(self, text: str) -> None:
+        # Pad over a longer previous line so no stale characters remain.
+        self._write("\r" + text.ljust(self._drawn))
+        self._drawn = len(text)
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (ValueError, OSError):  # the terminal went away: stop drawing
+            self.enabled = False
+
+    def close(self) -> None:
+        """Erase the line. Further calls do nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.enabled and self._drawn:
+            self._write("\r" + " " * self._drawn + "\r")
+
+
+class Progress(_TerminalLine):
     """A progress bar: ``label [#####-------]  42% (420/1000)``.
 
     Args:
@@ -76,20 +114,10 @@ class Progress:
         if self.total == 0:
             self.enabled = False
         self._shown = ""
-        self._last_len = 0
-        self._closed = False
 
     def __enter__(self) -> Progress:
         self._draw()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __call__(self, n: int = 1) -> None:
         """Same as :meth:`advance`, so the object itself can be passed as a callback."""
@@ -119,24 +147,7 @@ class Progress:
         if key == self._shown:
             return
         self._shown = key
-        text = self.line()
-        self._write("\r" + text)
-        self._last_len = len(text)
-
-    def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (ValueError, OSError):  # the terminal went away: stop drawing
-            self.enabled = False
-
-    def close(self) -> None:
-        """Erase the bar. Further calls do nothing."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.enabled and self._shown:
-            self._write("\r" + " " * self._last_len + "\r")
+        self._show(self.line())
 
 
 def _size(n: int) -> str:
@@ -160,7 +171,7 @@ def _size(n: int) -> str:
     return f"{shown} {unit}"
 
 
-class Meter:
+class Meter(_TerminalLine):
     """How much of an open-ended job is done: ``label: 1.2 MiB received``.
 
     Pass the object (or its :meth:`advance`) as a byte-count callback.
@@ -187,18 +198,9 @@ class Meter:
         self.redraws = 0
         self.enabled = _is_tty(self.stream) if enabled is None else enabled
         self._shown = ""
-        self._closed = False
 
     def __enter__(self) -> Meter:
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __call__(self, n: int) -> None:
         """Same as :meth:`advance`."""
@@ -214,8 +216,7 @@ class Meter:
         text = self.line()
         if text == self._shown:
             return
-        # Pad over a longer previous line so no stale characters remain.
-        self._write("\r" + text.ljust(len(self._shown)))
+        self._show(text)
         self._shown = text
         self.redraws += 1
 
@@ -223,18 +224,3 @@ class Meter:
         """The text the meter shows now (without carriage return)."""
         head = f"{self.label}: " if self.label else ""
         return f"{head}{_size(self.received)} received"
-
-    def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (ValueError, OSError):  # the terminal went away: stop drawing
-            self.enabled = False
-
-    def close(self) -> None:
-        """Erase the line. Further calls do nothing."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.enabled and self._shown:
-            self._write("\r" + " " * len(self._shown) + "\r")

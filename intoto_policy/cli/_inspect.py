@@ -26,6 +26,7 @@
                       "signatures": [KEYID or null]}],
       "skipped": [{"location": STR, "reason": STR}],  # entries that are not envelopes
       "trustedRoot": null or {"source": PATH, "sha256": HEX},   # --trusted-root (additive)
+      "registryKeys": null or {"source": PATH, "keyids": [STR]},   # (additive)
       "bundles": [                       # every Sigstore bundle, in input order (additive)
         {"location": "FILE", "FILE:LINE" or "FILE#N (PATH IN DOCUMENT)",
          "container": "sigstore-bundle" or "npm-attestations" or
@@ -57,7 +58,11 @@ Everything in a bundle entry except ``verification`` is what the bundle
 *claims*: nothing is checked unless ``--trusted-root`` is given, and then
 only ``verification.status == "verified"`` (with its ``signingTime``)
 says the signature, certificate chain and log entry were verified, by the
-same code as ``verify`` (:func:`~intoto_policy.crypto._keyless.verify_bundle`).
+same code as ``verify`` (:func:`~intoto_policy.crypto._keyless.verify_bundle`;
+key-signed bundles with :func:`~intoto_policy.crypto._rekor.verify_keyed`
+against ``--registry-keys``, as for an ``npmRegistryKeys`` functionary).
+``verification.signingTime`` is not compared with a verification time:
+``verify --at`` does that.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from .._errors import IntotoPolicyError, UsageError
+from .._errors import IntotoPolicyError, UsageError, ValidationError
 from ..crypto._keys import PublicKey
 from ..model._dsse import Envelope
 from ..model._json import DEFAULT_LIMITS
@@ -85,6 +90,7 @@ from ._common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, _error, _safe, _write_out
 
 if TYPE_CHECKING:
     from ..crypto._keyless import BundleRecord, SigstoreTrustedRoot
+    from ..crypto._rekor import RegistryKey
     from ..crypto._x509 import CertificateIdentity
     from ..model._attestations import Attestation
 
@@ -120,6 +126,14 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
         help=(
             "Sigstore trusted_root.json: verify each Sigstore bundle against it, with the same "
             "code as 'verify' (without it, nothing in a bundle is verified)"
+        ),
+    )
+    parser.add_argument(
+        "--registry-keys",
+        metavar="KEYS_JSON",
+        help=(
+            'the npm registry\'s keys document ({"keys": [...]}, as served at '
+            "/-/npm/v1/keys): key-signed bundles are verified against it (needs --trusted-root)"
         ),
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -265,7 +279,9 @@ def _claimed_timestamps(material: dict[str, Any]) -> list[str | None]:
     return out
 
 
-def _describe_bundle(att: Attestation, root: SigstoreTrustedRoot | None) -> dict[str, Any]:
+def _describe_bundle(
+    att: Attestation, root: SigstoreTrustedRoot | None, registry: Sequence[RegistryKey]
+) -> dict[str, Any]:
     from ..model._json import loads  # noqa: PLC0415
 
     record = att.bundle
@@ -286,7 +302,7 @@ def _describe_bundle(att: Attestation, root: SigstoreTrustedRoot | None) -> dict
     else:
         error = "a message-signature bundle (no DSSE envelope, no Statement)"
     signer, signer_error = _claimed_signer(material)
-    verification, identity = _verify_bundle(record, root)
+    verification, identity = _verify_bundle(record, root, registry)
     if identity is not None:
         # Verified: show the identity verification established, not the claim.
         signer, signer_error = _certificate_signer(identity), None
@@ -307,16 +323,30 @@ def _describe_bundle(att: Attestation, root: SigstoreTrustedRoot | None) -> dict
 
 
 def _verify_bundle(
-    record: BundleRecord, root: SigstoreTrustedRoot | None
+    record: BundleRecord, root: SigstoreTrustedRoot | None, registry: Sequence[RegistryKey]
 ) -> tuple[dict[str, Any], CertificateIdentity | None]:
     """Verify with the code ``verify`` uses; without a root, say nothing was."""
     from ..crypto._keyless import verify_bundle  # noqa: PLC0415
+    from ..crypto._rekor import is_key_signed, verify_keyed  # noqa: PLC0415
 
     if root is None:
         return {
             "status": NOT_VERIFIED,
             "reason": "no --trusted-root given: nothing in this bundle was verified",
             "signingTime": None,
+        }, None
+    if registry and is_key_signed(record.bundle_json):
+        # As verify does for an npmRegistryKeys functionary.
+        keyed = verify_keyed(record.bundle_json, root.rekor, registry, at=None)
+        if not keyed.ok or keyed.outcome is None:
+            return {"status": "failed", "reason": keyed.reason, "signingTime": None}, None
+        return {
+            "status": "verified",
+            "reason": keyed.reason,
+            "signingTime": {
+                "integratedTime": _rfc3339(keyed.outcome.integrated_time),
+                "timestamps": [_rfc3339(t) for t in keyed.outcome.timestamps],
+            },
         }, None
     # No verification time: inspect shows evidence; 'verify --at' judges it.
     result = verify_bundle(record, root, at=None)
@@ -470,6 +500,9 @@ def _inspect(args: argparse.Namespace) -> int:
     sources: list[str] = args.keys
     keys = [load_public_key_file(path) for path in sources]
     root = _trusted_root(args.trusted_root)
+    registry = _registry_keys(args.registry_keys)
+    if registry and root is None:
+        raise UsageError("--registry-keys needs --trusted-root (the log's key checks the entry)")
     envelopes: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     metablocks: list[dict[str, Any]] = []
@@ -492,7 +525,7 @@ def _inspect(args: argparse.Namespace) -> int:
             # The same reading as 'verify': envelopes, bundles and their containers.
             for att in found:
                 if att.bundle is not None:
-                    bundles.append(_describe_bundle(att, root))
+                    bundles.append(_describe_bundle(att, root, registry))
                 elif att.envelope is not None:
                     envelopes.append(_describe_envelope(att.envelope, att.source, keys, bool(keys)))
                 else:
@@ -508,6 +541,8 @@ def _inspect(args: argparse.Namespace) -> int:
     # Flags that do not apply to the inputs are errors, never silently unused.
     if root is not None and not bundles and not empty_files:
         raise UsageError("--trusted-root: the inputs hold no Sigstore bundle to verify")
+    if registry and not any((b["signer"] or {}).get("kind") == "key" for b in bundles):
+        raise UsageError("--registry-keys: the inputs hold no key-signed Sigstore bundle")
     if keys and not envelopes and bundles and not empty_files:
         raise UsageError(
             "--key checks DSSE envelopes; the inputs hold only Sigstore bundles"
@@ -529,6 +564,9 @@ def _inspect(args: argparse.Namespace) -> int:
         "metablocks": metablocks,
         "skipped": skipped,
         "trustedRoot": None if root is None else {"source": root.source, "sha256": root.sha256},
+        "registryKeys": None
+        if args.registry_keys is None
+        else {"source": args.registry_keys, "keyids": [k.keyid for k in registry]},
         "bundles": bundles,
     }
     if args.format == "json":
@@ -552,6 +590,21 @@ def _trusted_root(path: str | None) -> SigstoreTrustedRoot | None:
     from .._api import load_trusted_root_file  # noqa: PLC0415
 
     return load_trusted_root_file(Path(path))
+
+
+def _registry_keys(path: str | None) -> tuple[RegistryKey, ...]:
+    if path is None:
+        return ()
+    from ..crypto._rekor import parse_registry_keys  # noqa: PLC0415
+    from ..model._json import loads  # noqa: PLC0415
+
+    doc = loads(read_file(path, DEFAULT_LIMITS), source=path)
+    if not isinstance(doc, dict) or set(doc) != {"keys"}:
+        raise ValidationError('not a registry keys document {"keys": [...]}', source=path)
+    try:
+        return parse_registry_keys(doc["keys"])
+    except ValidationError as exc:
+        raise ValidationError(exc.problem, path=exc.path, source=path) from None
 
 
 def _with_bundles(path: str) -> list[Attestation] | None:

@@ -564,3 +564,34 @@ def test_hostile_bundles_are_input_errors(
     assert code == 2
     assert message in out + err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(
+            '{"attestations": [{"predicateType": "x", "bundle": {"mediaType":'
+            ' "application/vnd.dev.sigstore.bundle+json;version=0.1"}}]}',
+            "attestations[0].bundle.verificationMaterial: required member is missing",
+            id="npm document with a bundle missing its material",
+        ),
+        pytest.param(
+            '{"mediaType": "application/vnd.dev.sigstore.bundle+json;version=9"}',
+            "unknown bundle media type",
+            id="unknown bundle media type",
+        ),
+    ],
+)
+def test_broken_container_says_why(
+    content: str, reason: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(content)
+    code, out, err = inspect(capsys, "--format", "json", path)
+    assert code == 2
+    report = json.loads(out)
+    assert report["bundles"] == []
+    [skipped] = report["skipped"]
+    assert reason in skipped["reason"]
+    assert "payloadType" not in skipped["reason"]  # not judged as a DSSE envelope
+    assert err == f"intoto-policy: {path}: no DSSE envelope or Sigstore bundle in this file\n"

@@ -493,7 +493,7 @@ def _metablock(path: str) -> dict[str, Any] | None:
 
 @subcommand(
     "inspect",
-    help="show and check DSSE envelopes, JSON Lines bundles and classic in-toto links/layouts",
+    help="show and check DSSE envelopes, Sigstore bundles and classic in-toto links/layouts",
     arguments=_inspect_arguments,
 )
 def _inspect(args: argparse.Namespace) -> int:
@@ -522,6 +522,8 @@ def _inspect(args: argparse.Namespace) -> int:
             continue
         found = _with_bundles(path) if any(env is None for env, _, _ in entries) else None
         if found is not None:
+            if not any(att.bundle is not None or att.envelope is not None for att in found):
+                empty_files.append(path)
             # The same reading as 'verify': envelopes, bundles and their containers.
             for att in found:
                 if att.bundle is not None:
@@ -609,7 +611,16 @@ def _registry_keys(path: str | None) -> tuple[RegistryKey, ...]:
 
 def _with_bundles(path: str) -> list[Attestation] | None:
     """The file read as ``verify`` reads it, if it holds a Sigstore bundle; else None."""
-    from ..model._attestations import parse_attestations  # noqa: PLC0415
+    from ..model._attestations import is_bundle_container, parse_attestations  # noqa: PLC0415
+    from ..model._json import loads  # noqa: PLC0415
 
-    found = parse_attestations(read_file(path, DEFAULT_LIMITS), source=path)
-    return found if any(att.bundle is not None for att in found) else None
+    data = read_file(path, DEFAULT_LIMITS)
+    found = parse_attestations(data, source=path)
+    if any(att.bundle is not None for att in found):
+        return found
+    # A container that does not parse: say why as verify would, not "not an envelope".
+    try:
+        whole = loads(data, source=path)
+    except IntotoPolicyError:
+        return None
+    return found if is_bundle_container(whole) else None

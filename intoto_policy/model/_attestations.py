@@ -19,7 +19,7 @@ from ..crypto._keyless import BundleRecord, parse_bundles
 from ._dsse import Envelope
 from ._json import DEFAULT_LIMITS, JSONLimits, loads
 
-__all__ = ["Attestation", "parse_attestations"]
+__all__ = ["Attestation", "is_bundle_container", "parse_attestations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,8 @@ def _is_envelope(doc: Any) -> bool:
     return isinstance(doc, Mapping) and "payloadType" in doc and "signatures" in doc
 
 
-def _is_bundle_container(doc: Any) -> bool:
+def is_bundle_container(doc: Any) -> bool:
+    """Whether a parsed JSON document is read as a Sigstore bundle or a container of them."""
     return isinstance(doc, Mapping) and (
         "mediaType" in doc
         or "attestations" in doc
@@ -77,7 +78,7 @@ def _one(doc: Any, raw: bytes, source: str) -> list[Attestation]:
                     source=source, digest=digest, problem=f"not a valid DSSE envelope: {exc}"
                 )
             ]
-    if _is_bundle_container(doc):
+    if is_bundle_container(doc):
         try:
             records = parse_bundles(raw, source=source)
         except InputError as exc:

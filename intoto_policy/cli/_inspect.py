@@ -520,7 +520,11 @@ def _inspect(args: argparse.Namespace) -> int:
                 )
             metablocks.append(meta)
             continue
-        found = _with_bundles(path) if any(env is None for env, _, _ in entries) else None
+        found = (
+            _with_bundles(path, any(env is not None for env, _, _ in entries))
+            if any(env is None for env, _, _ in entries)
+            else None
+        )
         if found is not None:
             if not any(att.bundle is not None or att.envelope is not None for att in found):
                 empty_files.append(path)
@@ -609,14 +613,20 @@ def _registry_keys(path: str | None) -> tuple[RegistryKey, ...]:
         raise ValidationError(exc.problem, path=exc.path, source=path) from None
 
 
-def _with_bundles(path: str) -> list[Attestation] | None:
-    """The file read as ``verify`` reads it, if it holds a Sigstore bundle; else None."""
+def _with_bundles(path: str, has_envelopes: bool) -> list[Attestation] | None:
+    """The file read as ``verify`` reads it, if that finds more; else None.
+
+    More: a Sigstore bundle, or envelopes where the plain reading found none
+    (a Google Container Analysis document), or a container that does not parse.
+    """
     from ..model._attestations import is_bundle_container, parse_attestations  # noqa: PLC0415
     from ..model._json import loads  # noqa: PLC0415
 
     data = read_file(path, DEFAULT_LIMITS)
     found = parse_attestations(data, source=path)
     if any(att.bundle is not None for att in found):
+        return found
+    if not has_envelopes and any(att.envelope is not None for att in found):
         return found
     # A container that does not parse: say why as verify would, not "not an envelope".
     try:

@@ -595,3 +595,40 @@ def test_broken_container_says_why(
     assert reason in skipped["reason"]
     assert "payloadType" not in skipped["reason"]  # not judged as a DSSE envelope
     assert err == f"intoto-policy: {path}: no DSSE envelope or Sigstore bundle in this file\n"
+
+
+V01_BUNDLE = ITEMS / "08-slsaverifier-bundle-v0.1-slsa1draft/attestation.intoto.sigstore"
+
+
+@pytest.mark.parametrize(
+    ("integrated", "stamp"),
+    [
+        pytest.param("9" * 5000, None, id="integrated time of 5000 digits"),
+        pytest.param("\u00b2", None, id="integrated time a non-ASCII digit"),
+        pytest.param(-1, None, id="negative integrated time"),
+        pytest.param(10**20, None, id="integrated time past year 9999"),
+        pytest.param("1674857943", "not base64 at all", id="unreadable RFC 3161 timestamp"),
+        pytest.param("1674857943", "AAAA", id="RFC 3161 timestamp of garbage DER"),
+    ],
+)
+def test_hostile_claims_are_shown_as_unreadable_and_never_verify(
+    integrated: object, stamp: str | None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = json.loads(V01_BUNDLE.read_text())
+    doc["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = integrated
+    if stamp is not None:
+        doc["verificationMaterial"]["timestampVerificationData"] = {
+            "rfc3161Timestamps": [{"signedTimestamp": stamp}]
+        }
+    path = tmp_path / "hostile.sigstore.json"
+    path.write_text(json.dumps(doc))
+    code, out, err = inspect(capsys, "--format", "json", path)
+    assert (code, err) == (0, "")
+    [bundle] = json.loads(out)["bundles"]
+    claimed = bundle["tlogEntries"][0]["integratedTime"]
+    assert claimed in (None, "2023-01-27T22:19:03Z")
+    if stamp is not None:
+        assert bundle["timestamps"] == [None]
+    code, out, err = inspect(capsys, "--format", "json", "--trusted-root", PROD, path)
+    assert (code, err) == (1, "")
+    assert json.loads(out)["bundles"][0]["verification"]["status"] == "failed"

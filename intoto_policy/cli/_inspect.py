@@ -100,6 +100,8 @@ __all__ = ["INSPECT_FORMAT"]
 INSPECT_FORMAT: Final = "intoto-policy/inspect/v1"
 # The status of a bundle when no trusted root was given: claims only.
 NOT_VERIFIED: Final = "not verified"
+# Unix seconds up to year 9999 have 12 digits; longer claims are not shown.
+_MAX_TIME_DIGITS: Final = 12
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -242,25 +244,35 @@ def _claimed_tlog(material: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         kv = entry.get("kindVersion")
         kv = kv if isinstance(kv, dict) else {}
-        raw_time = entry.get("integratedTime")
-        integrated = None
-        # Rekor v2 entries carry no integrated time (0 or absent): TSA times date them.
-        if isinstance(raw_time, str | int) and str(raw_time).isdigit() and int(raw_time) > 0:
-            try:
-                integrated = _rfc3339(datetime.fromtimestamp(int(raw_time), UTC))
-            except (OverflowError, ValueError, OSError):
-                integrated = None
         out.append(
             {
                 "kind": str(kv.get("kind")),
                 "version": str(kv.get("version")),
                 "logIndex": str(entry.get("logIndex")),
-                "integratedTime": integrated,
+                "integratedTime": _claimed_time(entry.get("integratedTime")),
                 "inclusionPromise": isinstance(entry.get("inclusionPromise"), dict),
                 "inclusionProof": isinstance(entry.get("inclusionProof"), dict),
             }
         )
     return out
+
+
+def _claimed_time(raw: Any) -> str | None:
+    """A log entry's integrated time (Unix seconds), or None if absent or unreadable."""
+    # Short ASCII digits only: int() of a huge or non-ASCII digit string raises.
+    if type(raw) is int:
+        text = str(raw) if 0 <= raw < 10**_MAX_TIME_DIGITS else ""
+    else:
+        text = raw if type(raw) is str else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_TIME_DIGITS):
+        return None
+    seconds = int(text)
+    if seconds == 0:
+        return None  # Rekor v2 entries carry none: RFC 3161 timestamps date them.
+    try:
+        return _rfc3339(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _claimed_timestamps(material: dict[str, Any]) -> list[str | None]:

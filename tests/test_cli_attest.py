@@ -575,6 +575,10 @@ def test_inspect_round_trip_json(run: Run, work: Path) -> None:
         ],
         "metablocks": [],
         "skipped": [],
+        # Additive in v1: Sigstore bundles and the trusted root they were checked with.
+        "trustedRoot": None,
+        "registryKeys": None,
+        "bundles": [],
     }
 
 

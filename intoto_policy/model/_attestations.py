@@ -19,7 +19,7 @@ from ..crypto._keyless import BundleRecord, parse_bundles
 from ._dsse import Envelope
 from ._json import DEFAULT_LIMITS, JSONLimits, loads
 
-__all__ = ["Attestation", "parse_attestations"]
+__all__ = ["Attestation", "is_bundle_container", "parse_attestations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,8 @@ def _is_envelope(doc: Any) -> bool:
     return isinstance(doc, Mapping) and "payloadType" in doc and "signatures" in doc
 
 
-def _is_bundle_container(doc: Any) -> bool:
+def is_bundle_container(doc: Any) -> bool:
+    """Whether a parsed JSON document is read as a Sigstore bundle or a container of them."""
     return isinstance(doc, Mapping) and (
         "mediaType" in doc
         or "attestations" in doc
@@ -66,8 +67,49 @@ def _is_bundle_container(doc: Any) -> bool:
     )
 
 
+def _container_analysis(doc: Any, raw: bytes, source: str) -> list[Attestation]:
+    """The DSSE envelopes of a Google Container Analysis document, each on its own.
+
+    Only ``provenance_summary.provenance[i].envelope`` is read: the unsigned
+    copies next to it (``build.intotoStatement``, ``image_summary``) prove
+    nothing and are ignored. The envelope's signature covers the raw payload,
+    which only a key functionary with ``signatureOver: raw-payload`` accepts.
+    """
+    digest = hashlib.sha256(raw).hexdigest()
+    items = (
+        doc["provenance_summary"].get("provenance")
+        if isinstance(doc["provenance_summary"], Mapping)
+        else None
+    )
+    if not isinstance(items, list) or not items:
+        return [
+            Attestation(
+                source=source,
+                digest=digest,
+                problem="provenance_summary.provenance must be a non-empty array",
+            )
+        ]
+    found = []
+    for i, item in enumerate(items):
+        where = f"{source}#{i} (provenance_summary.provenance[{i}].envelope)"
+        envelope = item.get("envelope") if isinstance(item, Mapping) else None
+        try:
+            parsed = Envelope.from_dict(envelope)
+        except ValidationError as exc:
+            found.append(
+                Attestation(
+                    source=where, digest=digest, problem=f"not a valid DSSE envelope: {exc}"
+                )
+            )
+            continue
+        found.append(Attestation.from_envelope(parsed, source=where))
+    return found
+
+
 def _one(doc: Any, raw: bytes, source: str) -> list[Attestation]:
     digest = hashlib.sha256(raw).hexdigest()
+    if isinstance(doc, Mapping) and "provenance_summary" in doc:
+        return _container_analysis(doc, raw, source)
     if _is_envelope(doc):
         try:
             return [Attestation(source=source, digest=digest, envelope=Envelope.from_dict(doc))]
@@ -77,7 +119,7 @@ def _one(doc: Any, raw: bytes, source: str) -> list[Attestation]:
                     source=source, digest=digest, problem=f"not a valid DSSE envelope: {exc}"
                 )
             ]
-    if _is_bundle_container(doc):
+    if is_bundle_container(doc):
         try:
             records = parse_bundles(raw, source=source)
         except InputError as exc:
@@ -105,7 +147,8 @@ def parse_attestations(
     """Find every attestation in one input.
 
     Accepts a DSSE envelope, a Sigstore bundle (or an npm / PEP 740
-    container of bundles), or JSON Lines of any of these. Unparsable parts
+    container of bundles), a Google Container Analysis document (its DSSE
+    envelopes), or JSON Lines of any of these. Unparsable parts
     become attestations with a ``problem``; nothing here raises for bad
     content.
 

@@ -3,7 +3,9 @@
 Three kinds, chosen by a registry keyed on the functionary's ``type`` (or,
 for securesystemslib-style key dicts, its ``keyType``):
 
-* a public key (ed25519, ecdsa, rsa);
+* a public key (ed25519, ecdsa, rsa), whose signatures cover the DSSE PAE,
+  or, only where the layout says ``signatureOver: raw-payload``, the raw
+  payload (Google Cloud Build's Container Analysis provenance);
 * a Sigstore identity: certificate identity and OIDC issuer (exact or
   anchored regex) plus optional Fulcio extension constraints;
 * X.509 constraints: trusted CA certificates plus name constraints;
@@ -72,6 +74,11 @@ class Functionary:
         return None
 
 
+#: The two things a key functionary's signatures may cover (``signatureOver``).
+SIGNATURE_OVER_PAE: Final = "pae"
+SIGNATURE_OVER_RAW: Final = "raw-payload"
+_SIGNATURE_OVER: Final = (SIGNATURE_OVER_PAE, SIGNATURE_OVER_RAW)
+
 #: What a key id looks like (a sha256 hex digest), as opposed to a chosen name.
 _KEYID_SHAPE: Final = re.compile(r"[0-9a-f]{64}")
 
@@ -86,9 +93,15 @@ class KeyFunctionary(Functionary):
 
     Attributes:
         key: The verification key.
+        signature_over: What its signatures cover: ``pae`` (the DSSE
+            pre-authentication encoding, the default and the standard) or
+            ``raw-payload`` (the payload bytes alone, as Google Cloud Build
+            signs). A key verifies signatures of its one kind only: a PAE
+            signature never counts for a ``raw-payload`` key, nor the reverse.
     """
 
     key: PublicKey | None = None
+    signature_over: str = SIGNATURE_OVER_PAE
 
     @property
     def public_key(self) -> PublicKey:
@@ -176,9 +189,19 @@ def _pattern(data: Mapping[str, Any], name: str, path: str) -> ValuePattern | st
 
 def _key(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
     nb, na = _window(data, path)
+    over = data.get("signatureOver", SIGNATURE_OVER_PAE)
+    if over not in _SIGNATURE_OVER:
+        raise ValidationError(
+            f"signatureOver must be one of {', '.join(_SIGNATURE_OVER)} (got {over!r})", path=path
+        )
     try:
         key = PublicKey.from_dict(
-            {k: v for k, v in data.items() if k not in ("notBefore", "notAfter", "type")}, fid
+            {
+                k: v
+                for k, v in data.items()
+                if k not in ("notBefore", "notAfter", "type", "signatureOver")
+            },
+            fid,
         )
     except KeyFormatError as exc:
         raise ValidationError(exc.problem, path=path) from None
@@ -198,7 +221,9 @@ def _key(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
                     "convention (securesystemslib or legacy)",
                     path=path,
                 )
-    return KeyFunctionary(id=fid, not_before=nb, not_after=na, kind="key", key=key)
+    return KeyFunctionary(
+        id=fid, not_before=nb, not_after=na, kind="key", key=key, signature_over=over
+    )
 
 
 def _sigstore(fid: str, data: Mapping[str, Any], path: str) -> Functionary:

@@ -24,7 +24,7 @@ from ..crypto._rekor import is_key_signed, verify_keyed
 from ..crypto._x509 import CertificateIdentity
 from ..model._attestations import Attestation
 from ..model._dsse import MAX_TRIAL_SIGNATURES, Envelope
-from ..policy._functionaries import RegistryKeysFunctionary
+from ..policy._functionaries import SIGNATURE_OVER_RAW, RegistryKeysFunctionary
 from ..report._model import (
     AttestationRef,
     RejectReason,
@@ -64,6 +64,7 @@ def _authenticate_one(ctx: Context, att: Attestation) -> Authentic | None:
             for key in check.verified_by:
                 for func_id, signer in _key_signers(ctx, key.fingerprint):
                     signers[func_id] = signer
+        signers.update(_raw_payload_signers(ctx, env))
         x509_signers, x509_problem = _certificate_signers(ctx, att, env)
         signers.update(x509_signers)
         if not signers:
@@ -205,6 +206,22 @@ def _key_signers(ctx: Context, fingerprint: str) -> list[tuple[str, Signer]]:
             kf = ctx.functionary_of[id(key)]
             found.append((kf.id, Signer(principal=key.principal_id, kind="key", keyid=kf.id)))
         ctx.key_signers[fingerprint] = found
+    return found
+
+
+def _raw_payload_signers(ctx: Context, env: Envelope) -> dict[str, Signer]:
+    """Signatures over the raw payload, by keys the layout marks ``raw-payload``.
+
+    Google Cloud Build signs the payload bytes, not the PAE; only a key the
+    layout explicitly declares so is tried that way (never the PAE keys).
+    """
+    raw = [f for f in ctx.key_functionaries if f.signature_over == SIGNATURE_OVER_RAW]
+    found: dict[str, Signer] = {}
+    for sig in env.signatures[:MAX_TRIAL_SIGNATURES] if raw else ():
+        for func in raw:
+            if func.id not in found and func.public_key.verify(sig.sig, env.payload):
+                key = func.public_key
+                found[func.id] = Signer(principal=key.principal_id, kind="key", keyid=func.id)
     return found
 
 

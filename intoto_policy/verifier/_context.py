@@ -240,7 +240,8 @@ class Context:
             keys=public_keys,
             functionary_of={id(kf.public_key): kf for kf in keys},
             key_signers={},
-            key_index=KeyIndex(public_keys),
+            # Only PAE keys check PAE signatures; raw-payload keys are tried apart.
+            key_index=KeyIndex([f.public_key for f in keys if f.signature_over == "pae"]),
             x509_functionaries=[
                 f for f in layout.functionaries.values() if isinstance(f, X509Functionary)
             ],

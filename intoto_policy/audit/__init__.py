@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "AuditConfig": "_task",
     "AuditContext": "_task",
     "audit_subject": "_task",
+    "config_digest": "_task",
     "run_local": "_local",
 }
 
@@ -26,6 +27,7 @@ __all__ = [
     "AuditConfig",
     "AuditContext",
     "audit_subject",
+    "config_digest",
     "run_local",
 ]
 
@@ -33,4 +35,4 @@ __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from ._local import run_local
-    from ._task import VERDICTS, AuditConfig, AuditContext, audit_subject
+    from ._task import VERDICTS, AuditConfig, AuditContext, audit_subject, config_digest

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from .._errors import IntotoPolicyError
 
-__all__ = ["VERDICTS", "AuditConfig", "AuditContext", "audit_subject"]
+__all__ = ["VERDICTS", "AuditConfig", "AuditContext", "audit_subject", "config_digest"]
 
 #: Every verdict an audit line can carry.
 VERDICTS: Final = ("pass", "fail", "no-evidence", "error")
@@ -53,6 +53,61 @@ class AuditConfig:
     verifier_id: str | None = None
 
 
+def _redacted_store(url: str) -> str:
+    # The password never enters a results file, even hashed (a digest of a
+    # short password can be guessed offline); scheme, user, host, port,
+    # database or path still tell stores apart.
+    import urllib.parse  # noqa: PLC0415
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=user + host))
+
+
+def config_digest(config: AuditConfig) -> str:
+    """The digest of everything that decides a subject's verdict.
+
+    Recorded on every results line so that a resumed audit reuses only
+    lines made under the same configuration: the layout's bytes, the
+    parameters, the verification time, the store (its URL without a
+    password), the layout owner keys, the trusted root's bytes and whether
+    an unsigned layout is accepted. The engine, the worker count and the
+    VSA settings do not change a verdict and are left out.
+
+    Args:
+        config: The audit's configuration.
+
+    Returns:
+        ``sha256:HEX`` over a canonical JSON form of those settings.
+    """
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+    from datetime import UTC  # noqa: PLC0415
+
+    def sha256(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    def canonical(value: Any) -> bytes:
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    doc = {
+        "v": 1,
+        "layout": sha256(config.layout_data),
+        "params": sorted(config.params.items()),
+        "at": config.at.astimezone(UTC).isoformat(),
+        "store": _redacted_store(config.store_url),
+        "layoutKeys": sorted(sha256(canonical(key)) for _, key in config.layout_keys),
+        "trustedRoot": sha256(config.trusted_root[1]) if config.trusted_root else None,
+        "unsignedLayout": config.allow_unsigned,
+    }
+    return f"sha256:{sha256(canonical(doc))}"
+
+
 class AuditContext:
     """A worker's compiled layout and open store.
 
@@ -66,6 +121,7 @@ class AuditContext:
         self.loaded = loaded
         self.trusted_root = trusted_root
         self.checks = checks
+        self.config_digest = config_digest(config)
         from ..store import open_store  # noqa: PLC0415
 
         self.store = open_store(config.store_url)
@@ -120,7 +176,7 @@ def audit_subject(context: AuditContext, subject: str) -> dict[str, Any]:
         ``error`` when it could not be audited), ``failures`` (reasons),
         ``evidence`` (sha256 of the attestations that counted),
         ``considered`` (how many were read), ``layoutDigest``,
-        ``verifiedAt``, and with ``vsa`` a ``vsaStatement`` on a pass.
+        ``configDigest`` (:func:`config_digest`), ``verifiedAt``, and with ``vsa`` a ``vsaStatement`` on a pass.
     """
     from ..store import attestations_for, parse_digest  # noqa: PLC0415
     from ..verifier._core import verify_attestations  # noqa: PLC0415
@@ -133,6 +189,7 @@ def audit_subject(context: AuditContext, subject: str) -> dict[str, Any]:
         "evidence": [],
         "considered": 0,
         "layoutDigest": f"sha256:{context.loaded.info.digest}",
+        "configDigest": context.config_digest,
         "verifiedAt": config.at.isoformat().replace("+00:00", "Z"),
     }
     try:

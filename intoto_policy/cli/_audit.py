@@ -9,9 +9,15 @@ appends one JSON line per subject to ``--output``::
      "layoutDigest": "sha256:HEX", "verifiedAt": RFC3339,
      "vsa": ENVELOPE}          # with --vsa-key, on a pass
 
-It is resumable: subjects already in ``--output`` are skipped (the file
-must have been written for the same layout), except those whose verdict
-was ``error``: they are audited again and the later line wins. A summary table goes to
+Every line also carries ``configDigest``: a digest of the whole effective
+configuration (layout bytes, parameters, ``--at``, store, layout keys,
+trusted root, ``--unsigned-layout``). It is resumable: subjects already in
+``--output`` are skipped when their line carries this run's configuration
+digest; a line made under another configuration is an error (exit 2), never
+reused. Lines whose verdict was ``error`` are audited again and the later
+line wins; with ``--vsa-key`` so is a ``pass`` line whose VSA that key does
+not verify. The lines are not authenticated otherwise: whoever can write
+``--output`` can forge them (see the guide). A summary table goes to
 stdout, a progress bar to stderr on a terminal. Exit 0 when every subject
 passed, 1 otherwise, 2 for bad input.
 """
@@ -24,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import InputError, UsageError
+from .._errors import InputError, IntotoPolicyError, UsageError
 from ..model._json import LAYOUT_LIMITS, TRUSTED_ROOT_LIMITS, JSONLimits
 from ..sources._files import load_private_key_file, load_public_key_file, read_file
 from ..sources._outputs import append_line, refuse_overwriting_inputs
@@ -110,14 +116,22 @@ def _subjects_file(path: str) -> list[str]:
     return list(out)
 
 
-def _done(path: str, layout_digest: str) -> dict[str, str]:
+def _done(
+    path: str, layout_digest: str, config_digest: str, vsa_key: Any = None, at: str = ""
+) -> dict[str, str]:
     """Verdicts already in the results file (subject -> verdict).
 
     A line that does not parse (the last one, cut by a kill) is ignored:
-    its subject is audited again.
+    its subject is audited again. Every other line must carry this run's
+    configuration digest: a line made under other parameters, another
+    time, store, owner keys, trusted root or unsigned flag is refused, not
+    reused. With ``vsa_key`` a passing line counts only if its VSA is
+    signed by that key for that subject, time and layout; otherwise the
+    subject is audited again.
 
     Raises:
-        InputError: The file holds results for another layout.
+        InputError: The file holds results for another layout or another
+            configuration.
     """
     from ..audit import VERDICTS  # noqa: PLC0415
 
@@ -141,10 +155,42 @@ def _done(path: str, layout_digest: str) -> dict[str, str]:
                 f"({_safe(str(doc.get('layoutDigest'))[:80])}): write to a new --output",
                 source=path,
             )
-        done[doc["subject"]] = doc["verdict"]
+        if doc.get("configDigest") != config_digest:
+            raise InputError(
+                f"line {number}: results file was written for another configuration "
+                "(parameters, --at, --store, --layout-key, --trusted-root or "
+                "--unsigned-layout differ): write to a new --output",
+                source=path,
+            )
+        verdict = doc["verdict"]
+        if verdict == "pass" and vsa_key is not None and not _vsa_vouches(doc, vsa_key, at):
+            verdict = "error"  # not authenticated: audited again
+        done[doc["subject"]] = verdict
     # A subject that could not be audited (a store error) is tried again;
     # its later line supersedes the earlier one.
     return {subject: verdict for subject, verdict in done.items() if verdict != "error"}
+
+
+def _vsa_vouches(doc: dict[str, Any], key: Any, at: str) -> bool:
+    """Whether a line's VSA is signed by ``key`` and passes its subject at ``at``."""
+    from ..model._dsse import Envelope  # noqa: PLC0415
+
+    try:
+        envelope = Envelope.from_dict(doc["vsa"])
+        if not envelope.verified_keys([key]):
+            return False
+        statement = json.loads(envelope.payload)
+        predicate = statement["predicate"]
+        alg, _, value = doc["subject"].partition(":")
+        digest = "sha256:" + predicate["policy"]["digest"]["sha256"]
+        return bool(
+            predicate["verificationResult"] == "PASSED"
+            and predicate["timeVerified"] == at
+            and digest == doc["layoutDigest"]
+            and any(s.get("digest", {}).get(alg) == value for s in statement["subject"])
+        )
+    except (IntotoPolicyError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _check_flags(args: argparse.Namespace) -> None:
@@ -164,7 +210,7 @@ def _audit(args: argparse.Namespace) -> int:
     _check_flags(args)
     import hashlib  # noqa: PLC0415
 
-    from ..audit import AuditConfig, AuditContext, run_local  # noqa: PLC0415
+    from ..audit import AuditConfig, AuditContext, config_digest, run_local  # noqa: PLC0415
 
     inputs: list[Any] = [args.layout, *args.layout_key]
     inputs += [p for p in (args.trusted_root, args.params_file, args.subjects) if p]
@@ -203,7 +249,13 @@ def _audit(args: argparse.Namespace) -> int:
             else _subjects_file(args.subjects)
         )
         layout_digest = f"sha256:{hashlib.sha256(layout_data).hexdigest()}"
-        done = _done(args.output, layout_digest)
+        done = _done(
+            args.output,
+            layout_digest,
+            config_digest(config),
+            vsa_key.public_key if vsa_key is not None else None,
+            at.isoformat().replace("+00:00", "Z"),
+        )
         todo = [s for s in subjects if s not in done]
         counts = {"pass": 0, "fail": 0, "no-evidence": 0, "error": 0}
         for subject in subjects:

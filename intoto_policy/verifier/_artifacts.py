@@ -142,18 +142,36 @@ def _merge(
 ) -> dict[str, DigestSet]:
     # Several counted attestations of one step: an artifact on which they
     # disagree is left out, so no MATCH can consume it (fail closed).
-    merged: dict[str, DigestSet] = {}
-    conflicted: set[str] = set()
+    # Otherwise its digest is the union of every algorithm any of them
+    # gave: keeping only the first set would drop an algorithm on which a
+    # later MATCH disagrees, and the verdict would depend on the order of
+    # the attestations. "Disagree" is decided over all of them at once, so
+    # it is order-independent too: two values for one algorithm (known or
+    # custom: a custom name is never compared for a MATCH, but one name
+    # with two values is not a single artifact), or two distinct sets that
+    # share no acceptable algorithm.
+    everyone: dict[str, list[DigestSet]] = {}
     for artifacts in maps:
         for name, digest in artifacts.items():
-            if name in conflicted:
-                continue
-            seen = merged.get(name)
-            if seen is None:
-                merged[name] = digest
-            elif seen != digest and not seen.matches(digest, acceptable):
-                conflicted.add(name)
-                del merged[name]
+            everyone.setdefault(name, []).append(digest)
+    merged: dict[str, DigestSet] = {}
+    for name, digests in everyone.items():
+        distinct = list(dict.fromkeys(digests))
+        if len(distinct) == 1:
+            merged[name] = distinct[0]
+            continue
+        union: dict[str, str] = {}
+        agree = all(
+            union.setdefault(alg, value) == value
+            for digest in distinct
+            for alg, value in digest.items()
+        )
+        if agree and all(
+            first.matches(second, acceptable)
+            for i, first in enumerate(distinct)
+            for second in distinct[i + 1 :]
+        ):
+            merged[name] = DigestSet(union)
     return merged
 
 

@@ -139,24 +139,33 @@ def attribute_checks(
     A rule that reads ``signer`` is evaluated once per authorised signer of
     the candidate (never on a signer the attestation picks): a signer for
     which it does not hold is no longer counted for this predicate, and
-    the rule fails when no signer is left.
+    the rule fails when no signer is left. Those rules settle the counted
+    signers first (:func:`_settle_signers`); ``signers`` is then the
+    survivors for every rule, whatever the order of the rules.
     """
     checks: list[Check] = []
     if not pred.attributes:
         return checks
     values = {pid: cand.auth.signer_value(s) for pid, s in cand.principals.items()}
-    activation = {**cand.auth.activation(), "signers": list(values.values())}
+    base = cand.auth.activation()
+    # The rules reading ``signer`` decide first, together, which signers
+    # survive; every rule (these included) then sees ``signers`` as the
+    # survivors, so the outcome does not depend on the order of the rules.
+    dropped_by = _settle_signers(ctx, pred, cand, values, base)
+    values = {pid: v for pid, v in values.items() if pid in cand.principals}
+    activation = {**base, "signers": list(values.values())}
     try:
         bound = cel_bind(activation) if len(pred.attributes) > 1 else None
     except LayoutError:
         bound = None  # each rule then reports the conversion error itself
-    for attr in pred.attributes:
+    for index, attr in enumerate(pred.attributes):
         compiled = ctx.layout.compiled(attr.rule)
-        dropped: list[str] = []
+        dropped: list[str] = dropped_by.get(index, [])
         if compiled.reads_signer:
-            result, activation_seen, dropped = _per_signer(
+            result, activation_seen, late = _per_signer(
                 cand, compiled, activation, values, attr.allow_if_no_claim
             )
+            dropped = dropped + late  # empty once settled; kept as a safety net
         else:
             result, activation_seen = compiled.evaluate(activation, bound), activation
         if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes and not dropped:
@@ -223,6 +232,60 @@ def attribute_checks(
             )
         )
     return checks
+
+
+def _settle_signers(
+    ctx: Context,
+    pred: ExpectedPredicate,
+    cand: Candidate,
+    values: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+) -> dict[int, list[str]]:
+    """Drop the signers for which a rule reading ``signer`` does not hold.
+
+    Rounds until nothing changes (a greatest fixed point; the set only
+    shrinks, so at most one round per signer): each round evaluates every
+    such rule on every surviving signer, with ``signers`` bound to the
+    survivors of the previous round, and then removes from
+    ``cand.principals`` each signer some rule dropped. A signer is kept by
+    a rule when it holds for it, or when it reads an absent claim and
+    ``allowIfNoClaim`` is set. When a rule holds for no survivor nothing
+    more is removed: the candidate fails on that rule afterwards.
+
+    Returns:
+        The labels of the signers each rule dropped, by the rule's index.
+    """
+    rules = [
+        (index, attr, compiled)
+        for index, attr in enumerate(pred.attributes)
+        if (compiled := ctx.layout.compiled(attr.rule)).reads_signer
+    ]
+    dropped_by: dict[int, list[str]] = {}
+    while rules:
+        survivors = [pid for pid in values if pid in cand.principals]
+        activation = {**base, "signers": [values[pid] for pid in survivors]}
+        drops: dict[str, None] = {}
+        for index, attr, compiled in rules:
+            kept = False
+            failed: list[str] = []
+            for pid in survivors:
+                result = compiled.evaluate({**activation, "signer": values[pid]})
+                if result.outcome is Outcome.TRUE or (
+                    result.outcome is Outcome.MISSING and attr.allow_if_no_claim
+                ):
+                    kept = True
+                else:
+                    failed.append(pid)
+            if not kept:
+                return dropped_by  # this rule fails the candidate
+            if failed:
+                dropped_by.setdefault(index, []).extend(cand.principals[p].label for p in failed)
+                drops.update(dict.fromkeys(failed))
+        if not drops:
+            return dropped_by
+        for pid in drops:
+            del cand.principals[pid]
+    return dropped_by
 
 
 def _per_signer(

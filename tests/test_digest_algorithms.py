@@ -113,7 +113,17 @@ CASES = [
         False,
     ),
     ("gitCommit-by-default", _layout(), {"gitCommit": SHA1}, {"gitCommit": SHA1}, True),
-]
+    # Variable-output functions count for a MATCH only with 256 bits or more.
+    ("blake2b-1-byte-default", _layout(), {"blake2b": "ab"}, {"blake2b": "ab", "shake128": "00"},
+     False),
+    ("blake2b-1-byte-even-when-listed", _layout(top=["blake2b"]), {"blake2b": "ab"},
+     {"blake2b": "ab"}, False),
+    ("shake256-31-bytes", _layout(), {"shake256": "c" * 62}, {"shake256": "c" * 62}, False),
+    ("blake2b-256-bits", _layout(), {"blake2b": "c" * 64}, {"blake2b": "c" * 64}, True),
+    ("blake2s-full", _layout(), {"blake2s": "c" * 64}, {"blake2s": "c" * 64}, True),
+    ("short-blake2b-disagreeing-beside-sha256", _layout(), {"sha256": SHA256, "blake2b": "ab"},
+     {"sha256": SHA256, "blake2b": "ac"}, False),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -167,3 +177,27 @@ def test_lint_warns_on_weak_algorithms(doc: dict[str, Any], warned: list[str]) -
     findings = lint_layout(parsed, source="l.yml", lines=lines, at=AT)
     assert [f.pointer for f in findings if "broken" in f.message] == warned
     assert all(f.severity == "warning" for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("product", "given", "verdict"),
+    [
+        pytest.param({"blake2b": "ab"}, {"blake2b": "ab"}, False, id="blake2b-1-byte"),
+        pytest.param({"shake128": "00"}, {"shake128": "00"}, False, id="shake128-1-byte"),
+        pytest.param({"blake2b": "c" * 128}, {"blake2b": "c" * 128}, True, id="blake2b-512-bits"),
+    ],
+)
+def test_subject_binding_needs_256_bits(
+    product: dict[str, str], given: dict[str, str], verdict: bool
+) -> None:
+    from intoto_policy import DigestSet
+
+    doc = _layout()
+    doc["subjectSteps"] = ["build"]
+    report = verify_attestations(
+        Layout.from_dict(doc),
+        [_link("build", {}, {"app": product}), _link("deploy", {"app": product}, {})],
+        at=AT,
+        subjects=[DigestSet(given)],
+    )
+    assert bool(report) is verdict, [c.message for c in report.failures]

@@ -202,7 +202,19 @@ MATCHING: list[tuple[str, dict[str, str], dict[str, str], frozenset[str] | None,
     ),
     ("empty-acceptable-set", {"sha256": SHA256_A}, {"sha256": SHA256_A}, frozenset(), False),
     ("git-commit", {"gitCommit": SHA1_A}, {"gitCommit": SHA1_A}, None, True),
-]
+    # Truncated variable-output digests never establish identity.
+    ("blake2b-1-byte", {"blake2b": "ab"}, {"blake2b": "ab"}, None, False),
+    ("shake128-1-byte", {"shake128": "00"}, {"shake128": "00"}, None, False),
+    ("blake2s-31-bytes", {"blake2s": "a" * 62}, {"blake2s": "a" * 62}, None, False),
+    ("shake256-1-byte-listed", {"shake256": "00"}, {"shake256": "00"}, frozenset({"shake256"}),
+     False),
+    ("blake2b-256-bits", {"blake2b": "a" * 64}, {"blake2b": "a" * 64}, None, True),
+    ("shake128-512-bits", {"shake128": "a" * 128}, {"shake128": "a" * 128}, None, True),
+    ("short-blake2b-conflict-still-fails", {"sha256": SHA256_A, "blake2b": "ab"},
+     {"sha256": SHA256_A, "blake2b": "ac"}, None, False),
+    ("short-blake2b-beside-sha256", {"sha256": SHA256_A, "blake2b": "ab"},
+     {"sha256": SHA256_A, "blake2b": "ab"}, None, True),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from .._errors import ValidationError
 __all__ = [
     "DEFAULT_ACCEPTABLE",
     "KNOWN_ALGORITHMS",
+    "MIN_MATCH_HEX",
     "WEAK_ALGORITHMS",
     "DigestSet",
     "acceptable_algorithms",
@@ -54,6 +55,13 @@ _FIXED: Final[Mapping[str, frozenset[int]]] = {
     "shake128": frozenset(range(2, 513, 2)),
     "shake256": frozenset(range(2, 513, 2)),
 }
+
+#: Variable-output functions: a value this short (fewer than 256 bits) is
+#: checked for disagreement but never enough to say two artifacts are the
+#: same, whatever the layout accepts (a 1-byte blake2b is a guessable
+#: label, not an identity).
+MIN_MATCH_HEX: Final = 64
+_VARIABLE: Final = frozenset({"blake2b", "blake2s", "shake128", "shake256"})
 
 #: Algorithm names the in-toto attestation spec defines.
 KNOWN_ALGORITHMS: Final = frozenset(_FIXED)
@@ -172,7 +180,11 @@ class DigestSet(Mapping[str, str]):
         """Whether two digest sets name the same artifact.
 
         They match when they share at least one acceptable algorithm and
-        every shared algorithm the spec names agrees. A disagreement on any
+        every shared algorithm the spec names agrees. A variable-output
+        function (blake2b, blake2s, shake128, shake256) counts as that
+        shared acceptable algorithm only with at least 256 bits
+        (:data:`MIN_MATCH_HEX` hex digits); a shorter value that disagrees
+        is still a mismatch. A disagreement on any
         shared known algorithm is a mismatch, even if another agrees and
         even if that algorithm is not acceptable (a weak digest that
         disagrees still says the two differ); custom algorithm names are
@@ -189,7 +201,7 @@ class DigestSet(Mapping[str, str]):
             if alg in acceptable:
                 if other[alg] != value:
                     return False
-                shared = True
+                shared = shared or alg not in _VARIABLE or len(value) >= MIN_MATCH_HEX
             elif alg in KNOWN_ALGORITHMS and other[alg] != value:
                 return False
         return shared

@@ -330,6 +330,24 @@ def lint_layout(
                         f"{pp}/expectedAttributes/{m}",
                     )
                     continue
+                ptypes = pred.get("predicateTypes")
+                if (
+                    attr.get("allowIfNoClaim") is True
+                    and isinstance(ptypes, list)
+                    and len(ptypes) > 1
+                    and not _tests_predicate_type(rule_text)
+                ):
+                    # An absent claim passes: on an attestation of another of
+                    # the listed types the rule's fields are usually absent.
+                    add(
+                        "warning",
+                        f"step {excerpt(label)}: rule {excerpt(rule_text)} sets allowIfNoClaim "
+                        f"under predicateTypes with {len(ptypes)} types but does not test "
+                        "predicateType, so it passes without checking anything on an "
+                        "attestation of a type whose data lacks its fields: guard it, e.g. "
+                        "predicateType != 'TYPE' || ...",
+                        f"{pp}/expectedAttributes/{m}",
+                    )
                 kinds = [built[f] for f in fl if isinstance(f, str) and f in built]
                 if (
                     compiled.reads_signer
@@ -348,6 +366,16 @@ def lint_layout(
                     )
     findings.sort(key=lambda f: (f.line or 0, f.pointer))
     return findings
+
+
+_STRING_LITERAL = re.compile(r"'(?:\\.|[^'\\])*'|\"(?:\\.|[^\"\\])*\"")
+_PREDICATE_TYPE = re.compile(r"\bpredicateType\b")
+
+
+def _tests_predicate_type(rule: str) -> bool:
+    """Whether a CEL rule reads the variable ``predicateType`` (not a field of that name)."""
+    code = _STRING_LITERAL.sub("''", rule)
+    return any(not code[: m.start()].rstrip().endswith(".") for m in _PREDICATE_TYPE.finditer(code))
 
 
 def _items(value: Any) -> list[Any]:

@@ -13,7 +13,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._errors import InputError, IntotoPolicyError, JSONError, KeyFormatError, ValidationError
 from ..crypto._keys import (
@@ -25,8 +25,10 @@ from ..crypto._keys import (
     public_key_from_dict,
 )
 from ..model._digests import DigestSet
-from ..model._dsse import Envelope
 from ..model._json import DEFAULT_LIMITS, JSONLimits, loads
+
+if TYPE_CHECKING:  # envelopes only: classic links and keys do not need the DSSE model
+    from ..model._dsse import Envelope
 
 __all__ = [
     "KEY_LIMITS",
@@ -50,7 +52,7 @@ PassphraseSource = bytes | Callable[[], bytes] | None
 #: One entry of :func:`load_envelopes`: the envelope (``None`` when the
 #: entry could not be used), where it came from (``FILE`` or ``FILE:LINE``)
 #: and why it was skipped (``""`` for a usable envelope).
-EnvelopeEntry = tuple[Envelope | None, str, str]
+EnvelopeEntry = tuple["Envelope | None", str, str]
 
 _CHUNK: Final = 1024 * 1024
 
@@ -244,6 +246,8 @@ def _entry(data: bytes, limits: JSONLimits) -> tuple[Envelope | None, str, str]:
     except JSONError as exc:
         return None, exc.problem, "invalid"
     kind = "object" if isinstance(doc, dict) else "other"
+    from ..model._dsse import Envelope  # noqa: PLC0415
+
     try:
         return Envelope.from_dict(doc), "", kind
     except ValidationError as exc:

@@ -74,7 +74,7 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
     )
     parser.add_argument(
-        "--version", action=_VersionAction, help="show the program's version number and exit"
+        "--version", action=_VersionAction, help="show program's version number and exit"
     )
     groups: dict[tuple[str, ...], Any] = {(): parser.add_subparsers(dest="command", required=True)}
     named = [cmd for cmd in _REGISTRY if argv and cmd.words[0] == argv[0]]

@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import IntotoPolicyError, UsageError
-from ..crypto._keys import PublicKey
 from ..sources._files import (
     load_envelopes,
     load_public_key_file,
@@ -47,6 +46,7 @@ from ._classic_doc import classic_document, classic_summary
 from ._common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, _error, _safe, _write_out, subcommand
 
 if TYPE_CHECKING:
+    from ..crypto._keys import PublicKey
     from ..model._dsse import Envelope
 
 __all__ = ["INSPECT_FORMAT"]

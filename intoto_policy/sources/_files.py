@@ -16,18 +16,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from .._errors import InputError, IntotoPolicyError, JSONError, KeyFormatError, ValidationError
-from ..crypto._keys import (
-    PrivateKey,
-    PublicKey,
-    load_private_key_pem,
-    load_public_key_pem,
-    private_key_from_dict,
-    public_key_from_dict,
-)
 from ..model._digests import DigestSet
 from ..model._json import DEFAULT_LIMITS, JSONLimits, loads
 
-if TYPE_CHECKING:  # envelopes only: classic links and keys do not need the DSSE model
+if TYPE_CHECKING:  # loaded where used: reading a file needs neither keys nor envelopes
+    from ..crypto._keys import PrivateKey, PublicKey
     from ..model._dsse import Envelope
 
 __all__ = [
@@ -183,6 +176,8 @@ def load_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
         JSONError: The file looks like JSON but is not acceptable JSON.
         KeyFormatError: The content is not a supported public key.
     """
+    from ..crypto._keys import load_public_key_pem, public_key_from_dict  # noqa: PLC0415
+
     name = os.fspath(path)
     data = read_file(name, KEY_LIMITS)
     try:
@@ -221,6 +216,8 @@ def load_private_key_file(
             encrypted and no passphrase was given.
         SigningError: The passphrase is wrong.
     """
+    from ..crypto._keys import load_private_key_pem, private_key_from_dict  # noqa: PLC0415
+
     name = os.fspath(path)
     data = read_file(name, KEY_LIMITS)
     if _is_json(data):

@@ -2,6 +2,7 @@
 
 Usage: python bench/bench_classic.py [--quick] [--repeat N]
        python bench/bench_classic.py --whole-process [--stages] [--artifacts N] [--repeat N]
+                                     [--tree DIR]
 
 Builds supply chains with in-toto's own API (ed25519 functionaries; step k
 records the previous step's products as materials and the same files as
@@ -24,7 +25,10 @@ same chain, 3 steps x N artifacts (default 30,000), DSSE links and
 metablock links: ``in-toto-verify`` vs ``intoto-policy verify``, each a
 fresh interpreter (start-up and imports included), taking turns, and
 prints the median and minimum wall and CPU (user + system) times and the
-speed-ups (reference time / ours). ``--stages`` adds the CPU time of each
+speed-ups (reference time / ours). ``--tree DIR`` adds ``intoto-policy
+verify`` run from another source tree (e.g. a checkout of main), taking
+turns with the other two, to compare before and after on a shared machine.
+``--stages`` adds the CPU time of each
 stage of the DSSE chain's work (read, hash, base64, signature, JSON), to
 see what is left once start-up is paid.
 
@@ -297,7 +301,7 @@ def _owner_pem(owner: dict[str, Any], path: Path) -> None:
     )
 
 
-def whole_process(tmp: Path, n: int, repeat: int) -> None:
+def whole_process(tmp: Path, n: int, repeat: int, other: Path | None = None) -> None:
     print(
         f"\n== whole process: 3 steps x {n:,} artifacts "
         f"(median of {repeat}, fresh interpreter each run, taking turns) =="
@@ -313,11 +317,16 @@ def whole_process(tmp: Path, n: int, repeat: int) -> None:
         ours_cmd = [str(bindir / "intoto-policy"), "verify", "root.layout"]
         ours_cmd += ["--layout-key", str(tmp / "owner.pub"), "--attestations", "."]
 
-        def once(cmd: list[str], where: Path = directory) -> tuple[float, float]:
+        # The other tree's package first on the path, its own bytecode cache.
+        other_env = dict(env, PYTHONPATH=str(other), PYTHONPYCACHEPREFIX=str(tmp / "pyc-other"))
+
+        def once(
+            cmd: list[str], where: Path = directory, run_env: dict[str, str] = env
+        ) -> tuple[float, float]:
             """Wall time and CPU time (user + system) of one run."""
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            done = subprocess.run(cmd, cwd=where, env=env, capture_output=True, check=False)
+            done = subprocess.run(cmd, cwd=where, env=run_env, capture_output=True, check=False)
             elapsed = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             assert done.returncode == 0, done.stderr.decode()[-2000:]
@@ -326,10 +335,14 @@ def whole_process(tmp: Path, n: int, repeat: int) -> None:
 
         for cmd in (reference_cmd, ours_cmd):  # warm-up: fills the bytecode cache
             once(cmd)
-        theirs_runs, ours_runs = [], []
+        if other is not None:
+            once(ours_cmd, run_env=other_env)
+        theirs_runs, ours_runs, other_runs = [], [], []
         for _ in range(repeat):
             theirs_runs.append(once(reference_cmd))
             ours_runs.append(once(ours_cmd))
+            if other is not None:
+                other_runs.append(once(ours_cmd, run_env=other_env))
         # Wall time is what a user waits; CPU time is steadier on a busy machine.
         for what, index in (("wall", 0), ("cpu", 1)):
             theirs_t = [r[index] for r in theirs_runs]
@@ -341,6 +354,13 @@ def whole_process(tmp: Path, n: int, repeat: int) -> None:
                 f"(min: {min(theirs_t):.3f} s vs {min(ours_t):.3f} s, "
                 f"{min(theirs_t) / min(ours_t):.1f}x)"
             )
+            if other_runs:
+                other_t = [r[index] for r in other_runs]
+                print(
+                    f"{'':9s}        {what:4s}: --tree {other}: {statistics.median(other_t):7.3f} s"
+                    f"   speed-up {theirs / statistics.median(other_t):5.1f}x   (min: "
+                    f"{min(other_t):.3f} s, {min(theirs_t) / min(other_t):.1f}x)"
+                )
         shutil.rmtree(directory)
 
 
@@ -437,12 +457,18 @@ def main() -> None:
         action="store_true",
         help="with --whole-process: also the CPU of each stage of the DSSE chain's work",
     )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=None,
+        help="with --whole-process: also run intoto-policy from this source tree, taking turns",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the reference logs per artifact at INFO
     repeat = args.repeat or (2 if args.quick else 5)
     if args.whole_process:
         with tempfile.TemporaryDirectory(prefix="bench-classic-") as name:
-            whole_process(Path(name), args.artifacts, repeat)
+            whole_process(Path(name), args.artifacts, repeat, args.tree)
             if args.stages:
                 dsse_stages(Path(name), args.artifacts, repeat)
         print(json.dumps({"python": sys.version.split()[0], "cpus": os.cpu_count()}))

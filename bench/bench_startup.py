@@ -1,6 +1,6 @@
 """Start-up cost of ``intoto-policy``: the imports each command path executes.
 
-Usage: python bench/bench_startup.py [--repeat N] [--top N] [--tree DIR]
+Usage: python bench/bench_startup.py [--repeat N] [--top N] [--tree DIR [--tree DIR2]]
 
 For each command path, runs the CLI in a fresh interpreter under
 ``python -X importtime`` several times and prints, min and median:
@@ -18,6 +18,10 @@ Paths: ``import intoto_policy.cli._main`` alone; ``verify`` on an attestation
 layout (shared corpus, derived scenario 00), as YAML and converted to JSON
 (a JSON layout does not import PyYAML); ``verify`` on a classic
 in-toto layout (shared corpus, real-world item 30, DSSE links).
+
+Given two trees (``--tree`` twice, e.g. a checkout of main and this one),
+the runs of the two take turns, so that a machine shared with other work
+loads both alike, and the ratio of the minima is printed per path.
 
 Bytecode is cached in one private folder (a warm-up run fills it), as after
 an ordinary ``pip install``, also where the environment sets
@@ -38,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -74,27 +79,38 @@ def parse_importtime(stderr: str) -> tuple[int, dict[str, int], set[str]]:
     return total, top, names
 
 
-def measure(
-    code: list[str], cwd: Path, env: dict[str, str], repeat: int
-) -> tuple[list[int], list[float], list[float], dict[str, int], set[str]]:
+Measured = tuple[list[int], list[float], list[float], dict[str, int], set[str]]
+
+
+def measure(code: list[str], cwd: Path, envs: list[dict[str, str]], repeat: int) -> list[Measured]:
+    """Run ``code`` ``repeat`` times per environment (one per tree), taking turns."""
     cmd = [sys.executable, "-X", "importtime", *code]
-    subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)  # warm-up
-    totals, walls, cpus, runs = [], [], [], []
+    for env in envs:  # warm-up: fills each tree's bytecode cache
+        subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
+    per_env: list[tuple[list[int], list[float], list[float], list[Any]]] = [
+        ([], [], [], []) for _ in envs
+    ]
     for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(code)} failed: {done.stderr[-500:]}")
-        total, top, names = parse_importtime(done.stderr)
-        totals.append(total)
-        runs.append((total, top, names))
-    runs.sort(key=lambda r: r[0])
-    _, top, names = runs[len(runs) // 2]
-    return totals, walls, cpus, top, names
+        for env, (totals, walls, cpus, runs) in zip(envs, per_env, strict=True):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(
+                cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False
+            )
+            walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"{' '.join(code)} failed: {done.stderr[-500:]}")
+            total, top, names = parse_importtime(done.stderr)
+            totals.append(total)
+            runs.append((total, top, names))
+    out: list[Measured] = []
+    for totals, walls, cpus, runs in per_env:
+        runs.sort(key=lambda r: r[0])
+        _, top, names = runs[len(runs) // 2]
+        out.append((totals, walls, cpus, top, names))
+    return out
 
 
 def main() -> None:
@@ -106,17 +122,22 @@ def main() -> None:
     parser.add_argument(
         "--tree",
         type=Path,
-        default=ROOT,
-        help="source tree whose intoto_policy is measured (e.g. an older checkout, to compare)",
+        action="append",
+        help="source tree whose intoto_policy is measured (default this one); give two to "
+        "compare them, runs taking turns",
     )
     args = parser.parse_args()
+    trees: list[Path] = args.tree or [ROOT]
     if not (SCENARIO.is_dir() and CLASSIC.is_dir()):
         print("shared corpus not available: the verify paths are skipped")
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as name:
         tmp = Path(name)
-        env = dict(os.environ, PYTHONPATH=str(args.tree), PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["NO_COLOR"] = "1"
+        envs = []
+        for i, tree in enumerate(trees):
+            env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=str(tmp / f"pyc{i}"))
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["NO_COLOR"] = "1"
+            envs.append(env)
         paths: list[tuple[str, list[str]]] = [
             ("import _cli", ["-c", "import intoto_policy.cli._main"])
         ]
@@ -142,20 +163,28 @@ def main() -> None:
             )
             paths.append(("verify classic", ["-c", RUN_CLI, *classic_verify]))
         print(f"== imports per command path (fresh interpreter, {args.repeat} runs) ==")
+        for i, tree in enumerate(trees):
+            print(f"tree {i}: {tree}")
         for label, code in paths:
             cwd = tmp / "classic" if label == "verify classic" else tmp
-            totals, walls, cpus, top, names = measure(code, cwd, env, args.repeat)
-            print(
-                f"{label:20s} imports min {min(totals) / 1e3:6.1f} ms  "
-                f"median {statistics.median(totals) / 1e3:6.1f} ms\n"
-                f"{'':20s} process wall min {min(walls) * 1e3:6.1f} ms  "
-                f"median {statistics.median(walls) * 1e3:6.1f} ms   "
-                f"cpu min {min(cpus) * 1e3:6.1f} ms  median {statistics.median(cpus) * 1e3:6.1f} ms"
-            )
-            heaviest = sorted(top.items(), key=lambda kv: -kv[1])[: args.top]
-            print("    heaviest: " + ", ".join(f"{n} {us / 1e3:.1f}" for n, us in heaviest))
-            loaded = [h for h in HEAVY if h in names]
-            print(f"    heavy dependencies imported: {', '.join(loaded) or 'none'}")
+            results = measure(code, cwd, envs, args.repeat)
+            for i, (totals, walls, cpus, top, names) in enumerate(results):
+                tag = f"{label} [{i}]" if len(trees) > 1 else label
+                print(
+                    f"{tag:24s} imports min {min(totals) / 1e3:6.1f} ms  "
+                    f"median {statistics.median(totals) / 1e3:6.1f} ms\n"
+                    f"{'':24s} process wall min {min(walls) * 1e3:6.1f} ms  "
+                    f"median {statistics.median(walls) * 1e3:6.1f} ms   "
+                    f"cpu min {min(cpus) * 1e3:6.1f} ms  "
+                    f"median {statistics.median(cpus) * 1e3:6.1f} ms"
+                )
+                heaviest = sorted(top.items(), key=lambda kv: -kv[1])[: args.top]
+                print("    heaviest: " + ", ".join(f"{n} {us / 1e3:.1f}" for n, us in heaviest))
+                loaded = [h for h in HEAVY if h in names]
+                print(f"    heavy dependencies imported: {', '.join(loaded) or 'none'}")
+            if len(results) > 1:
+                first, last = min(results[0][0]), min(results[-1][0])
+                print(f"    imports, min [0] / min [{len(results) - 1}]: {first / last:.2f}x")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
 
 

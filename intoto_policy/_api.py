@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard
 
 from ._errors import InputError, UsageError, ValidationError
-from .crypto._keyless import SigstoreTrustedRoot, load_trusted_root
 from .crypto._keys import PublicKey
 from .model._attestations import Attestation
 from .model._digests import DigestSet
@@ -23,6 +22,7 @@ from .sources._files import read_file
 from .verifier._core import bind_trusted_root, verify_attestations
 
 if TYPE_CHECKING:
+    from .crypto._keyless import SigstoreTrustedRoot  # Sigstore only: loaded where used
     from .policy._tuf import TUFPolicySource
 
 __all__ = ["load_trusted_root_file", "verify"]
@@ -41,6 +41,8 @@ def load_trusted_root_file(path: Path) -> SigstoreTrustedRoot:
     Raises:
         InputError: The file cannot be read or is not a trusted root.
     """
+    from .crypto._keyless import load_trusted_root  # noqa: PLC0415
+
     return load_trusted_root(read_file(path, TRUSTED_ROOT_LIMITS), source=str(path))
 
 
@@ -94,6 +96,8 @@ def _bound_trusted_root(
             f"trustedRoot sha256 {pinned}",
             source=str(root_path),
         )
+    from .crypto._keyless import load_trusted_root  # noqa: PLC0415
+
     root = load_trusted_root(data, source=str(root_path))
     bind_trusted_root(layout, root)
     return root

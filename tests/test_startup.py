@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 SCENARIO = CORPUS / "attestation-verifier" / "derived-scenarios" / "00-baseline-pass"
 CLASSIC = CORPUS / "real-world" / "items" / "30-intoto-golang-dsse-only"
+BUNDLE = (
+    CORPUS
+    / "real-world"
+    / "items"
+    / "04-slsaverifier-bundle-valid-v0.3"
+    / "valid-v0.3.intoto.sigstore"
+)
 
 # Imported by a command path and dumped to a file (stdout holds the report).
 DRIVER = """
@@ -44,6 +51,17 @@ NEVER_AT_START = [
     "intoto_policy.classic._verify",
     "intoto_policy._api",
     "intoto_policy.report._render",
+    # The version is looked up only for --version (email, zipfile, csv...).
+    "importlib.metadata",
+]
+# Importing the CLI or printing its help reads no key: no cryptography.
+NO_KEYS_AT_START = [*NEVER_AT_START, "cryptography", "intoto_policy.crypto._keys"]
+# Sigstore bundles, X.509 certificates and registry keys: imported by the
+# code that handles them, never by a path that meets none of them.
+KEYLESS_MODULES = [
+    "intoto_policy.crypto._keyless",
+    "intoto_policy.crypto._x509",
+    "intoto_policy.crypto._rekor",
 ]
 SIGNED_BY_KEYS = [  # a layout whose functionaries are keys: no certificates, no Sigstore
     "sigstore",
@@ -58,6 +76,8 @@ SIGNED_BY_KEYS = [  # a layout whose functionaries are keys: no certificates, no
     # SLSA provenance v1 here) are imported.
     "intoto_policy.model.predicates._sbom",
     "intoto_policy.model.predicates._ecosystems",
+    *KEYLESS_MODULES,
+    "importlib.metadata",
 ]
 JSON_LAYOUT = [*SIGNED_BY_KEYS, "yaml", "intoto_policy.policy._yaml"]
 CLASSIC_NEEDS_NONE_OF = [
@@ -70,6 +90,11 @@ CLASSIC_NEEDS_NONE_OF = [
     "intoto_policy._api",
     "intoto_policy.policy._layout",
     "intoto_policy.model.predicates",
+    *KEYLESS_MODULES,
+    # Classic links are parsed by classic._load, not by the DSSE model.
+    "intoto_policy.model._dsse",
+    "intoto_policy.model._statement",
+    "importlib.metadata",
 ]
 
 ATTESTATION = [
@@ -98,18 +123,33 @@ ATTESTATION_JSON = [
     *ATTESTATION[2:],
 ]
 INVALID_LAYOUT = ["verify", "{tmp}/invalid.json", *ATTESTATION[2:]]
+# The scenario's attestations plus a Sigstore bundle (rejected: no trusted
+# root), so the keyless modules load: their absence above is not vacuous.
+WITH_BUNDLE = [*ATTESTATION[:4], "{tmp}/with-bundle", *ATTESTATION[5:]]
 
 # (name, argv, modules that must be absent, modules that must be present):
 # the "present" lists show that each absence is not vacuous.
 CASES = [
-    ("import _cli", [], NEVER_AT_START, []),
-    ("help", ["--help"], NEVER_AT_START, []),
-    ("keygen", ["keygen", "--type", "ed25519", "--out", "{tmp}/k"], NEVER_AT_START, []),
+    ("import _cli", [], NO_KEYS_AT_START, []),
+    ("help", ["--help"], NO_KEYS_AT_START, []),
+    ("version", ["--version"], KEYLESS_MODULES, ["importlib.metadata"]),
+    (
+        "keygen",
+        ["keygen", "--type", "ed25519", "--out", "{tmp}/k"],
+        NEVER_AT_START,
+        ["intoto_policy.crypto._keys"],
+    ),
     (
         "verify attestation layout",
         ATTESTATION,
         SIGNED_BY_KEYS,
-        ["yaml", "intoto_policy.model.predicates._slsa", "intoto_policy.model.predicates._intoto"],
+        [
+            "yaml",
+            "intoto_policy.model.predicates._slsa",
+            "intoto_policy.model.predicates._intoto",
+            "intoto_policy.model._dsse",
+            "intoto_policy.crypto._keys",
+        ],
     ),
     (
         "verify JSON attestation layout",
@@ -118,7 +158,13 @@ CASES = [
         ["intoto_policy.policy._loading"],
     ),
     ("verify invalid layout lists errors", INVALID_LAYOUT, ["yaml"], ["jsonschema"]),
-    ("verify classic layout", CLASSIC_VERIFY, CLASSIC_NEEDS_NONE_OF, []),
+    ("verify with a Sigstore bundle", WITH_BUNDLE, ["importlib.metadata"], KEYLESS_MODULES),
+    (
+        "verify classic layout",
+        CLASSIC_VERIFY,
+        CLASSIC_NEEDS_NONE_OF,
+        ["intoto_policy.classic._verify", "intoto_policy.crypto._keys"],
+    ),
 ]
 
 
@@ -134,7 +180,7 @@ def _json_layouts(tmp: Path) -> None:
 def test_command_path_imports_no_unneeded_heavy_module(
     name: str, argv: list[str], absent: list[str], present: list[str], tmp_path: Path
 ) -> None:
-    if argv[:1] == ["verify"] and not (SCENARIO.is_dir() and CLASSIC.is_dir()):
+    if argv[:1] == ["verify"] and not (SCENARIO.is_dir() and CLASSIC.is_dir() and BUNDLE.is_file()):
         pytest.skip("shared corpus not present")
     classic = tmp_path / "classic"
     if CLASSIC.is_dir():
@@ -143,6 +189,9 @@ def test_command_path_imports_no_unneeded_heavy_module(
             path.chmod(0o700 if path.is_dir() else 0o600)
     if SCENARIO.is_dir():
         _json_layouts(tmp_path)
+        shutil.copytree(SCENARIO / "attestations", tmp_path / "with-bundle")
+        if BUNDLE.is_file():
+            shutil.copyfile(BUNDLE, tmp_path / "with-bundle" / "bundle.json")
     out = tmp_path / "modules.json"
     args = [a.format(classic=classic, tmp=tmp_path) for a in argv]
     subprocess.run(

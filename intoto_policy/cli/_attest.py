@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .._errors import InputError, IntotoPolicyError, UsageError
 from ..model._digests import DigestSet
-from ..model._dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from ..model._json import loads
-from ..model._statement import STATEMENT_V1, ResourceDescriptor, Statement
 from ..sources._files import (
     hash_file,
     read_file,
 )
 from ..sources._outputs import append_line, write_file
 from ._common import EXIT_OK, _dump_line, _safe, _signing_keys, _write_out, subcommand
+
+if TYPE_CHECKING:  # the DSSE and statement models load when attest runs
+    from ..model._statement import ResourceDescriptor
 
 
 def _subject_file(text: str) -> tuple[str, str]:
@@ -87,6 +89,8 @@ def _is_utf8(text: str) -> bool:
 
 
 def _subjects(specs: Sequence[tuple[str, str]]) -> tuple[ResourceDescriptor, ...]:
+    from ..model._statement import ResourceDescriptor  # noqa: PLC0415
+
     merged: dict[str, dict[str, str]] = {}
     for kind, text in specs:
         if kind == "file":
@@ -144,6 +148,9 @@ def _refuse_non_jsonl(path: str) -> None:
     "attest", help="sign an in-toto Statement into a DSSE envelope", arguments=_attest_arguments
 )
 def _attest(args: argparse.Namespace) -> int:
+    from ..model._dsse import INTOTO_PAYLOAD_TYPE, Envelope  # noqa: PLC0415
+    from ..model._statement import STATEMENT_V1, Statement  # noqa: PLC0415
+
     if not args.subjects:
         raise UsageError("give at least one --subject or --subject-digest", source="attest")
     if args.append:

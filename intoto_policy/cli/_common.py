@@ -11,14 +11,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from .._errors import InputError, KeyFormatError, ParameterError, UsageError
-from ..crypto._keys import PrivateKey
 from ..sources._files import (
     load_private_key_file,
     read_file,
 )
+
+if TYPE_CHECKING:  # keys load when a command reads one
+    from ..crypto._keys import PrivateKey
 
 __all__ = [
     "EXIT_FAILED",

@@ -77,8 +77,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import IntotoPolicyError, UsageError, ValidationError
-from ..crypto._keys import PublicKey
-from ..model._dsse import Envelope
 from ..model._json import DEFAULT_LIMITS
 from ..sources._files import (
     load_envelopes,
@@ -90,9 +88,11 @@ from ._common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, _error, _safe, _write_out
 
 if TYPE_CHECKING:
     from ..crypto._keyless import BundleRecord, SigstoreTrustedRoot
+    from ..crypto._keys import PublicKey
     from ..crypto._rekor import RegistryKey
     from ..crypto._x509 import CertificateIdentity
     from ..model._attestations import Attestation
+    from ..model._dsse import Envelope
 
 __all__ = ["INSPECT_FORMAT"]
 
@@ -294,6 +294,7 @@ def _claimed_timestamps(material: dict[str, Any]) -> list[str | None]:
 def _describe_bundle(
     att: Attestation, root: SigstoreTrustedRoot | None, registry: Sequence[RegistryKey]
 ) -> dict[str, Any]:
+    from ..model._dsse import Envelope  # noqa: PLC0415
     from ..model._json import loads  # noqa: PLC0415
 
     record = att.bundle

@@ -7,7 +7,6 @@ import os
 import sys
 
 from .._errors import InputError
-from ..crypto._keys import generate_private_key
 from ..sources._outputs import write_new_file
 from ._common import EXIT_OK, _env_passphrase, _safe, _write_out, subcommand
 
@@ -42,6 +41,8 @@ def _keygen(args: argparse.Namespace) -> int:
         for path in (private_path, public_path):
             if os.path.lexists(path):  # a dangling link counts too
                 raise InputError("file exists (use --force to overwrite)", source=path)
+    from ..crypto._keys import generate_private_key  # noqa: PLC0415
+
     key = generate_private_key(args.type)
     write_new_file(private_path, key.private_pem(passphrase), mode=0o600, overwrite=args.force)
     write_new_file(public_path, key.public_pem(), mode=0o644, overwrite=args.force)

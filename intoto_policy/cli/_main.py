@@ -48,6 +48,18 @@ def _version() -> str:
         return "(not installed)"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (importlib.metadata
+    costs about 10 ms of every run's start-up otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        sys.stdout.write(f"{PROG} {_version()}\n")  # on stdout, as argparse's own action
+        parser.exit()
+
+
 def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, only the subcommand it names is built.
 
@@ -61,7 +73,9 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Verify in-toto attestations against layouts.",
         epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
     )
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show program's version number and exit"
+    )
     groups: dict[tuple[str, ...], Any] = {(): parser.add_subparsers(dest="command", required=True)}
     named = [cmd for cmd in _REGISTRY if argv and cmd.words[0] == argv[0]]
     for cmd in named or _REGISTRY:

@@ -12,12 +12,14 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError, JSONError, ValidationError
-from ..crypto._keyless import BundleRecord, parse_bundles
 from ._dsse import Envelope
 from ._json import DEFAULT_LIMITS, JSONLimits, loads
+
+if TYPE_CHECKING:
+    from ..crypto._keyless import BundleRecord
 
 __all__ = ["Attestation", "is_bundle_container", "parse_attestations"]
 
@@ -121,6 +123,8 @@ def _one(doc: Any, raw: bytes, source: str) -> list[Attestation]:
             ]
     if is_bundle_container(doc):
         try:
+            from ..crypto._keyless import parse_bundles  # noqa: PLC0415 - only for bundles
+
             records = parse_bundles(raw, source=source)
         except InputError as exc:
             return [Attestation(source=source, digest=digest, problem=exc.problem)]

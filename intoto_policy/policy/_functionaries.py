@@ -23,14 +23,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import KeyFormatError, ValidationError
-from ..crypto._keyless import SigstoreIdentity
 from ..crypto._keys import PublicKey
-from ..crypto._rekor import RegistryKey, parse_registry_keys
-from ..crypto._x509 import ValuePattern, X509Constraints, load_pem_certificates
 from ..model._time import parse_rfc3339
+
+if TYPE_CHECKING:  # keyless, X.509 and registry kinds only: loaded where used
+    from ..crypto._keyless import SigstoreIdentity
+    from ..crypto._rekor import RegistryKey
+    from ..crypto._x509 import ValuePattern, X509Constraints
 
 __all__ = [
     "Functionary",
@@ -175,6 +177,8 @@ def _window(data: Mapping[str, Any], path: str) -> tuple[datetime | None, dateti
 
 
 def _pattern(data: Mapping[str, Any], name: str, path: str) -> ValuePattern | str | None:
+    from ..crypto._x509 import ValuePattern  # noqa: PLC0415
+
     exact = data.get(name)
     regex = data.get(f"{name}Regex")
     if exact is not None and regex is not None:
@@ -227,6 +231,9 @@ def _key(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
 
 
 def _sigstore(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
+    from ..crypto._keyless import SigstoreIdentity  # noqa: PLC0415
+    from ..crypto._x509 import ValuePattern  # noqa: PLC0415
+
     nb, na = _window(data, path)
     # The attestation-verifier's sigstore branch nests identity/issuer in keyVal.
     body = data.get("keyVal") if isinstance(data.get("keyVal"), Mapping) else data
@@ -274,6 +281,8 @@ def _sigstore(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
 
 
 def _patterns(data: Mapping[str, Any], name: str, path: str) -> tuple[str | ValuePattern, ...]:
+    from ..crypto._x509 import ValuePattern  # noqa: PLC0415
+
     raw = data.get(name) or []
     if isinstance(raw, str):
         raw = [raw]
@@ -295,6 +304,8 @@ def _patterns(data: Mapping[str, Any], name: str, path: str) -> tuple[str | Valu
 
 
 def _x509(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
+    from ..crypto._x509 import ValuePattern, X509Constraints, load_pem_certificates  # noqa: PLC0415
+
     nb, na = _window(data, path)
     roots = data.get("roots")
     if isinstance(roots, str):
@@ -335,6 +346,8 @@ _REGISTRY_FIELDS: Final = frozenset({"type", "keys", "notBefore", "notAfter"})
 
 
 def _registry_keys(fid: str, data: Mapping[str, Any], path: str) -> Functionary:
+    from ..crypto._rekor import parse_registry_keys  # noqa: PLC0415
+
     nb, na = _window(data, path)
     unknown = sorted(set(data) - _REGISTRY_FIELDS)
     if unknown:

@@ -13,20 +13,15 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._errors import InputError, IntotoPolicyError, JSONError, KeyFormatError, ValidationError
-from ..crypto._keys import (
-    PrivateKey,
-    PublicKey,
-    load_private_key_pem,
-    load_public_key_pem,
-    private_key_from_dict,
-    public_key_from_dict,
-)
 from ..model._digests import DigestSet
-from ..model._dsse import Envelope
 from ..model._json import DEFAULT_LIMITS, JSONLimits, loads
+
+if TYPE_CHECKING:  # loaded where used: reading a file needs neither keys nor envelopes
+    from ..crypto._keys import PrivateKey, PublicKey
+    from ..model._dsse import Envelope
 
 __all__ = [
     "KEY_LIMITS",
@@ -50,7 +45,7 @@ PassphraseSource = bytes | Callable[[], bytes] | None
 #: One entry of :func:`load_envelopes`: the envelope (``None`` when the
 #: entry could not be used), where it came from (``FILE`` or ``FILE:LINE``)
 #: and why it was skipped (``""`` for a usable envelope).
-EnvelopeEntry = tuple[Envelope | None, str, str]
+EnvelopeEntry = tuple["Envelope | None", str, str]
 
 _CHUNK: Final = 1024 * 1024
 
@@ -181,6 +176,8 @@ def load_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
         JSONError: The file looks like JSON but is not acceptable JSON.
         KeyFormatError: The content is not a supported public key.
     """
+    from ..crypto._keys import load_public_key_pem, public_key_from_dict  # noqa: PLC0415
+
     name = os.fspath(path)
     data = read_file(name, KEY_LIMITS)
     try:
@@ -219,6 +216,8 @@ def load_private_key_file(
             encrypted and no passphrase was given.
         SigningError: The passphrase is wrong.
     """
+    from ..crypto._keys import load_private_key_pem, private_key_from_dict  # noqa: PLC0415
+
     name = os.fspath(path)
     data = read_file(name, KEY_LIMITS)
     if _is_json(data):
@@ -244,6 +243,8 @@ def _entry(data: bytes, limits: JSONLimits) -> tuple[Envelope | None, str, str]:
     except JSONError as exc:
         return None, exc.problem, "invalid"
     kind = "object" if isinstance(doc, dict) else "other"
+    from ..model._dsse import Envelope  # noqa: PLC0415
+
     try:
         return Envelope.from_dict(doc), "", kind
     except ValidationError as exc:

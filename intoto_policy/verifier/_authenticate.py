@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._errors import JSONError, ValidationError
-from ..crypto._keyless import KeylessResult, verify_bundle
 from ..crypto._keys import PublicKey
-from ..crypto._rekor import is_key_signed, verify_keyed
-from ..crypto._x509 import CertificateIdentity
 from ..model._attestations import Attestation
 from ..model._dsse import MAX_TRIAL_SIGNATURES, Envelope
 from ..policy._functionaries import SIGNATURE_OVER_RAW, RegistryKeysFunctionary
@@ -33,6 +30,10 @@ from ..report._model import (
     SigningTimeSource,
 )
 from ._context import LINK_V03, Authentic, Context
+
+if TYPE_CHECKING:  # Sigstore bundles and certificates only: loaded where used
+    from ..crypto._keyless import KeylessResult
+    from ..crypto._x509 import CertificateIdentity
 
 
 def authenticate(ctx: Context) -> list[Authentic]:
@@ -100,7 +101,7 @@ def _authenticate_one(ctx: Context, att: Attestation) -> Authentic | None:
                     ),
                 )
             return None
-    elif att.bundle is not None and is_key_signed(att.bundle.bundle_json):
+    elif att.bundle is not None and _is_key_signed(att.bundle.bundle_json):
         keyed = _registry_signed(ctx, att)
         if keyed is None:
             return None
@@ -271,6 +272,13 @@ def _certificate_signers(
     return signers, ("; ".join(problems) if problems and not signers else None)
 
 
+def _is_key_signed(bundle_json: bytes) -> bool:
+    # _rekor is imported here, on the first bundle, not by every verification.
+    from ..crypto._rekor import is_key_signed  # noqa: PLC0415
+
+    return is_key_signed(bundle_json)
+
+
 def _registry_signed(
     ctx: Context, att: Attestation
 ) -> tuple[str, bytes, dict[str, Signer], datetime] | None:
@@ -296,6 +304,8 @@ def _registry_signed(
     problems: list[str] = []
     checks: set[str] = set()
     for func in funcs:
+        from ..crypto._rekor import verify_keyed  # noqa: PLC0415
+
         result = verify_keyed(att.bundle.bundle_json, ctx.trusted_root.rekor, func.keys, at=ctx.at)
         if not result.ok or result.outcome is None:
             checks.add(result.check)
@@ -329,6 +339,8 @@ def _keyless(ctx: Context, att: Attestation) -> KeylessResult | None:
             "a Sigstore bundle needs a trusted root (--trusted-root or the layout's trustedRoot)",
         )
         return None
+    from ..crypto._keyless import verify_bundle  # noqa: PLC0415
+
     result = verify_bundle(att.bundle, ctx.trusted_root, at=ctx.at)
     if result.status == "unsupported":
         ctx.reject(att, RejectReason.UNSUPPORTED, result.reason)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import ValidationError
-from ..crypto._keyless import SigstoreTrustedRoot
 from ..crypto._keys import PublicKey
 from ..model._attestations import Attestation
 from ..model._digests import DigestSet
@@ -35,6 +34,9 @@ from ..report._model import (
     Signer,
     SigningTime,
 )
+
+if TYPE_CHECKING:
+    from ..crypto._keyless import SigstoreTrustedRoot  # Sigstore only: loaded where used
 
 LINK_V03: Final = "https://in-toto.io/attestation/link/v0.3"
 

@@ -30,10 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .._errors import InputError, UsageError, ValidationError
-from ..crypto._keyless import SigstoreTrustedRoot
 from ..model._attestations import Attestation
 from ..model._digests import DigestSet
 from ..policy._layout import Layout
@@ -49,6 +48,9 @@ from ..report._model import (
 )
 from . import _artifacts, _authenticate, _claims, _match, _subject, _thresholds
 from ._context import Candidate, Context, fmt_time
+
+if TYPE_CHECKING:
+    from ..crypto._keyless import SigstoreTrustedRoot  # Sigstore only: loaded where used
 
 __all__ = ["bind_trusted_root", "verify_attestations"]
 

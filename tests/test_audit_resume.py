@@ -164,6 +164,56 @@ def test_with_vsa_key_unvouched_pass_lines_are_audited_again(
     assert (last["subject"], last["verdict"]) == (BAD, "fail")
 
 
+def _resigned_vsa(vsa: dict, edit) -> dict:
+    """The VSA's statement edited by ``edit`` and signed again with the audit's own key."""
+    statement = json.loads(Envelope.from_dict(vsa).payload)
+    edit(statement["predicate"]["policy"])
+    payload = json.dumps(statement).encode()
+    return Envelope.sign(payload, "application/vnd.in-toto+json", [KEY]).to_dict()
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param("line-digest-swapped", id="reviewer-line-config-digest-swapped"),
+        pytest.param("vsa-without-config", id="vsa-like-verify-format-vsa-no-config"),
+        pytest.param("vsa-other-config", id="vsa-signed-for-other-config"),
+    ],
+)
+def test_vsa_pass_made_under_another_configuration_is_audited_again(
+    tree: Path, capsys, forge: str
+) -> None:
+    # A pass (with its VSA) under builder=b1; then an honest run under builder=EVIL
+    # gives this configuration's digest, which is public and deterministic.
+    vsa_key = ("--vsa-key", str(tree / "vsa.key"))
+    assert audit(tree, capsys, *vsa_key)[0] == 0
+    good = json.loads((tree / "out.jsonl").read_text())
+    (tree / "out.jsonl").unlink()
+    assert audit(tree, capsys, *vsa_key, param="builder=EVIL")[0] == 1
+    evil = json.loads((tree / "out.jsonl").read_text())
+    forged = dict(good, configDigest=evil["configDigest"])
+    if forge == "vsa-without-config":
+        forged["vsa"] = _resigned_vsa(good["vsa"], lambda p: p.pop("annotations"))
+    elif forge == "vsa-other-config":
+        forged["vsa"] = _resigned_vsa(
+            good["vsa"],
+            lambda p: p.update(annotations={"intotoPolicyConfigDigest": "sha256:" + "0" * 64}),
+        )
+    (tree / "out.jsonl").write_text(json.dumps(forged) + "\n")
+    code, out, _ = audit(tree, capsys, *vsa_key, param="builder=EVIL")
+    assert code == 1, out  # the forged pass did not count: audited again, and failed
+    assert "(0 already in" in out or "already in" not in out
+    last = json.loads((tree / "out.jsonl").read_text().splitlines()[-1])
+    assert (last["subject"], last["verdict"]) == (GOOD, "fail")
+
+
+def test_audit_vsa_signs_the_configuration_digest(tree: Path, capsys) -> None:
+    assert audit(tree, capsys, "--vsa-key", str(tree / "vsa.key"))[0] == 0
+    doc = json.loads((tree / "out.jsonl").read_text())
+    policy = json.loads(Envelope.from_dict(doc["vsa"]).payload)["predicate"]["policy"]
+    assert policy["annotations"] == {"intotoPolicyConfigDigest": doc["configDigest"]}
+
+
 BASE = AuditConfig(
     layout_path="layout.json",
     layout_data=b"{}",

@@ -224,5 +224,7 @@ def audit_subject(context: AuditContext, subject: str) -> dict[str, Any]:
             report,
             verifier_id=config.verifier_id or DEFAULT_VERIFIER_ID,
             verified_levels=context.loaded.layout.verified_levels,
+            # Signed with the VSA: a resumed audit reuses it only under this configuration.
+            config_digest=context.config_digest,
         )
     return out

@@ -126,7 +126,8 @@ def _done(
     configuration digest: a line made under other parameters, another
     time, store, owner keys, trusted root or unsigned flag is refused, not
     reused. With ``vsa_key`` a passing line counts only if its VSA is
-    signed by that key for that subject, time and layout; otherwise the
+    signed by that key for that subject, time, layout and configuration
+    digest (inside the signed VSA); otherwise the
     subject is audited again.
 
     Raises:
@@ -163,7 +164,11 @@ def _done(
                 source=path,
             )
         verdict = doc["verdict"]
-        if verdict == "pass" and vsa_key is not None and not _vsa_vouches(doc, vsa_key, at):
+        if (
+            verdict == "pass"
+            and vsa_key is not None
+            and not _vsa_vouches(doc, vsa_key, at, config_digest)
+        ):
             verdict = "error"  # not authenticated: audited again
         done[doc["subject"]] = verdict
     # A subject that could not be audited (a store error) is tried again;
@@ -171,9 +176,16 @@ def _done(
     return {subject: verdict for subject, verdict in done.items() if verdict != "error"}
 
 
-def _vsa_vouches(doc: dict[str, Any], key: Any, at: str) -> bool:
-    """Whether a line's VSA is signed by ``key`` and passes its subject at ``at``."""
+def _vsa_vouches(doc: dict[str, Any], key: Any, at: str, config_digest: str) -> bool:
+    """Whether a line's VSA is signed by ``key`` and passes its subject at ``at``.
+
+    The configuration digest is compared inside the signed statement: the
+    line's own ``configDigest`` is not authenticated, so a VSA made under
+    other parameters (or by ``verify --format vsa``, which records none)
+    does not vouch for this run.
+    """
     from ..model._dsse import Envelope  # noqa: PLC0415
+    from ..report._vsa import CONFIG_DIGEST_ANNOTATION  # noqa: PLC0415
 
     try:
         envelope = Envelope.from_dict(doc["vsa"])
@@ -187,6 +199,7 @@ def _vsa_vouches(doc: dict[str, Any], key: Any, at: str) -> bool:
             predicate["verificationResult"] == "PASSED"
             and predicate["timeVerified"] == at
             and digest == doc["layoutDigest"]
+            and predicate["policy"]["annotations"][CONFIG_DIGEST_ANNOTATION] == config_digest
             and any(s.get("digest", {}).get(alg) == value for s in statement["subject"])
         )
     except (IntotoPolicyError, ValueError, KeyError, TypeError, AttributeError):

@@ -28,6 +28,7 @@ from ._common import TOOL_NAME, dump_json, tool_version
 from ._model import Report
 
 __all__ = [
+    "CONFIG_DIGEST_ANNOTATION",
     "DEFAULT_VERIFIER_ID",
     "VSA_PREDICATE_TYPE",
     "render_vsa",
@@ -37,6 +38,10 @@ __all__ = [
 
 #: predicateType of SLSA VSA v1.
 VSA_PREDICATE_TYPE: Final = "https://slsa.dev/verification_summary/v1"
+#: The ``policy.annotations`` key of the digest of the verification's whole
+#: configuration (parameters, time, store, keys...), written by ``audit`` so
+#: that the signature covers it.
+CONFIG_DIGEST_ANNOTATION: Final = "intotoPolicyConfigDigest"
 #: ``verifier.id`` when none is configured.
 DEFAULT_VERIFIER_ID: Final = "https://github.com/intoto-policy/intoto-policy"
 
@@ -126,6 +131,7 @@ def vsa_statement(
     verified_levels: Iterable[str] = (),
     policy_uri: str | None = None,
     version: str | None = None,
+    config_digest: str | None = None,
 ) -> dict[str, Any]:
     """The VSA v1 in-toto Statement describing a verification.
 
@@ -140,6 +146,8 @@ def vsa_statement(
         policy_uri: ``policy.uri``; default the layout file as given.
         version: ``verifier.version`` for intoto-policy; default the
             installed version.
+        config_digest: When given, recorded as the ``policy`` annotation
+            :data:`CONFIG_DIGEST_ANNOTATION` (inside what is signed).
 
     Returns:
         The statement as a JSON-able dict.
@@ -160,6 +168,8 @@ def vsa_statement(
     policy: dict[str, Any] = {"uri": policy_uri or report.layout.source}
     if report.layout.digest:
         policy["digest"] = {"sha256": report.layout.digest}
+    if config_digest is not None:
+        policy["annotations"] = {CONFIG_DIGEST_ANNOTATION: config_digest}
     predicate: dict[str, Any] = {
         "verifier": {"id": verifier_id, "version": {TOOL_NAME: version or tool_version()}},
         "timeVerified": report.to_dict()["verifiedAt"],

@@ -161,13 +161,40 @@ def attribute_checks(
     for index, attr in enumerate(pred.attributes):
         compiled = ctx.layout.compiled(attr.rule)
         dropped: list[str] = dropped_by.get(index, [])
+        unheld: list[str] = []
         if compiled.reads_signer:
-            result, activation_seen, late = _per_signer(
+            result, activation_seen, unheld = _per_signer(
                 cand, compiled, activation, values, attr.allow_if_no_claim
             )
-            dropped = dropped + late  # empty once settled; kept as a safety net
+            if unheld and not attr.warn:
+                # The settled set must already agree with every enforced rule:
+                # a signer dropped this late would make ``signers`` depend on
+                # the order of the rules. Fail closed rather than count it.
+                result = RuleResult(
+                    Outcome.ERROR,
+                    "internal error: the signer set was not settled "
+                    f"(does not hold for {', '.join(unheld)})",
+                )
         else:
             result, activation_seen = compiled.evaluate(activation, bound), activation
+        if unheld and attr.warn:  # (unheld is empty when the rule held for no one)
+            # A warn rule never drops a signer: it says for whom it does not hold.
+            checks.append(
+                Check(
+                    status=Status.WARN,
+                    message=(
+                        f"{attr.rule} does not hold for signer(s) {', '.join(unheld)} of "
+                        f"{cand.auth.att.source} (a warn rule: they still count)"
+                    ),
+                    details={"attestation": cand.auth.att.source, "notHeldFor": unheld},
+                    kind=CheckKind.ATTRIBUTE_RULE,
+                    step=step.name,
+                    predicate_type=pred.predicate_type,
+                    rule=attr.rule,
+                    location=ctx.loc(attr.pointer),
+                )
+            )
+            continue
         if result.outcome is Outcome.TRUE and attr.pointer in ctx.passes and not dropped:
             checks.append(ctx.passes[attr.pointer])
             continue
@@ -249,16 +276,20 @@ def _settle_signers(
     survivors of the previous round, and then removes from
     ``cand.principals`` each signer some rule dropped. A signer is kept by
     a rule when it holds for it, or when it reads an absent claim and
-    ``allowIfNoClaim`` is set. When a rule holds for no survivor nothing
-    more is removed: the candidate fails on that rule afterwards.
+    ``allowIfNoClaim`` is set. A rule that holds for no survivor removes
+    no one (the candidate fails on it afterwards) while the other rules'
+    drops still apply; ``warn`` rules take no part and never drop a signer.
+    At the fixed point every enforced rule holds for all survivors or for
+    none, so the per-rule evaluation afterwards drops no one.
 
     Returns:
         The labels of the signers each rule dropped, by the rule's index.
     """
+    # A warn rule only warns: it never drops a signer, so it takes no part.
     rules = [
         (index, attr, compiled)
         for index, attr in enumerate(pred.attributes)
-        if (compiled := ctx.layout.compiled(attr.rule)).reads_signer
+        if not attr.warn and (compiled := ctx.layout.compiled(attr.rule)).reads_signer
     ]
     dropped_by: dict[int, list[str]] = {}
     while rules:
@@ -277,7 +308,9 @@ def _settle_signers(
                 else:
                     failed.append(pid)
             if not kept:
-                return dropped_by  # this rule fails the candidate
+                # This rule fails the candidate (now or, if a later round
+                # makes it hold, not): it drops no one, the others still do.
+                continue
             if failed:
                 dropped_by.setdefault(index, []).extend(cand.principals[p].label for p in failed)
                 drops.update(dict.fromkeys(failed))
@@ -303,8 +336,9 @@ def _per_signer(
     claim for one signer never excuses a false rule for another. Returns
     the outcome (TRUE when it held for some signer, MISSING when it only
     passed as an absent claim, else the first signer's failure), the
-    activation that outcome came from, and the labels of the signers
-    removed. When no signer is kept none is removed: the candidate fails.
+    activation that outcome came from, and the labels of the signers it
+    does not hold for. Nothing is removed here: the counted signers were
+    settled before (:func:`_settle_signers`).
     """
     held: tuple[RuleResult, dict[str, Any]] | None = None
     absent: tuple[RuleResult, dict[str, Any]] | None = None
@@ -328,10 +362,7 @@ def _per_signer(
             # No signer left to evaluate on: fail closed.
             return RuleResult(Outcome.ERROR, "no authorised signer is left"), activation, []
         return failed[0], failed[1], []
-    labels = [cand.principals[pid].label for pid in dropped]
-    for pid in dropped:
-        del cand.principals[pid]
-    return kept[0], kept[1], labels
+    return kept[0], kept[1], [cand.principals[pid].label for pid in dropped]
 
 
 def _age(delta: Any) -> str:

@@ -579,6 +579,8 @@ def test_inspect_round_trip_json(run: Run, work: Path) -> None:
         "trustedRoot": None,
         "registryKeys": None,
         "bundles": [],
+        # Additive: with --key or --trusted-root, the items neither checked.
+        "notVerified": [],
     }
 
 
@@ -650,9 +652,10 @@ def test_inspect_bundle_with_bad_lines(run: Run, work: Path) -> None:
         )
         fh.write((work / "last.json").read_bytes())
     code, out, err = run("inspect", bundle, "--key", work / "k.pub", "--format", "json")
-    assert (code, err) == (0, "")
+    assert (code, err) == (1, "")  # --key was asked for, and three lines were never verified
     report = json.loads(out)
     assert [e["location"] for e in report["envelopes"]] == [f"{bundle}:1", f"{bundle}:6"]
+    assert [n["location"] for n in report["notVerified"]] == [f"{bundle}:{n}" for n in (2, 4, 5)]
     skipped = {s["location"]: s["reason"] for s in report["skipped"]}
     assert set(skipped) == {f"{bundle}:2", f"{bundle}:4", f"{bundle}:5"}
     assert "not valid JSON" in skipped[f"{bundle}:2"]
@@ -673,7 +676,7 @@ def test_inspect_bundle_line_order_does_not_matter(run: Run, work: Path) -> None
         code, out, _ = run("inspect", path, "--key", work / "k.pub", "--format", "json")
         report = json.loads(out)
         results.append((code, [e["verified"] for e in report["envelopes"]], len(report["skipped"])))
-    assert results[0] == results[1] == (0, [True], 1)
+    assert results[0] == results[1] == (1, [True], 1)  # the garbage line was not verified
 
 
 def test_inspect_non_statement_payload(run: Run, work: Path) -> None:

@@ -632,3 +632,41 @@ def test_hostile_claims_are_shown_as_unreadable_and_never_verify(
     code, out, err = inspect(capsys, "--format", "json", "--trusted-root", PROD, path)
     assert (code, err) == (1, "")
     assert json.loads(out)["bundles"][0]["verification"]["status"] == "failed"
+
+
+SPDX_ENVELOPE = ITEMS / "28-witness-sbom-collections/spdx-att.json"
+
+
+def _bundle_and_garbage(tmp_path: Path) -> list[Path]:
+    path = tmp_path / "two.jsonl"
+    path.write_text(json.dumps(json.loads(V01_BUNDLE.read_text())) + "\ngarbage\n")
+    return [path]
+
+
+# (inputs, what escaped verification): --trusted-root was asked for, so an item it
+# did not check (skipped, or a DSSE envelope it does not cover) makes the exit code 1.
+ESCAPED = [
+    pytest.param(_bundle_and_garbage, ["two.jsonl:2"], id="bundle-and-skipped-line"),
+    pytest.param(lambda _: [V01_BUNDLE, SPDX_ENVELOPE], ["spdx-att.json"],
+                 id="bundle-and-envelope-without-key"),
+    pytest.param(lambda _: [V01_BUNDLE], [], id="bundle-only-all-verified"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("inputs", "escaped"), ESCAPED)
+def test_trusted_root_with_an_item_it_did_not_verify_exits_1(
+    inputs, escaped: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    files = inputs(tmp_path)
+    code, out, err = inspect(capsys, "--format", "json", "--trusted-root", PROD, *files)
+    assert err == ""
+    report = json.loads(out)
+    assert report["bundles"][0]["verification"]["status"] == "verified"
+    missed = [Path(m["location"]).name for m in report["notVerified"]]
+    assert missed == escaped
+    assert code == (1 if escaped else 0)
+    code, text, _ = inspect(capsys, "--trusted-root", PROD, *files)
+    assert code == (1 if escaped else 0)
+    assert ("NOT VERIFIED: " in text) is bool(escaped)
+    code, _, _ = inspect(capsys, *files)  # no verification asked for: a listing
+    assert code == 0

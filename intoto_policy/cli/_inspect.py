@@ -25,6 +25,8 @@
                       "format": "metablock", "name": STR or null,
                       "signatures": [KEYID or null]}],
       "skipped": [{"location": STR, "reason": STR}],  # entries that are not envelopes
+      "notVerified": [{"location": STR, "reason": STR}],  # with --key or --trusted-root only
+                                         # (additive): items neither checked; non-empty: exit 1
       "trustedRoot": null or {"source": PATH, "sha256": HEX},   # --trusted-root (additive)
       "registryKeys": null or {"source": PATH, "keyids": [STR]},   # (additive)
       "bundles": [                       # every Sigstore bundle, in input order (additive)
@@ -63,6 +65,10 @@ key-signed bundles with :func:`~intoto_policy.crypto._rekor.verify_keyed`
 against ``--registry-keys``, as for an ``npmRegistryKeys`` functionary).
 ``verification.signingTime`` is not compared with a verification time:
 ``verify --at`` does that.
+
+Exit codes: 2 for bad input (a file with nothing to inspect); with
+``--key`` or ``--trusted-root``, 1 when something does not verify or an
+input item escaped the verification asked for (``notVerified``); else 0.
 """
 
 from __future__ import annotations
@@ -486,6 +492,12 @@ def _text_report(report: dict[str, Any], sources: Sequence[str]) -> str:
         lines += _bundle_lines(bundle)
     for skipped in report["skipped"]:
         lines.append(f"{_safe(skipped['location'])}: skipped: {_safe(skipped['reason'])}")
+    missed = report.get("notVerified") or []
+    if missed:
+        lines.append(
+            f"NOT VERIFIED: {len(missed)} input item(s) escaped the verification asked for:"
+        )
+        lines += [f"  {_safe(m['location'])}: {_safe(m['reason'])}" for m in missed]
     return "\n".join(lines) + "\n"
 
 
@@ -502,6 +514,35 @@ def _metablock(path: str) -> dict[str, Any] | None:
         **classic_summary(doc),
         "signatures": [k if isinstance(k, str) else None for k in keyids],
     }
+
+
+def _not_verified(report: dict[str, Any], keys: bool, root: bool) -> list[dict[str, str]]:
+    """The input items that verification, asked for, did not cover (location, why).
+
+    With ``--key`` or ``--trusted-root`` every item must be checked by one
+    of them: a skipped entry, an envelope without ``--key``, a bundle
+    without ``--trusted-root`` or a classic metablock was not, and makes
+    the exit code 1 rather than letting a pass cover it.
+    """
+    out = [
+        {"location": item["location"], "reason": f"skipped: {item['reason']}"}
+        for item in report["skipped"]
+    ]
+    if not keys:
+        out += [
+            {"location": env["location"], "reason": "a DSSE envelope: checked with --key only"}
+            for env in report["envelopes"]
+        ]
+    if not root:
+        out += [
+            {"location": b["location"], "reason": "a Sigstore bundle: checked with --trusted-root"}
+            for b in report["bundles"]
+        ]
+    out += [
+        {"location": m["location"], "reason": "a classic metablock: checked by 'verify'"}
+        for m in report["metablocks"]
+    ]
+    return out
 
 
 @subcommand(
@@ -588,6 +629,8 @@ def _inspect(args: argparse.Namespace) -> int:
         else {"source": args.registry_keys, "keyids": [k.keyid for k in registry]},
         "bundles": bundles,
     }
+    if keys or root is not None:
+        report["notVerified"] = _not_verified(report, bool(keys), root is not None)
     if args.format == "json":
         _write_out(sys.stdout, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -596,6 +639,8 @@ def _inspect(args: argparse.Namespace) -> int:
         _error(f"{path}: no DSSE envelope or Sigstore bundle in this file")
     if empty_files:
         return EXIT_INPUT
+    if report.get("notVerified"):
+        return EXIT_FAILED  # verification was asked for and an item escaped it
     if keys and not all(env["verified"] for env in envelopes):
         return EXIT_FAILED
     if root is not None and not all(b["verification"]["status"] == "verified" for b in bundles):

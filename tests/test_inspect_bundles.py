@@ -670,3 +670,25 @@ def test_trusted_root_with_an_item_it_did_not_verify_exits_1(
     assert ("NOT VERIFIED: " in text) is bool(escaped)
     code, _, _ = inspect(capsys, *files)  # no verification asked for: a listing
     assert code == 0
+
+
+HOSTILE_HINT = "k\x9b31mRED\u202egnp.exe"
+
+
+def test_inspect_escapes_hidden_characters_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    doc = json.loads(V01_BUNDLE.read_text())
+    material = doc["verificationMaterial"]
+    material.pop("x509CertificateChain", None)
+    material["publicKey"] = {"hint": HOSTILE_HINT}
+    path = tmp_path / "hint.sigstore.json"
+    path.write_text(json.dumps(doc))
+    code, out, _ = inspect(capsys, "--format", "json", path)
+    assert code == 0
+    assert "\x9b" not in out
+    assert "\u202e" not in out
+    assert '"hint": "k\\u009b31mRED\\u202egnp.exe"' in out
+    assert json.loads(out)["bundles"][0]["signer"]["hint"] == HOSTILE_HINT
+    code, text, _ = inspect(capsys, path)
+    assert "public key 'k\\x9b31mRED\\u202egnp.exe'" in text  # escaped once, not twice

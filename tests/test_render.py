@@ -1127,3 +1127,30 @@ def test_progress_survives_a_closed_stream() -> None:
     stream.close()
     progress.advance()
     assert not progress.enabled
+
+
+# (text, what dump_json must write for it): hidden and control characters are
+# escaped, visible non-ASCII stays readable; parsing gives back the text.
+DUMP_CASES = [
+    pytest.param("k\x9b31m", '"k\\u009b31m"', id="c1-csi"),
+    pytest.param("a\x7fb", '"a\\u007fb"', id="del"),
+    pytest.param("gnp\u202eexe", '"gnp\\u202eexe"', id="bidi-override"),
+    pytest.param("a\u200bb", '"a\\u200bb"', id="zero-width-space-cf"),
+    pytest.param("\ufeffx", '"\\ufeffx"', id="bom-cf"),
+    pytest.param("soft\u00adhyphen", '"soft\\u00adhyphen"', id="soft-hyphen-cf"),
+    pytest.param("tag\U000e0041", '"tag\\udb40\\udc41"', id="non-bmp-tag-cf-surrogate-pair"),
+    pytest.param("p\ue000", '"p\\ue000"', id="private-use"),
+    pytest.param("x\u2028y", '"x\\u2028y"', id="line-separator"),
+    pytest.param("\uffff", '"\\uffff"', id="non-character"),
+    pytest.param("ünï 日本 🚀", '"ünï 日本 🚀"', id="visible-unicode-kept"),
+    pytest.param("plain", '"plain"', id="ascii"),
+]
+
+
+@pytest.mark.parametrize(("text", "written"), DUMP_CASES)
+def test_dump_json_escapes_hidden_characters(text: str, written: str) -> None:
+    from intoto_policy.report._common import dump_json
+
+    out = dump_json({"k": text}, indent=None)
+    assert out == '{"k":' + written + "}"
+    assert json.loads(out) == {"k": text}

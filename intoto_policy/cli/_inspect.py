@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -403,7 +402,9 @@ def _bundle_lines(bundle: dict[str, Any]) -> list[str]:
     if signer is None:
         lines.append(f"  signer: unreadable: {_safe(bundle['signerError'])}")
     elif signer["kind"] == "key":
-        lines.append(f"  signer{claimed or ' (verified)'}: public key {_safe(signer['hint'])!r}")
+        lines.append(
+            f"  signer{claimed or ' (verified)'}: public key {_safe(repr(signer['hint']))}"
+        )
     else:
         lines.append(f"  signer{claimed or ' (verified)'}:")
         lines.append(f"    identity (SAN): {_safe(str(signer['san']))}")
@@ -632,7 +633,10 @@ def _inspect(args: argparse.Namespace) -> int:
     if keys or root is not None:
         report["notVerified"] = _not_verified(report, bool(keys), root is not None)
     if args.format == "json":
-        _write_out(sys.stdout, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        from ..report._common import dump_json  # noqa: PLC0415
+
+        # The one JSON writer: hidden and control characters come out as escapes.
+        _write_out(sys.stdout, dump_json(report, indent=2) + "\n")
     else:
         _write_out(sys.stdout, _text_report(report, sources))
     for path in empty_files:

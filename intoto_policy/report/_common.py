@@ -42,11 +42,19 @@ FALLBACK_VERSION: Final = "0.1.0"
 _INVISIBLE: Final = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
 )
-# The same, plus DEL, C1 controls, surrogates and non-characters, for JSON
-# text (which can only hold them inside strings, where \\u escapes are valid).
-_JSON_UNSAFE: Final = re.compile(
-    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff\ufffe\uffff]"
-)
+# Unicode categories that are invisible or act on how text is shown: controls
+# (C0, DEL, C1), format characters (bidi marks and overrides, zero-width
+# characters), surrogates, private use, unassigned code points (which
+# include the non-characters) and line/paragraph separators.
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Every JSON text is printed ASCII-safe except for visible non-ASCII
+# characters; only non-ASCII characters (and DEL) need a look.
+_JSON_CANDIDATE: Final = re.compile("[^\x00-\x7e]")
+
+
+def _hidden(char: str) -> bool:
+    """Whether a character is invisible or acts on the display (see above)."""
+    return char in _INVISIBLE or unicodedata.category(char) in _HIDDEN_CATEGORIES
 
 
 def _escape_char(char: str) -> str:
@@ -61,9 +69,7 @@ def _escape_char(char: str) -> str:
 def _unsafe(char: str, keep_newlines: bool) -> bool:
     if char in "\n\t":
         return not keep_newlines
-    if char in _INVISIBLE or char in "\ufffe\uffff":
-        return True
-    return unicodedata.category(char) in ("Cc", "Cs")
+    return _hidden(char)
 
 
 def clean(text: object, *, keep_newlines: bool = True) -> str:
@@ -85,7 +91,15 @@ def clean(text: object, *, keep_newlines: bool = True) -> str:
 
 
 def _json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    char = match.group()
+    if not _hidden(char):
+        return char
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    # JSON has no escape past the BMP: write the UTF-16 surrogate pair.
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def dump_json(value: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
@@ -93,9 +107,11 @@ def dump_json(value: Any, *, indent: int | None = 2, sort_keys: bool = False) ->
 
     Non-ASCII text stays readable, but characters that could act on a
     terminal or hide text when the document is printed or viewed — DEL
-    and C1 controls, bidirectional overrides, line/paragraph separators,
-    non-characters — and lone surrogates (which cannot be encoded) are
-    written as ``\\u`` escapes. (The standard library already escapes
+    and C1 controls, every format character (bidirectional marks and
+    overrides, zero-width characters), line/paragraph separators,
+    private-use and unassigned code points — and lone surrogates (which
+    cannot be encoded) are written as ``\\u`` escapes. Every JSON document
+    the CLI prints goes through here. (The standard library already escapes
     C0 controls.) Parsing the result gives back exactly ``value``.
 
     Raises:
@@ -111,7 +127,9 @@ def dump_json(value: Any, *, indent: int | None = 2, sort_keys: bool = False) ->
         allow_nan=False,
         separators=separators,
     )
-    return _JSON_UNSAFE.sub(_json_escape, text)
+    return (
+        text if text.isascii() and "\x7f" not in text else _JSON_CANDIDATE.sub(_json_escape, text)
+    )
 
 
 def format_value(value: Any) -> str:

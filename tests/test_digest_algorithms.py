@@ -201,3 +201,50 @@ def test_subject_binding_needs_256_bits(
         subjects=[DigestSet(given)],
     )
     assert bool(report) is verdict, [c.message for c in report.failures]
+
+
+SHA256_OTHER = hashlib.sha256(b"other").hexdigest()
+
+# (material digest, product digest, MODIFY outcome): "changed" consumes the path,
+# "same" consumes nothing, "undecidable" fails the rule (never read as changed).
+MODIFY_CASES = [
+    pytest.param({"sha256": SHA256}, {"sha256": SHA256_OTHER}, "changed", id="sha256-differs"),
+    pytest.param({"sha256": SHA256}, {"sha256": SHA256}, "same", id="sha256-same"),
+    pytest.param({"blake2b": "ab"}, {"blake2b": "ab"}, "undecidable", id="short-blake2b-identical"),
+    pytest.param({"blake2b": "ab"}, {"blake2b": "ac"}, "changed", id="short-blake2b-differs"),
+    pytest.param({"sha256": SHA256}, {"sha512": "e" * 128}, "undecidable",
+                 id="no-shared-algorithm"),
+    pytest.param({"sha1": SHA1}, {"sha1": SHA1}, "undecidable", id="sha1-same-not-acceptable"),
+    pytest.param({"sha1": SHA1}, {"sha1": SHA1_OTHER}, "changed", id="sha1-differs"),
+    pytest.param({"blake2b": "c" * 64}, {"blake2b": "c" * 64}, "same", id="blake2b-256-bits-same"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("material", "product", "outcome"), MODIFY_CASES)
+def test_modify_is_a_three_way_comparison(
+    material: dict[str, str], product: dict[str, str], outcome: str
+) -> None:
+    doc = {
+        "expires": "2030-01-01T00:00:00Z",
+        "functionaries": {KID: functionary("builder")},
+        "steps": [
+            {
+                "name": "edit",
+                "expectedProducts": ["MODIFY app", "ALLOW *"],
+                "expectedPredicates": [{"predicateType": LINK, "functionaries": [KID]}],
+            }
+        ],
+    }
+    report = verify_attestations(
+        Layout.from_dict(doc), [_link("edit", {"app": material}, {"app": product})], at=AT
+    )
+    [modify] = [c for s in report.steps for c in s.checks if c.rule == "MODIFY app"]
+    if outcome == "undecidable":
+        assert not report
+        assert modify.status.value == "fail"
+        assert "cannot tell whether 1 artifact(s) changed" in modify.message
+        assert modify.actual == ["app"]
+    else:
+        assert report, [c.message for c in report.failures]
+        consumed = 1 if outcome == "changed" else 0
+        assert f"holds ({consumed} consumed)" in modify.message

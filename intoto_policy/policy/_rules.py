@@ -403,6 +403,7 @@ def evaluate_rules(
     products: Mapping[str, D],
     step_artifacts: StepArtifacts[D],
     digests_equal: Callable[[D, D], bool] = operator.eq,
+    digests_differ: Callable[[D, D], bool] | None = None,
 ) -> RulesResult:
     """Apply artifact rules to one side of a step, as in-toto's ``verify_item_rules`` does.
 
@@ -417,6 +418,12 @@ def evaluate_rules(
         digests_equal: Whether two digests name the same content (MATCH and
             MODIFY). Defaults to ``==``, the reference's comparison of
             digest dicts.
+        digests_differ: Whether two digests certainly name different
+            content (MODIFY). With ``digests_equal`` a three-way comparison:
+            a pair neither equal nor different is undecidable (say, only a
+            short blake2b is shared), and MODIFY then fails on that path
+            instead of reading "not equal" as "changed". Defaults to "not
+            ``digests_equal``", the reference's two-way reading.
 
     Returns:
         Per-rule outcomes and the verdict. Every rule is evaluated, also
@@ -434,7 +441,9 @@ def evaluate_rules(
             raise ValidationError(
                 f"rule {index} is a {type(rule).__name__}, not a parsed ArtifactRule"
             )
-    evaluation = _Evaluation(source_type, materials, products, step_artifacts, digests_equal)
+    evaluation = _Evaluation(
+        source_type, materials, products, step_artifacts, digests_equal, digests_differ
+    )
     evaluation.queue_in_source = True  # every queue below holds source paths only
     # The queue is a dict used as an ordered set (see "pattern matching").
     # The queue starts as the source mapping itself (only its keys are read)
@@ -466,6 +475,7 @@ class _Evaluation(Generic[D]):
     """The fixed inputs of one evaluate_rules call."""
 
     __slots__ = (
+        "digests_differ",
         "digests_equal",
         "materials",
         "products",
@@ -482,7 +492,9 @@ class _Evaluation(Generic[D]):
         products: Mapping[str, D],
         step_artifacts: StepArtifacts[D],
         digests_equal: Callable[[D, D], bool],
+        digests_differ: Callable[[D, D], bool] | None = None,
     ) -> None:
+        self.digests_differ = digests_differ
         self.source_type = source_type
         self.materials = materials
         self.products = products
@@ -540,6 +552,8 @@ class _Evaluation(Generic[D]):
                 consumed = filterfalse(products.__contains__, selected) if products else selected
         else:  # modify: in both sides, with digests that differ
             both = list(filter(products.__contains__, filter(materials.__contains__, selected)))
+            if self.digests_differ is not None:
+                return self._modify_three_way(rule, both, self.digests_differ)
             same = map(
                 self.digests_equal,
                 map(materials.__getitem__, both),
@@ -547,6 +561,35 @@ class _Evaluation(Generic[D]):
             )
             consumed = compress(both, map(operator.not_, same))
         return RuleOutcome(rule, frozenset(consumed))
+
+    def _modify_three_way(
+        self, rule: ArtifactRule, both: list[str], differ: Callable[[D, D], bool]
+    ) -> RuleOutcome:
+        """MODIFY with a three-way comparison: changed, unchanged or undecidable.
+
+        A path whose digests neither match nor certainly differ is neither
+        consumed as modified nor left as unchanged: the rule fails on it
+        (fail closed), saying why.
+        """
+        equal = self.digests_equal
+        changed: list[str] = []
+        unknown: list[str] = []
+        for path in both:
+            before, after = self.materials[path], self.products[path]
+            if differ(before, after):
+                changed.append(path)
+            elif not equal(before, after):
+                unknown.append(path)
+        if not unknown:
+            return RuleOutcome(rule, frozenset(changed))
+        return RuleOutcome(
+            rule,
+            frozenset(changed),
+            tuple(sorted(unknown)),
+            f"cannot tell whether {len(unknown)} artifact(s) changed: their materials and "
+            "products share no acceptable digest strong enough to compare "
+            "(at least 256 bits)",
+        )
 
     def apply_match(self, rule: ArtifactRule, queue: Mapping[str, object]) -> RuleOutcome:
         recorded = self.step_artifacts(rule.dest_name)

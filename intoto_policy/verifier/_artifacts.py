@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from .._errors import ValidationError
-from ..model._digests import DigestSet
+from ..model._digests import KNOWN_ALGORITHMS, DigestSet
 from ..policy._layout import Step
 from ..policy._rules import evaluate_rules
 from ..report._model import (
@@ -57,6 +57,8 @@ def artifact_checks(
             products=products,
             step_artifacts=step_artifacts,
             digests_equal=_digests_equal(ctx.layout.acceptable_for(step)),
+            # MODIFY needs "certainly different", not merely "not equal".
+            digests_differ=_digests_differ(ctx.layout.acceptable_for(step)),
         )
         for i, (rule, outcome) in enumerate(zip(rules, result.outcomes, strict=True)):
             loc = ctx.loc(f"{step.pointer}/{field_name}/{i}")
@@ -81,6 +83,7 @@ def artifact_checks(
                         message=(
                             f"{kind} of {cand.auth.att.source}: {text} rejects "
                             + (", ".join(broken[:10]) + (" ..." if len(broken) > 10 else ""))
+                            + (f" ({outcome.note})" if outcome.note else "")
                         ),
                         step=step.name,
                         rule=text,
@@ -119,6 +122,22 @@ def _digests_equal(acceptable: frozenset[str]) -> Callable[[DigestSet, DigestSet
         return a.matches(b, acceptable)
 
     return equal
+
+
+def _digests_differ(acceptable: frozenset[str]) -> Callable[[DigestSet, DigestSet], bool]:
+    """Whether two digest sets certainly name different content.
+
+    They do when an algorithm both carry, known to the spec or acceptable,
+    disagrees (the same disagreement that makes ``DigestSet.matches``
+    false). Sets that neither match nor differ (no shared algorithm, or
+    only a short blake2b) are undecidable: MODIFY fails on them.
+    """
+    compared = acceptable | KNOWN_ALGORITHMS
+
+    def differ(a: DigestSet, b: DigestSet) -> bool:
+        return any(alg in b and b[alg] != value for alg, value in a.items() if alg in compared)
+
+    return differ
 
 
 def _artifacts_for(auth: Authentic) -> tuple[dict[str, DigestSet], dict[str, DigestSet]]:

@@ -303,6 +303,15 @@ def test_signer_values_never_become_syntax(hostile: str) -> None:
         pytest.param("signers.exists(s, s.kind == 'key')", False, id="signers-only"),
         pytest.param("predicate.signer == 'x'", False, id="predicate-field-named-signer"),
         pytest.param("predicate.x == 'signer.kind'", False, id="inside-string"),
+        pytest.param(".signer.kind == 'key'", True, id="root-scope-dot"),
+        pytest.param("true && .signer.kind == 'key'", True, id="root-scope-dot-after-operator"),
+        pytest.param("(.signer.kind) == 'key'", True, id="root-scope-dot-in-parentheses"),
+        pytest.param("[.signer.kind][0] == 'key'", True, id="root-scope-dot-in-list"),
+        pytest.param("predicate . signer == 'x'", False, id="field-with-spaces"),
+        pytest.param("predicate.x == r'signer.kind'", False, id="inside-raw-string"),
+        pytest.param(
+            "predicate.x == 'a\\'b' && signer.kind == 'key'", True, id="after-escaped-quote"
+        ),
     ],
 )
 def test_reads_signer_is_static(text: str, reads: bool) -> None:

@@ -54,6 +54,10 @@ CASES = [
     pytest.param([ONLY_SCANNER, f"signer.keyid == '{B}'"], ("scanner", "builder"), False,
                  id="two-signer-rules-leave-no-one"),
     pytest.param(["signers.size() >= 2"], ("scanner", "builder"), True, id="no-signer-rule"),
+    pytest.param([f".signer.keyid == '{S}'", "signers.size() == 1"], ("scanner", "builder"), True,
+                 id="root-scope-dot-signer-rule"),
+    pytest.param([f".signer.keyid == '{S}'", "signers.size() >= 2"], ("scanner", "builder"),
+                 False, id="root-scope-dot-signer-drops"),
 ]  # fmt: skip
 
 

@@ -185,8 +185,7 @@ class CompiledRule:
             return False  # a comprehension rebinds a root name: paths are ambiguous
         for match in _READS.finditer(code):
             # Reject roots that are themselves a field (``x.predicate``).
-            before = code[: match.start()].rstrip()
-            if before.endswith("."):
+            if not _at_root(code, match.start()):
                 continue
             value: Any = activation.get(match.group(1))
             for step in _STEP.finditer(match.group(2)):
@@ -288,7 +287,24 @@ def compile_rule(text: str) -> CompiledRule:
         raise LayoutError(f"CEL rule {text!r} does not compile: {detail}") from None
     code = _LITERAL.sub(_blank, text)
     reads_signer = any(
-        m.group(1) == "signer" and not code[: m.start()].rstrip().endswith(".")
-        for m in _READS.finditer(code)
+        m.group(1) == "signer" and _at_root(code, m.start()) for m in _READS.finditer(code)
     )
     return CompiledRule(text=text, _program=program, reads_signer=reads_signer)
+
+
+# What may stand before a root-scope ``.name`` (CEL's leading dot): nothing,
+# or an operator or opening bracket, never an operand whose field it would be.
+_BEFORE_ROOT_DOT: Final = frozenset("([{,!-+*/%<>=&|?:")
+
+
+def _at_root(code: str, start: int) -> bool:
+    """Whether the identifier at ``start`` names a variable, not a field.
+
+    ``x.signer`` is a field of ``x``; ``signer`` and ``.signer`` (CEL's
+    root-scope form, at the start or after an operator) read the variable.
+    """
+    before = code[:start].rstrip()
+    if not before.endswith("."):
+        return True
+    operand = before[:-1].rstrip()
+    return not operand or operand[-1] in _BEFORE_ROOT_DOT

@@ -647,3 +647,267 @@ def test_fuzz_cli_argv(tmp_path: Path) -> None:
     run()
     # Nothing the harness did wrote into the directory of generated files.
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --------------------------------------------------------------------------
+# targets seeded from chosen corpus items: the Rekor / npm / store parsers
+
+ITEMS = CORPUS / "real-world" / "items"
+TRUST = CORPUS / "real-world" / "trust"
+PROD_ROOT = TRUST / "sigstore-prod.trusted_root.sigstore-python-4.5.1.json"
+AT = "2026-12-01T00:00:00Z"
+
+
+def _files(*patterns: str) -> list[bytes]:
+    """The bytes of corpus files matching ``patterns`` (relative to the corpus)."""
+    found: list[bytes] = []
+    if CORPUS.is_dir():
+        for pattern in patterns:
+            found += [p.read_bytes() for p in sorted(CORPUS.glob(pattern)) if p.is_file()]
+    return found
+
+
+# intoto/0.0.2 and dsse bundles (items 05-08, 15-18, 20), the npm keyed one
+# (16), the trusted roots, and the attestation documents of items 09, 11, 24.
+BUNDLE_SEEDS = _files(
+    "real-world/items/0[5-8]-*/*.sigstore",
+    "real-world/items/1[5-8]-*/*.json",
+    "real-world/items/20-*/*bundle*.json",
+    "real-world/items/20-*/*.jsonl",
+)
+KEYED_SEEDS = _files("real-world/items/16-*/bundle-publish.json")
+TRUST_SEEDS = _files("real-world/trust/*.json", "real-world/items/20-*/trusted_root.json")
+DOCUMENT_SEEDS = _files(
+    "real-world/items/09-*/*.json",
+    "real-world/items/11-*/*.json",
+    "real-world/items/24-*/*.provenance",
+    "real-world/items/24-*/*.attestation",
+)
+
+
+def _decoded(seeds: list[bytes]) -> list[Any]:
+    out: list[Any] = []
+    for seed in seeds:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            out.append(json.loads(seed))
+    return out
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _paths(inner, (*prefix, i))
+
+
+def _flip_b64(text: str, rnd: random.Random) -> str | None:
+    """``text`` with one bit of what it encodes flipped, if it is base64."""
+    try:
+        raw = bytearray(base64.b64decode(text, validate=True))
+    except ValueError:
+        return None
+    if not raw:
+        return None
+    raw[rnd.randrange(len(raw))] ^= 1 << rnd.randrange(8)
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def _deep_mutate(value: Any, rnd: random.Random) -> Any:
+    """Change one node anywhere in ``value`` (below the root, when it has any).
+
+    Signatures, certificates, log bodies and proofs are base64 strings deep
+    in a bundle; flipping one bit of what they encode reaches the checks
+    behind the parser, which a byte flip of the JSON text rarely does.
+    """
+    paths = [p for p in _paths(value) if p] or [()]
+    path = rnd.choice(paths)
+    if not path:
+        return _json_mutate(value, rnd)
+    out = json.loads(json.dumps(value))
+    holder = out
+    for step in path[:-1]:
+        holder = holder[step]
+    last = path[-1]
+    node = holder[last]
+    action = rnd.random()
+    if isinstance(node, str) and action < 0.5:
+        flipped = _flip_b64(node, rnd)
+        holder[last] = flipped if flipped is not None else node[::-1]
+    elif action < 0.65 and isinstance(holder, dict):
+        del holder[last]
+    else:
+        holder[last] = _json_mutate(node, rnd)
+    return out
+
+
+@st.composite
+def seeded(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
+    """One of ``seeds``: unchanged, changed deep inside, and/or byte-mutated."""
+    if not seeds:
+        return b"{}"
+    rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
+    data = draw(st.sampled_from(seeds))
+    decoded = _decoded([data])
+    if decoded and draw(st.integers(0, 3)):
+        value = decoded[0]
+        for _ in range(draw(st.integers(1, 3))):
+            value = _deep_mutate(value, rnd)
+        data = json.dumps(value).encode("utf-8", "surrogatepass")
+    # Byte mutations mostly yield invalid JSON: one input in four.
+    if not draw(st.integers(0, 3)):
+        data = rnd.choice(_BYTE_MUTATIONS)(data, rnd)
+    return data
+
+
+def _when() -> Any:
+    from intoto_policy.model._time import parse_rfc3339
+
+    return parse_rfc3339(AT)
+
+
+def _rekor_trust(data: bytes) -> None:
+    from intoto_policy.crypto._rekor import parse_trust
+
+    parse_trust(data, source="trusted_root.json")
+
+
+def _keyless_bundle(data: bytes) -> None:
+    from intoto_policy.crypto._keyless import load_trusted_root, parse_bundles, verify_bundle
+
+    root = load_trusted_root(PROD_ROOT.read_bytes(), source="prod")
+    # parse_bundles may refuse the input with the package's error; a
+    # record it accepts must then verify to a result, never an exception.
+    for record in parse_bundles(data, source="fuzz.sigstore"):
+        result = verify_bundle(record, root, at=_when())
+        assert result.status in ("verified", "failed", "unsupported"), result
+        assert result.reason, result
+
+
+def _npm_keys() -> Any:
+    pem = (ITEMS / "16-sigstorego-npm-publish-keyed" / "publish_key.pub").read_text()
+    spki = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+    return [
+        {
+            "keyid": "SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA",
+            "keytype": "ecdsa-sha2-nistp256",
+            "scheme": "ecdsa-sha2-nistp256",
+            "key": spki,
+            "expires": None,
+        }
+    ]
+
+
+def _keyed_bundle(data: bytes) -> None:
+    from intoto_policy.crypto._keyless import parse_bundles
+    from intoto_policy.crypto._rekor import parse_registry_keys, parse_trust, verify_keyed
+
+    trust = parse_trust(PROD_ROOT.read_bytes())
+    keys = parse_registry_keys(_npm_keys())
+    # verify_keyed is documented never to raise for bad input: call it on
+    # the raw mutated bytes and on what parse_bundles records.
+    bodies = [data]
+    with _own_errors_only():
+        bodies += [r.bundle_json for r in parse_bundles(data, source="fuzz.json")]
+    for body in bodies:
+        result = verify_keyed(body, trust, keys, at=_when())
+        assert result.ok or (result.check and result.reason), result
+
+
+def _attestation_documents(data: bytes) -> None:
+    from intoto_policy import parse_attestations
+
+    for att in parse_attestations(data, source="fuzz.json"):
+        str(att.problem)
+
+
+def _store_ingest(data: bytes) -> None:
+    from intoto_policy.store._ingest import IndexedItem, RejectedItem, index_item, split_items
+
+    for body, source in split_items(data, source="fuzz.jsonl"):
+        item = index_item(body, source=source)
+        assert isinstance(item, IndexedItem | RejectedItem), item
+        if isinstance(item, RejectedItem):
+            assert item.reason, item
+
+
+SEEDED_TARGETS: list[tuple[Callable[[bytes], None], list[bytes]]] = [
+    (_rekor_trust, TRUST_SEEDS),
+    (_keyless_bundle, BUNDLE_SEEDS),
+    (_keyed_bundle, KEYED_SEEDS + BUNDLE_SEEDS[:2]),
+    (_attestation_documents, DOCUMENT_SEEDS),
+    (_store_ingest, BUNDLE_SEEDS + DOCUMENT_SEEDS + SEEDS[:40]),
+]
+
+
+@pytest.mark.skipif(not ITEMS.is_dir(), reason="shared corpus not present")
+@pytest.mark.parametrize(
+    ("target", "seeds"), SEEDED_TARGETS, ids=[t.__name__.lstrip("_") for t, _ in SEEDED_TARGETS]
+)
+def test_fuzz_seeded(target: Callable[[bytes], None], seeds: list[bytes]) -> None:
+    if target is _keyless_bundle:
+        pytest.importorskip("sigstore")
+    assert seeds, "the corpus items this target is seeded from are missing"
+
+    @FUZZ
+    @given(seeded(seeds))
+    def run(data: bytes) -> None:
+        with _own_errors_only():
+            target(data)
+
+    run()
+
+
+def test_fuzz_registry_keys() -> None:
+    """npm registry keys documents: only ValidationError escapes."""
+    from intoto_policy.crypto._rekor import parse_registry_keys
+
+    if not ITEMS.is_dir():
+        pytest.skip("shared corpus not present")
+    base = _npm_keys()
+    two = [*base, {**base[0], "keyid": "SHA256:other", "expires": AT}]
+
+    @FUZZ
+    @given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.booleans())
+    def run(seed: int, rounds: int, doc_level: bool) -> None:
+        rnd = random.Random(seed)
+        value: Any = rnd.choice([base, two])
+        if doc_level:
+            value = {"keys": value}
+        for _ in range(rounds):
+            value = _json_mutate(value, rnd)
+        entries = value.get("keys") if isinstance(value, dict) else value
+        with _own_errors_only():
+            for key in parse_registry_keys(entries):
+                assert key.spki
+
+    run()
+
+
+def test_fuzz_tuf_custom_metadata() -> None:
+    """The layout-keys custom metadata: refused with a category, never a crash."""
+    from intoto_policy.policy._tuf._client import (
+        IN_TOTO_FIELD,
+        LAYOUT_KEYS_FIELD,
+        _key_paths,
+        _RefusedError,
+    )
+
+    base = {IN_TOTO_FIELD: {LAYOUT_KEYS_FIELD: ["keys/alice.pub", "keys/bob.pub"]}}
+
+    @FUZZ
+    @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+    def run(seed: int, rounds: int) -> None:
+        rnd = random.Random(seed)
+        value: Any = base
+        for _ in range(rounds):
+            value = _json_mutate(value, rnd)
+        # _RefusedError is what fetch_policy turns into a failed TUFResult.
+        with contextlib.suppress(_RefusedError, IntotoPolicyError):
+            paths = _key_paths("layouts/app.json", value)
+            assert paths
+            assert all(isinstance(p, str) for p in paths)
+
+    run()

@@ -911,3 +911,289 @@ def test_fuzz_tuf_custom_metadata() -> None:
             assert all(isinstance(p, str) for p in paths)
 
     run()
+
+
+# The commands added since the argv target above: fetch, tuf, store, audit.
+# They write files, so each example runs in a fresh working directory and
+# names only relative outputs. Nothing may reach the network or start
+# workers: sources are local files (``file:`` or a path), the registry URL
+# flags and --workers/--engine/--ray-address are never generated, and free
+# text has no '-' (no abbreviated flag) and no ':' (no URL scheme).
+_NEW_COMMANDS = [
+    ["fetch"],
+    ["tuf"],
+    ["tuf", "init"],
+    ["tuf", "add-layout"],
+    ["tuf", "delegate"],
+    ["tuf", "publish"],
+    ["store"],
+    ["store", "ingest"],
+    ["store", "query"],
+    ["audit"],
+]
+_NEW_FLAGS = [
+    "--out",
+    "--output",
+    "--force",
+    "--store",
+    "--subjects",
+    "--all",
+    "--subject",
+    "--subject-digest",
+    "--predicate-type",
+    "--layout-key",
+    "--unsigned-layout",
+    "--param",
+    "--at",
+    "--trusted-root",
+    "--format",
+    "--role",
+    "--threshold",
+    "--expires",
+    "--key",
+    "--keys",
+    "--max-attestations",
+    "--max-response-bytes",
+    "--help",
+    "--",
+]
+_NEW_VALUES = [
+    "sqlite:///store.db",
+    "sqlite:///",
+    "sqlite://",
+    "mysql:///x",
+    "out.jsonl",
+    "repo",
+    "layouts/app.json",
+    "../escape.json",
+    "json",
+    "text",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "2026-11-22T00:00:00Z",
+    "sha256:" + "0" * 64,
+    "md5:zz",
+    "",
+]
+
+
+def _templates(
+    files: list[str], priv: str, pub: str, layout: str, subjects: str
+) -> list[list[str]]:
+    """Well-formed invocations, so examples get past argparse into the commands."""
+    db = "sqlite:///store.db"
+    digest = "sha256:" + "0" * 64
+    k, tk = ["--key", priv], ["--targets-key", priv]
+    return [
+        ["fetch", "--out", "out.jsonl", f"file:{files[0]}"],
+        ["fetch", "--out", "out.jsonl", "--subject-digest", digest, files[1]],
+        ["store", "ingest", "--store", db, files[0], files[1]],
+        ["store", "ingest", "--store", db, "--from", f"file:{files[2]}"],
+        ["store", "query", "--store", db, "--subject-digest", digest, "--format", "json"],
+        ["audit", layout, "--store", db, "--subjects", subjects, "--output", "out.jsonl"],
+        ["audit", layout, "--store", db, "--all", "--output", "a.jsonl", "--unsigned-layout"],
+        ["tuf", "init", "repo"]
+        + [f"--{r}-key={priv}" for r in ("root", "targets", "snapshot", "timestamp")],
+        ["tuf", "add-layout", "repo", layout, "--name", "app.json", "--layout-key", pub, *k],
+        ["tuf", "delegate", "repo", "--role", "p", "--paths", "p/*", "--key", pub, *tk],
+        ["tuf", "publish", "repo", "--snapshot-key", priv, "--timestamp-key", priv],
+    ]
+
+
+@st.composite
+def new_argvs(draw: st.DrawFn, files: list[str], templates: list[list[str]]) -> list[str]:
+    extra = 3
+    if draw(st.integers(0, 3)):
+        # A well-formed invocation, one word dropped or replaced at times.
+        words = list(draw(st.sampled_from(templates)))
+        if draw(st.booleans()):
+            i = draw(st.integers(1, len(words) - 1))
+            words[i : i + 1] = draw(st.sampled_from([[], [""], [draw(st.sampled_from(files))]]))
+    else:
+        words = list(draw(st.sampled_from(_NEW_COMMANDS)))
+        if files and draw(st.booleans()):
+            words.append(draw(st.sampled_from(files)))
+        extra = 8
+    tokens = st.one_of(
+        st.sampled_from(_NEW_FLAGS),
+        st.sampled_from(_NEW_VALUES),
+        st.sampled_from(files),
+        st.sampled_from([f"file:{f}" for f in files]),
+        st.text(alphabet=st.characters(blacklist_characters="-:"), max_size=12),
+    )
+    words += draw(st.lists(tokens, max_size=extra))
+    return words
+
+
+def test_fuzz_cli_argv_new_commands(tmp_path: Path) -> None:
+    import tempfile
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    from intoto_policy.cli._main import main
+
+    rnd = random.Random(25)
+    inputs_dir = tmp_path / "inputs"
+    inputs_dir.mkdir()
+    files: list[str] = []
+    seeds = BUNDLE_SEEDS + DOCUMENT_SEEDS + SEEDS[:20]
+    for i in range(12):
+        data = rnd.choice(seeds)
+        if i % 2:
+            data = rnd.choice(_BYTE_MUTATIONS)(data, rnd)
+        suffix = rnd.choice([".json", ".yml", ".intoto.jsonl", ".pub", ".txt"])
+        path = inputs_dir / f"f{i}{suffix}"
+        path.write_bytes(data)
+        files.append(str(path))
+    subjects = inputs_dir / "subjects.txt"
+    subjects.write_text("sha256:" + "0" * 64 + "\nnot a digest\n")
+    key = Ed25519PrivateKey.generate()
+    priv, pub = inputs_dir / "k.key", inputs_dir / "k.pub"
+    priv.write_bytes(
+        key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()),
+    )
+    pub.write_bytes(key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    layout = inputs_dir / "layout.yml"
+    layout.write_bytes(_BUILTIN[4])
+    templates = _templates(files, str(priv), str(pub), str(layout), str(subjects))
+    files += [str(subjects), str(priv), str(pub), str(layout), str(inputs_dir)]
+    files.append(str(inputs_dir / "missing.json"))
+    before = sorted(p.name for p in inputs_dir.iterdir())
+
+    @FUZZ
+    @given(new_argvs(files, templates))
+    def run(argv: list[str]) -> None:
+        out, err = io.StringIO(), io.StringIO()
+        with (
+            tempfile.TemporaryDirectory(dir=tmp_path) as work,
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            pytest.MonkeyPatch.context() as mp,
+        ):
+            mp.chdir(work)
+            mp.setenv("NO_COLOR", "1")
+            # A request that slipped through would fail at once, not leave.
+            for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+                mp.setenv(var, "http://127.0.0.1:9")
+            for var in ("GITHUB_API", "NPM_REGISTRY", "PYPI_URL"):
+                mp.setenv(f"INTOTO_POLICY_{var}", "http://127.0.0.1:9")
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # pragma: no cover - main returns codes
+                code = exc.code  # type: ignore[assignment]
+        text = err.getvalue()
+        assert code in (0, 1, 2), (argv, code, text)
+        assert "Traceback" not in text, (argv, text)
+        assert all(line.startswith("intoto-policy: ") for line in text.splitlines()), (argv, text)
+
+    run()
+    # The inputs were read, never written.
+    assert sorted(p.name for p in inputs_dir.iterdir()) == before
+
+
+# --------------------------------------------------------------------------
+# found by the seeded targets: a certificate whose version field is not 0-2
+# made cryptography raise x509.InvalidVersion, which is not a ValueError, so
+# it escaped every certificate loader (parse_bundles, parse_trust,
+# load_certificate, verify_keyed on raw bundles, store ingest).
+
+
+def _bad_version(der: bytes) -> bytes:
+    """``der`` with its X.509 version (``[0] INTEGER 2``) changed to 66."""
+    marker = b"\xa0\x03\x02\x01\x02"
+    assert marker in der
+    return der.replace(marker, b"\xa0\x03\x02\x01\x42", 1)
+
+
+def _with_bad_leaf(
+    item: str = "15-sigstorego-npm-provenance-sigstore-1.3.0/bundle-provenance.json",
+) -> dict[str, Any]:
+    # Item 15's SET verifies under the prod root: verification reaches the certificate.
+    bundle: dict[str, Any] = json.loads((ITEMS / item).read_bytes())
+    material = bundle["verificationMaterial"]
+    holder = material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
+    holder["rawBytes"] = base64.b64encode(
+        _bad_version(base64.b64decode(holder["rawBytes"]))
+    ).decode()
+    return bundle
+
+
+def _bad_cert_der() -> bytes:
+    bundle = _with_bad_leaf()
+    material = bundle["verificationMaterial"]
+    holder = material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
+    return base64.b64decode(holder["rawBytes"])
+
+
+def _case_load_der() -> None:
+    from intoto_policy.crypto._x509 import load_certificate
+
+    load_certificate(_bad_cert_der(), source="bad.der")
+
+
+def _case_load_pem() -> None:
+    from intoto_policy.crypto._x509 import load_pem_certificates
+
+    b64 = base64.encodebytes(_bad_cert_der()).decode()
+    pem = f"-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n"
+    load_pem_certificates(pem.encode(), source="bad.pem")
+
+
+def _case_parse_bundles() -> None:
+    from intoto_policy.crypto._keyless import parse_bundles
+
+    parse_bundles(json.dumps(_with_bad_leaf()).encode(), source="bad.sigstore")
+
+
+def _case_parse_trust() -> None:
+    from intoto_policy.crypto._rekor import parse_trust
+
+    root = json.loads(PROD_ROOT.read_bytes())
+    cert = root["certificateAuthorities"][0]["certChain"]["certificates"][0]
+    cert["rawBytes"] = base64.b64encode(_bad_version(base64.b64decode(cert["rawBytes"]))).decode()
+    parse_trust(json.dumps(root).encode(), source="bad root")
+
+
+def _case_verify_keyed_raw() -> None:
+    from intoto_policy.crypto._rekor import parse_registry_keys, parse_trust, verify_keyed
+
+    result = verify_keyed(
+        json.dumps(_with_bad_leaf()).encode(),
+        parse_trust(PROD_ROOT.read_bytes()),
+        parse_registry_keys(_npm_keys()),
+        at=_when(),
+    )
+    assert not result.ok
+    assert result.reason
+
+
+def _case_store_index() -> None:
+    from intoto_policy.store._ingest import index_item
+
+    index_item(json.dumps(_with_bad_leaf()).encode(), source="bad.sigstore")
+
+
+BAD_VERSION_CASES = [
+    _case_load_der,
+    _case_load_pem,
+    _case_parse_bundles,
+    _case_parse_trust,
+    _case_verify_keyed_raw,
+    _case_store_index,
+]
+
+
+@pytest.mark.skipif(not ITEMS.is_dir(), reason="shared corpus not present")
+@pytest.mark.parametrize(
+    "case", BAD_VERSION_CASES, ids=[c.__name__.removeprefix("_case_") for c in BAD_VERSION_CASES]
+)
+def test_certificate_with_invalid_version(case: Callable[[], None]) -> None:
+    with _own_errors_only():
+        case()

@@ -378,7 +378,8 @@ def load_pem_certificates(
 
     try:
         certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
+        # InvalidVersion (a bad version field) is not a ValueError.
         raise ValidationError(f"not PEM certificates: {exc}", source=source) from exc
     return tuple(certificates)
 
@@ -408,7 +409,7 @@ def load_certificate(data: bytes | str, *, source: str | None = None) -> x509.Ce
         return certificates[0]
     try:
         return x509.load_der_x509_certificate(raw)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ValidationError(f"not a DER certificate: {exc}", source=source) from exc
 
 

@@ -1197,3 +1197,98 @@ BAD_VERSION_CASES = [
 def test_certificate_with_invalid_version(case: Callable[[], None]) -> None:
     with _own_errors_only():
         case()
+
+
+def _der_certificates() -> list[bytes]:
+    """Every certificate of the corpus bundles and trusted roots, as DER."""
+    found: list[bytes] = []
+    for doc in _decoded(BUNDLE_SEEDS + TRUST_SEEDS):
+        found += [
+            base64.b64decode(v)
+            for p in _paths(doc)
+            if p
+            and p[-1] == "rawBytes"
+            and isinstance(v := _at(doc, p), str)
+            and v.startswith("MII")
+        ]
+    return sorted(set(found))
+
+
+def _at(doc: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
+def test_fuzz_der_certificates() -> None:
+    """Bit flips inside real DER certificates: only the package's error escapes."""
+    from intoto_policy.crypto._x509 import certificate_identity, load_certificate
+
+    ders = _der_certificates()
+    if not ders:
+        pytest.skip("shared corpus not present")
+
+    @FUZZ
+    @given(st.sampled_from(ders), st.integers(0, 2**32 - 1))
+    def run(der: bytes, seed: int) -> None:
+        data = _flip(der, random.Random(seed))
+        with _own_errors_only():
+            certificate_identity(load_certificate(data, source="fuzz.der"))
+
+    run()
+
+
+# Found by test_fuzz_der_certificates: cryptography parses names lazily, so
+# a certificate that loads could raise ValueError or TypeError (an attribute
+# of the wrong ASN.1 type) from certificate_identity. Each case is one bit
+# flipped in a corpus certificate: (index in _der_certificates(), byte, mask).
+BAD_NAMES = [
+    pytest.param(3, 157, 0x10, id="subject-attribute-of-wrong-type"),
+    pytest.param(0, 165, 0x20, id="subject-unexpected-tag"),
+    pytest.param(14, 81, 0x40, id="issuer-unexpected-tag"),
+    pytest.param(12, 81, 0x10, id="issuer-attribute-of-wrong-type"),
+]
+
+
+@pytest.mark.skipif(not ITEMS.is_dir(), reason="shared corpus not present")
+@pytest.mark.parametrize(("index", "at", "mask"), BAD_NAMES)
+def test_certificate_with_malformed_names(index: int, at: int, mask: int) -> None:
+    from intoto_policy._errors import ValidationError
+    from intoto_policy.crypto._x509 import certificate_identity, load_certificate
+
+    data = bytearray(_der_certificates()[index])
+    data[at] ^= mask
+    certificate = load_certificate(bytes(data), source="bad.der")
+    with pytest.raises(ValidationError, match="names cannot be parsed"):
+        certificate_identity(certificate)
+
+
+# Found by test_fuzz_cli_argv_new_commands: 'tuf init' onto a path where a
+# directory must be created escaped as NotADirectoryError with a traceback.
+def test_tuf_init_onto_a_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from intoto_policy.cli._main import main
+
+    key = tmp_path / "k.key"
+    key.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+    )
+    repo = tmp_path / "repo"
+    repo.write_bytes(b"a file, not a directory")
+    keys = [f"--{r}-key={key}" for r in ("root", "targets", "snapshot", "timestamp")]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["tuf", "init", str(repo), *keys])
+    assert code == 2
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("intoto-policy: ")
+    assert "cannot create directory" in lines[0]

@@ -271,9 +271,9 @@ def certificate_identity(
         The certificate's identity.
 
     Raises:
-        ValidationError: The certificate's extensions cannot be parsed
-            (duplicates, malformed encodings), or its public key cannot be
-            read.
+        ValidationError: The certificate's extensions or names cannot be
+            parsed (duplicates, malformed encodings), or its public key
+            cannot be read.
     """
     from cryptography import x509  # noqa: PLC0415
     from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
@@ -336,15 +336,25 @@ def certificate_identity(
         raise ValidationError(f"certificate public key cannot be read: {exc}") from exc
 
     san = next(iter(uris or emails or usernames or dns_names), None)
-    emails.extend(_name_values(certificate.subject, NameOID.EMAIL_ADDRESS))
+    try:
+        # cryptography parses names lazily: a malformed one raises here
+        # (ValueError, or TypeError for an attribute of the wrong type).
+        subject = certificate.subject
+        emails.extend(_name_values(subject, NameOID.EMAIL_ADDRESS))
+        subject_text = subject.rfc4514_string()
+        issuer_text = certificate.issuer.rfc4514_string()
+        common_names = tuple(_name_values(subject, NameOID.COMMON_NAME))
+        organizations = tuple(_name_values(subject, NameOID.ORGANIZATION_NAME))
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"certificate names cannot be parsed: {exc}") from exc
     return CertificateIdentity(
         san=san,
         issuer=named.get("issuer"),
         extensions=MappingProxyType(named) if named else _EMPTY,
-        subject=certificate.subject.rfc4514_string(),
-        certificate_issuer=certificate.issuer.rfc4514_string(),
-        common_names=tuple(_name_values(certificate.subject, NameOID.COMMON_NAME)),
-        organizations=tuple(_name_values(certificate.subject, NameOID.ORGANIZATION_NAME)),
+        subject=subject_text,
+        certificate_issuer=issuer_text,
+        common_names=common_names,
+        organizations=organizations,
         emails=_dedup(emails),
         uris=tuple(uris),
         dns_names=tuple(dns_names),

@@ -189,7 +189,8 @@ class _Reader:
         raw = self.b64(value, path)
         try:
             x509.load_der_x509_certificate(raw)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
+            # InvalidVersion (a bad version field) is not a ValueError.
             raise self.fail(f"not a DER X.509 certificate: {exc}", path) from exc
 
 
@@ -581,7 +582,11 @@ def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
         leaf_holder = (
             material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
         )
-        leaf = x509.load_der_x509_certificate(base64.b64decode(leaf_holder["rawBytes"]))
+        try:
+            leaf = x509.load_der_x509_certificate(base64.b64decode(leaf_holder["rawBytes"]))
+        except x509.InvalidVersion as exc:
+            # Not a ValueError, so the caller's "malformed" handler would miss it.
+            raise ValueError(f"not a DER X.509 certificate: {exc}") from None
         key_problem = certificate_key_problem(leaf)
         if key_problem is not None:
             reasons.append(f"signing {key_problem}")

@@ -199,7 +199,8 @@ def _authorities(raw_cas: Any, what: str) -> tuple[_CertAuthority, ...]:
             raw = _b64(c.get("rawBytes") if isinstance(c, dict) else None, f"{where}[{j}]")
             try:
                 chain.append(x509.load_der_x509_certificate(raw))
-            except ValueError as exc:
+            except (ValueError, x509.InvalidVersion) as exc:
+                # InvalidVersion (a bad version field) is not a ValueError.
                 raise ValidationError(f"{where}[{j}] is not a certificate: {exc}") from None
         cas.append(_CertAuthority(tuple(chain), _window(ca.get("validFor"), where)))
     return tuple(cas)
@@ -886,7 +887,11 @@ def verify_rekor_bundle(
         return RekorOutcome(payload, payload_type, when, registry_key=key)
 
     holder = material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
-    cert = x509.load_der_x509_certificate(base64.b64decode(holder["rawBytes"]))
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(holder["rawBytes"]))
+    except x509.InvalidVersion as exc:
+        # Not a ValueError, so the callers' "malformed" handlers would miss it.
+        raise ValueError(f"not a DER X.509 certificate: {exc}") from None
     # Judged by OID before the key is used, as for every other bundle.
     from ._keyless import certificate_key_problem  # noqa: PLC0415 (it imports this module)
 
@@ -897,7 +902,7 @@ def verify_rekor_bundle(
     def cert_matches(pem: bytes) -> bool:
         try:
             logged = x509.load_pem_x509_certificate(pem)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             return False
         return logged == cert
 

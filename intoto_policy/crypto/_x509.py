@@ -271,9 +271,9 @@ def certificate_identity(
         The certificate's identity.
 
     Raises:
-        ValidationError: The certificate's extensions cannot be parsed
-            (duplicates, malformed encodings), or its public key cannot be
-            read.
+        ValidationError: The certificate's extensions or names cannot be
+            parsed (duplicates, malformed encodings), or its public key
+            cannot be read.
     """
     from cryptography import x509  # noqa: PLC0415
     from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415
@@ -336,15 +336,25 @@ def certificate_identity(
         raise ValidationError(f"certificate public key cannot be read: {exc}") from exc
 
     san = next(iter(uris or emails or usernames or dns_names), None)
-    emails.extend(_name_values(certificate.subject, NameOID.EMAIL_ADDRESS))
+    try:
+        # cryptography parses names lazily: a malformed one raises here
+        # (ValueError, or TypeError for an attribute of the wrong type).
+        subject = certificate.subject
+        emails.extend(_name_values(subject, NameOID.EMAIL_ADDRESS))
+        subject_text = subject.rfc4514_string()
+        issuer_text = certificate.issuer.rfc4514_string()
+        common_names = tuple(_name_values(subject, NameOID.COMMON_NAME))
+        organizations = tuple(_name_values(subject, NameOID.ORGANIZATION_NAME))
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"certificate names cannot be parsed: {exc}") from exc
     return CertificateIdentity(
         san=san,
         issuer=named.get("issuer"),
         extensions=MappingProxyType(named) if named else _EMPTY,
-        subject=certificate.subject.rfc4514_string(),
-        certificate_issuer=certificate.issuer.rfc4514_string(),
-        common_names=tuple(_name_values(certificate.subject, NameOID.COMMON_NAME)),
-        organizations=tuple(_name_values(certificate.subject, NameOID.ORGANIZATION_NAME)),
+        subject=subject_text,
+        certificate_issuer=issuer_text,
+        common_names=common_names,
+        organizations=organizations,
         emails=_dedup(emails),
         uris=tuple(uris),
         dns_names=tuple(dns_names),
@@ -378,7 +388,8 @@ def load_pem_certificates(
 
     try:
         certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
+        # InvalidVersion (a bad version field) is not a ValueError.
         raise ValidationError(f"not PEM certificates: {exc}", source=source) from exc
     return tuple(certificates)
 
@@ -408,7 +419,7 @@ def load_certificate(data: bytes | str, *, source: str | None = None) -> x509.Ce
         return certificates[0]
     try:
         return x509.load_der_x509_certificate(raw)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ValidationError(f"not a DER certificate: {exc}", source=source) from exc
 
 

@@ -251,8 +251,8 @@ def init_repository(
         for key in spec.keys:
             signed_root.add_key(_tuf_key(key.public_key), name)
         signed_root.roles[name].threshold = spec.threshold
-    (repo / "targets").mkdir(parents=True, exist_ok=True)
-    _md_dir(repo).mkdir(parents=True, exist_ok=True)
+    _mkdir(repo / "targets")
+    _mkdir(_md_dir(repo))
     root_md = Metadata(signed_root)
     _sign_and_write(repo, "root", root_md, root.keys, root_md)
     targets_md = Metadata(Targets(expires=_expiry("targets", at, None)))
@@ -388,11 +388,21 @@ def _layout_keys_of(custom: Any) -> list[str]:
     return []
 
 
+def _mkdir(path: Path) -> None:
+    # A file where a directory must be (or no permission) is bad input, not a crash.
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create directory: {exc.strerror or exc}", source=str(path)
+        ) from None
+
+
 def _write_target(repo: Path, path: str, data: bytes) -> None:
     digest = hashlib.sha256(data).hexdigest()
     directory, base = posixpath.split(path)
     out = repo / "targets" / directory
-    out.mkdir(parents=True, exist_ok=True)
+    _mkdir(out)
     write_file(out / f"{digest}.{base}", data)
 
 

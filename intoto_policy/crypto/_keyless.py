@@ -71,6 +71,7 @@ __all__ = [
     "X509Constraints",
     "load_trusted_root",
     "parse_bundles",
+    "unknown_bundle_member",
     "verify_bundle",
     "verify_certificate_envelope",
     "verify_certificate_signatures",
@@ -200,6 +201,93 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
         type(value), "a number"
     )
+
+
+# The members each object kind of the Sigstore bundle schema (protobuf-specs
+# v0.1-v0.3, in protojson's lowerCamelCase) may have, and the kind of each
+# member's value (None: a scalar or an array of scalars). Anything else is an
+# unknown member: protojson (sigstore-go) rejects those, and so do we, so that
+# no unchecked data rides along in a bundle that verifies. No corpus bundle
+# uses the snake_case proto names, so they are not accepted either.
+_BUNDLE_MEMBERS: dict[str, dict[str, str | None]] = {
+    "Bundle": {
+        "mediaType": None,
+        "verificationMaterial": "VerificationMaterial",
+        "dsseEnvelope": "Envelope",
+        "messageSignature": "MessageSignature",
+    },
+    "VerificationMaterial": {
+        "publicKey": "PublicKeyIdentifier",
+        "x509CertificateChain": "X509CertificateChain",
+        "certificate": "X509Certificate",
+        "tlogEntries": "TransparencyLogEntry",
+        "timestampVerificationData": "TimestampVerificationData",
+    },
+    "TransparencyLogEntry": {
+        "logIndex": None,
+        "logId": "LogId",
+        "kindVersion": "KindVersion",
+        "integratedTime": None,
+        "inclusionPromise": "InclusionPromise",
+        "inclusionProof": "InclusionProof",
+        "canonicalizedBody": None,
+    },
+    "InclusionProof": {
+        "logIndex": None,
+        "rootHash": None,
+        "treeSize": None,
+        "hashes": None,
+        "checkpoint": "Checkpoint",
+    },
+    "Checkpoint": {"envelope": None},
+    "KindVersion": {"kind": None, "version": None},
+    "LogId": {"keyId": None},
+    "InclusionPromise": {"signedEntryTimestamp": None},
+    "TimestampVerificationData": {"rfc3161Timestamps": "RFC3161SignedTimestamp"},
+    "RFC3161SignedTimestamp": {"signedTimestamp": None},
+    "X509Certificate": {"rawBytes": None},
+    "X509CertificateChain": {"certificates": "X509Certificate"},
+    "PublicKeyIdentifier": {"hint": None},
+    "Envelope": {"payload": None, "payloadType": None, "signatures": "Signature"},
+    "Signature": {"sig": None, "keyid": None},
+    "MessageSignature": {"messageDigest": "HashOutput", "signature": None},
+    "HashOutput": {"algorithm": None, "digest": None},
+}
+
+
+def unknown_bundle_member(bundle: Any) -> str | None:
+    """The first member of ``bundle`` that its schema does not define.
+
+    Walks the parsed bundle with :data:`_BUNDLE_MEMBERS`; values of the
+    wrong JSON type are skipped here (the structural checks report them).
+
+    Args:
+        bundle: A parsed Sigstore bundle.
+
+    Returns:
+        ``unknown member 'NAME' at PATH``, or None when every member is known.
+    """
+    # The schema is at most six objects deep, so the stack stays small.
+    stack: list[tuple[Any, str, str]] = [(bundle, "Bundle", "")]
+    while stack:
+        value, kind, path = stack.pop()
+        if isinstance(value, list):
+            stack.extend(
+                (item, kind, _join(path, i)) for i, item in reversed(list(enumerate(value)))
+            )
+            continue
+        if not isinstance(value, dict):
+            continue
+        allowed = _BUNDLE_MEMBERS[kind]
+        children: list[tuple[Any, str, str]] = []
+        for key, member in value.items():
+            if key not in allowed:
+                return f"unknown member {key!r} at {path or 'the bundle'}"
+            child = allowed[key]
+            if child is not None:
+                children.append((member, child, _join(path, key)))
+        stack.extend(reversed(children))
+    return None
 
 
 def _check_envelope(reader: _Reader, envelope: dict[str, Any], path: str) -> None:
@@ -675,6 +763,9 @@ def verify_bundle(
     reader = _Reader(record.source)
     bundle_doc = reader.obj(loads(record.bundle_json, source=record.source), "")
     _check_bundle(reader, bundle_doc, "")
+    unknown = unknown_bundle_member(bundle_doc)
+    if unknown is not None:
+        return KeylessResult("failed", f"malformed bundle: {unknown}", origin)
     signatures = (bundle_doc.get("dsseEnvelope") or {}).get("signatures") or ()
     if len(signatures) > 1:
         # The bundle spec (and sigstore-go) allow exactly one: the log entry

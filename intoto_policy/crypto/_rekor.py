@@ -54,6 +54,7 @@ from .._errors import JSONError, ValidationError
 from ..model._dsse import pae
 from ..model._json import TRUSTED_ROOT_LIMITS, loads
 from ..model._time import parse_rfc3339
+from ._keyless import unknown_bundle_member
 
 if TYPE_CHECKING:
     from cryptography import x509  # loaded where used: a costly import (start-up)
@@ -1044,7 +1045,11 @@ def verify_keyed(
             ok=False, check="set", reason="the trusted root has no usable log material"
         )
     try:
-        outcome = verify_rekor_bundle(loads(bundle_json), trust, registry_keys=registry_keys)
+        doc = loads(bundle_json)
+        unknown = unknown_bundle_member(doc)
+        if unknown is not None:
+            return KeyedResult(ok=False, check="malformed", reason=f"malformed bundle: {unknown}")
+        outcome = verify_rekor_bundle(doc, trust, registry_keys=registry_keys)
     except RekorCheckError as exc:
         return KeyedResult(ok=False, check=exc.check, reason=str(exc))
     except (KeyError, TypeError, AttributeError, ValueError, IndexError, JSONError) as exc:

@@ -42,9 +42,10 @@ from ._common import (
     _params,
     _passphrase_source,
     _safe,
+    positive_int,
     subcommand,
 )
-from ._store import _positive, add_store_argument
+from ._store import add_store_argument
 
 __all__: list[str] = []
 
@@ -62,7 +63,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--output", required=True, metavar="FILE", help="JSON Lines results (appended, resumable)"
     )
     parser.add_argument(
-        "--workers", type=_positive, default=1, metavar="N", help="worker processes (default 1)"
+        "--workers", type=positive_int, default=1, metavar="N", help="worker processes (default 1)"
     )
     parser.add_argument("--engine", default="local", choices=["local", "ray"], help="engine")
     parser.add_argument(

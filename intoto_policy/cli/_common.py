@@ -242,3 +242,14 @@ def _signing_keys(paths: Sequence[str], var: str | None) -> list[PrivateKey]:
             source=paths[0] if len(paths) == 1 else None,
         )
     return keys
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value

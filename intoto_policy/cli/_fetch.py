@@ -11,15 +11,9 @@ import sys
 from typing import Any
 
 from .._errors import UsageError
-from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, subcommand
+from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, positive_int, subcommand
 
 __all__ = ["add_from_arguments", "add_subject_arguments", "fetch_each", "fetch_from", "subjects_of"]
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
 
 
 def _seconds(text: str) -> float:
@@ -56,10 +50,10 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         "--pypi-url", metavar="URL", help="PyPI base URL (env INTOTO_POLICY_PYPI_URL)"
     )
     group.add_argument(
-        "--max-response-bytes", type=_positive, metavar="N", help="largest response accepted"
+        "--max-response-bytes", type=positive_int, metavar="N", help="largest response accepted"
     )
     group.add_argument(
-        "--max-attestations", type=_positive, metavar="N", help="most attestations per source"
+        "--max-attestations", type=positive_int, metavar="N", help="most attestations per source"
     )
     group.add_argument(
         "--timeout",

@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, now, subcommand
+from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, now, positive_int, subcommand
 
 __all__: list[str] = []
 
@@ -48,16 +48,6 @@ def add_store_argument(parser: argparse.ArgumentParser, *, required: bool = True
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_argument(parser)
     parser.add_argument(
@@ -68,7 +58,7 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         default=500,
         metavar="N",
         help="items per transaction (default 500)",

@@ -8,6 +8,7 @@ here, so both backends run the same statements and pass the same tests.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -194,13 +195,8 @@ class SQLStore:
         Raises:
             InputError: The database cannot be read.
         """
-        try:
+        with self._driver_errors("cannot read the store"):
             return self._version()
-        except Exception as exc:
-            if self._is_driver_error(exc):
-                self._rollback()
-                raise self._fail("cannot read the store", exc) from None
-            raise
 
     def _version(self) -> int:
         cur = self._execute(
@@ -218,6 +214,18 @@ class SQLStore:
 
     def _end_read(self) -> None:
         """End the implicit read transaction some drivers open."""
+
+    @contextmanager
+    def _driver_errors(self, what: str) -> Iterator[None]:
+        """A driver error rolls back and becomes an InputError saying ``what``;
+        anything else passes through unchanged."""
+        try:
+            yield
+        except Exception as exc:
+            if not self._is_driver_error(exc):
+                raise
+            self._rollback()
+            raise self._fail(what, exc) from None
 
     def _rollback(self) -> None:
         try:
@@ -244,7 +252,7 @@ class SQLStore:
             )
         if current == LATEST_VERSION:
             return current
-        try:
+        with self._driver_errors("cannot create or migrate the store"):
             self._begin()
             self._lock_schema()
             self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
@@ -255,11 +263,6 @@ class SQLStore:
                     self._execute(statement.format(blob=self._blob))
                 self._execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             self._conn.commit()
-        except Exception as exc:
-            if self._is_driver_error(exc):
-                self._rollback()
-                raise self._fail("cannot create or migrate the store", exc) from None
-            raise
         return LATEST_VERSION
 
     def require_current(self) -> None:
@@ -318,13 +321,8 @@ class SQLStore:
         Raises:
             InputError: The store cannot be written.
         """
-        try:
+        with self._driver_errors("cannot write to the store"):
             self._begin()
-        except Exception as exc:
-            if not self._is_driver_error(exc):
-                raise
-            self._rollback()
-            raise self._fail("cannot write to the store", exc) from None
 
     def insert(self, item: IndexedItem | RejectedItem, *, ingested_at: str) -> PutResult | None:
         """Add one item inside the open write transaction.
@@ -353,13 +351,8 @@ class SQLStore:
         Raises:
             InputError: The store cannot be written.
         """
-        try:
+        with self._driver_errors("cannot write to the store"):
             self._conn.commit()
-        except Exception as exc:
-            if not self._is_driver_error(exc):
-                raise
-            self._rollback()
-            raise self._fail("cannot write to the store", exc) from None
 
     def rollback(self) -> None:
         """Abandon the open write transaction."""
@@ -401,13 +394,8 @@ class SQLStore:
         return PutResult(stored=1)
 
     def _read(self, text: str, params: Sequence[Any] = ()) -> list[Any]:
-        try:
+        with self._driver_errors("cannot read the store"):
             rows: list[Any] = self._execute(text, params).fetchall()
-        except Exception as exc:
-            if self._is_driver_error(exc):
-                self._rollback()
-                raise self._fail("cannot read the store", exc) from None
-            raise
         self._end_read()
         return rows
 

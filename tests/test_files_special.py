@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from intoto_policy import InputError
+from intoto_policy.model._json import JSONLimits
 from intoto_policy.sources._files import hash_file, read_file
 
 
@@ -56,3 +57,22 @@ def test_non_regular_file_is_refused(
 def test_dev_null_is_refused() -> None:
     with pytest.raises(InputError, match="not a regular file"):
         read_file("/dev/null")
+
+
+# Regular files whose size in their metadata is not what reading gives: the
+# buffer is sized by the metadata, and reading goes on up to the limit.
+@pytest.mark.parametrize(
+    ("limit", "whole"),
+    [(1024 * 1024, True), (16, False)],
+    ids=["within the limit", "above the limit"],
+)
+def test_file_larger_than_its_stat_size_is_read_to_the_limit(limit: int, whole: bool) -> None:
+    path = Path("/proc/self/status")  # a regular file whose st_size is 0
+    if not path.is_file() or path.stat().st_size != 0:
+        pytest.skip("needs Linux /proc (regular files of size 0 with content)")
+    limits = JSONLimits(max_bytes=limit, max_depth=8)
+    if whole:
+        assert read_file(path, limits).startswith(b"Name:")
+    else:
+        with pytest.raises(InputError, match="above the limit of 16 bytes"):
+            read_file(path, limits)

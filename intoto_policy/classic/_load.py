@@ -447,7 +447,7 @@ class Document:
     format: str
     payload: Mapping[str, Any]
     signatures: list[Any]
-    signed_bytes: bytes | None
+    signed_bytes: bytes | bytearray | None
     digest: str
     source: str
     cache: ParseCache | None = None
@@ -534,9 +534,9 @@ def read_document(
     source = str(path)
     split = _split_envelope(data, limits)
     if split is not None:
-        envelope, payload = split
+        envelope, signed = split
         del data, split
-        return _interpret(envelope, digest, source, limits, cache, presign, payload)
+        return _interpret(envelope, digest, source, limits, cache, presign, signed)
     try:
         text: bytes | str = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -579,12 +579,16 @@ _PAYLOAD_MEMBER: Final = re.compile(rb'"payload"[ \t\n\r]*:[ \t\n\r]*"')
 _MARKER: Final = b'"\\u0000"'
 
 
-def _split_envelope(data: bytes, limits: JSONLimits) -> tuple[dict[str, Any], bytes] | None:
-    """A DSSE envelope with a large payload, parsed without a copy of the payload's text.
+def _split_envelope(
+    data: bytes, limits: JSONLimits
+) -> tuple[dict[str, Any], tuple[bytearray, int]] | None:
+    """A DSSE in-toto envelope with a large payload, parsed without a copy of the payload's text.
 
-    Returns the envelope without its ``payload`` member's value and that
-    value base64-decoded, or ``None`` when this shortcut does not apply (the
-    caller then parses ``data`` as usual).
+    Returns the envelope without its ``payload`` member's value, and the
+    PAE bytes its signatures are over with the size of their header (see
+    :func:`_pae_from_base64`), or
+    ``None`` when this shortcut does not apply (the caller then parses
+    ``data`` as usual, and reports any problem).
 
     The payload's text is cut out of ``data`` and replaced by the marker
     ``"\\u0000"``, and the (small) rest is parsed strictly. That is exact:
@@ -611,12 +615,58 @@ def _split_envelope(data: bytes, limits: JSONLimits) -> tuple[dict[str, Any], by
         return None
     if not isinstance(envelope, dict) or envelope.get("payload") != "\x00":
         return None
-    try:
-        payload = binascii.a2b_base64(memoryview(data)[start:end], strict_mode=True)
-    except (binascii.Error, ValueError):
+    if envelope.get("payloadType") != ENVELOPE_PAYLOAD_TYPE:
+        return None
+    signed = _pae_from_base64(ENVELOPE_PAYLOAD_TYPE, data, start, end)
+    if signed is None:
         return None
     del envelope["payload"]
-    return envelope, payload
+    return envelope, signed
+
+
+#: Base64 characters decoded at a time by :func:`_pae_from_base64`: a
+#: multiple of 4 whose output stays under glibc's initial mmap threshold
+#: (128 KiB), so the one chunk buffer is reused rather than mapped afresh.
+_B64_CHUNK: Final = 128 * 1024
+
+
+def _pae_from_base64(
+    payload_type: str, data: bytes, start: int, end: int
+) -> tuple[bytearray, int] | None:
+    """The PAE bytes for the base64 payload ``data[start:end]`` and their header's size.
+
+    ``None`` if the payload is not strict base64.
+
+    Equal to ``_pae_header(...) + a2b_base64(data[start:end], strict_mode=True)``
+    and accepted exactly when that is, without the payload's own copy: the
+    text is decoded chunk by chunk into the one PAE buffer. Exact because
+    strict base64 has padding only in its last two characters and a length
+    divisible by 4: each chunk (a multiple of 4 characters, padding-free but
+    for the last) decodes on its own to the bytes it contributes to the
+    whole, and any text the whole would refuse is refused here.
+    """
+    length = end - start
+    if length % 4:
+        return None
+    pad = data.find(b"=", start, end)
+    if 0 <= pad < end - 2:
+        return None  # padding before the end: not strict base64
+    size = length // 4 * 3 - (end - pad if pad >= 0 else 0)
+    header = _pae_header(payload_type, size)
+    signed = bytearray(len(header) + size)
+    signed[: len(header)] = header
+    view = memoryview(data)
+    pos = len(header)
+    try:
+        for chunk_start in range(start, end, _B64_CHUNK):
+            chunk = binascii.a2b_base64(
+                view[chunk_start : min(chunk_start + _B64_CHUNK, end)], strict_mode=True
+            )
+            signed[pos : pos + len(chunk)] = chunk
+            pos += len(chunk)
+    except (binascii.Error, ValueError):
+        return None
+    return (signed, len(header)) if pos == len(signed) else None
 
 
 def _interpret(
@@ -626,9 +676,9 @@ def _interpret(
     limits: JSONLimits,
     cache: ParseCache | None,
     presign: Callable[[Document], None] | None,
-    decoded: bytes | None = None,
+    decoded: tuple[bytearray, int] | None = None,
 ) -> Document:
-    """The document in a parsed envelope (``decoded``: its payload, decoded already)."""
+    """The document in a parsed envelope (``decoded``: its PAE bytes and header size, made already)."""
     if not isinstance(doc, dict):
         raise ValidationError("not a metablock or DSSE envelope (not a JSON object)", source=source)
     if decoded is not None or "payload" in doc:
@@ -639,18 +689,20 @@ def _interpret(
                 source=source,
             )
         sigs = doc.get("signatures")
+        signed: bytes | bytearray
         if decoded is None:
             encoded = doc["payload"]
             del doc  # with it the text of the payload, once decoded
             payload = _b64(encoded, "payload")
             del encoded
+            header = _pae_header(ptype, len(payload))
+            header_size = len(header)
+            signed = header + payload
+            del payload
         else:
-            payload, decoded = decoded, None
+            (signed, header_size), decoded = decoded, None
         if not isinstance(sigs, list):
             raise ValidationError("DSSE signatures must be a list", source=source)
-        header = _pae_header(ptype, len(payload))
-        signed = header + payload
-        del payload
         result = Document("dsse", {}, sigs, signed, digest(), source, cache)
         if presign is not None:
             # The signatures are checked over the exact bytes first, so that
@@ -658,9 +710,9 @@ def _interpret(
             presign(result)
             result.signed_bytes = None
         try:
-            text: bytes | str = str(memoryview(signed)[len(header) :], "utf-8")
+            text: bytes | str = str(memoryview(signed)[header_size:], "utf-8")
         except UnicodeDecodeError:
-            text = signed[len(header) :]  # the strict loader names the offending byte
+            text = bytes(signed[header_size:])  # the strict loader names the offending byte
         if presign is not None:
             del signed
         try:

@@ -48,7 +48,8 @@ __all__ = [
 KeyIdStyle = Literal["securesystemslib", "legacy"]
 LEGACY_KEYID_HASH_ALGORITHMS: Final = ("sha256", "sha512")
 
-_VerifyFn = Callable[[Any, bytes, bytes], None]
+# Signed data may be a bytearray (classic links build their PAE bytes in place).
+_VerifyFn = Callable[[Any, bytes, bytes | bytearray], None]
 
 # PyNaCl (libsodium) is optional. It verifies short Ed25519 messages (every
 # attestation) about twice as fast as OpenSSL, but large ones (classic links
@@ -88,7 +89,7 @@ class _Scheme:
 
 
 def _ecdsa_verify(hash_alg: hashes.HashAlgorithm, size: int) -> _VerifyFn:
-    def verify(key: ec.EllipticCurvePublicKey, sig: bytes, data: bytes) -> None:
+    def verify(key: ec.EllipticCurvePublicKey, sig: bytes, data: bytes | bytearray) -> None:
         # Accept raw r||s (fixed width, as in the DSSE test vector and some
         # KMS-backed signers) besides the usual DER encoding.
         if len(sig) == 2 * size and sig[0] != 0x30:
@@ -119,8 +120,9 @@ def _ecdsa_sign(hash_alg: hashes.HashAlgorithm) -> Callable[[Any, bytes], bytes]
 def _rsa_verify(
     pad: Callable[[hashes.HashAlgorithm], padding.AsymmetricPadding], h: type
 ) -> _VerifyFn:
-    def verify(key: rsa.RSAPublicKey, sig: bytes, data: bytes) -> None:
-        key.verify(sig, data, pad(h()), h())
+    def verify(key: rsa.RSAPublicKey, sig: bytes, data: bytes | bytearray) -> None:
+        # cryptography types RSA's data as bytes only (a copy, for RSA alone).
+        key.verify(sig, data if isinstance(data, bytes) else bytes(data), pad(h()), h())
 
     return verify
 
@@ -148,7 +150,7 @@ def _pkcs1(_h: hashes.HashAlgorithm) -> padding.AsymmetricPadding:
     return padding.PKCS1v15()
 
 
-def _ed25519_verify(key: ed25519.Ed25519PublicKey, sig: bytes, data: bytes) -> None:
+def _ed25519_verify(key: ed25519.Ed25519PublicKey, sig: bytes, data: bytes | bytearray) -> None:
     key.verify(sig, data)
 
 
@@ -336,7 +338,7 @@ class PublicKey:
         """The principal this key stands for when thresholds are counted."""
         return f"key:{self._fingerprint}"
 
-    def verify(self, signature: bytes, data: bytes) -> bool:
+    def verify(self, signature: bytes, data: bytes | bytearray) -> bool:
         """Return whether ``signature`` is a valid signature over ``data``.
 
         Never raises for a bad signature: a malformed signature is just invalid.

@@ -129,7 +129,11 @@ def read_file(path: str | os.PathLike[str], limits: JSONLimits = DEFAULT_LIMITS)
                 raise InputError(
                     f"file is {size} bytes, above the limit of {limits.max_bytes}", source=name
                 )
-            data = fh.read(limits.max_bytes + 1)
+            # Sized by the file (a buffer of max_bytes would be mapped afresh
+            # for every file); a file that grew meanwhile is read on, to the bound.
+            data = fh.read(size + 1)
+            if len(data) > size:
+                data += fh.read(limits.max_bytes + 1 - len(data))
     except OSError as exc:
         raise InputError(_os_problem("read", exc), source=name) from None
     if len(data) > limits.max_bytes:

@@ -58,6 +58,10 @@ CASES = [
     ("whitespace", B64(b"abc") + b"\n" + B64(b"abc"), False),
     ("non-ASCII", B64(b"abc") + "é".encode(), False),
     ("equals then data in last quad", b"QUJDQ=JD", False),
+    ("non-zero bits under the padding", b"QR==", True),
+    ("non-zero bits under one pad", b"QUJ=", True),
+    ("all of the alphabet", B64(bytes(range(256)) * 3), True),
+    ("NUL byte", B64(b"abc") + b"\x00", False),
 ]
 
 
@@ -73,11 +77,13 @@ def test_chunked_pae_equals_whole_decode(
         assert chunked == _whole(text), name
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     payload=st.binary(max_size=200),
     cut=st.integers(min_value=0, max_value=300),
-    insert=st.sampled_from([b"", b"=", b"==", b"A", b"-", b"_", b" ", b"\x00", b"\xff"]),
+    insert=st.sampled_from(
+        [b"", b"=", b"==", b"A", b"-", b"_", b" ", b"\n", b"\x00", b"\xff", b"+", b"/", b"R=="]
+    ),
     chunk=st.sampled_from([4, 8, 16]),
 )
 def test_chunked_pae_property(payload: bytes, cut: int, insert: bytes, chunk: int) -> None:

@@ -32,7 +32,9 @@ print(tuned, faults)
 
 
 def _probe(mode: str, **env: str) -> tuple[bool, int]:
-    run_env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    run_env = {
+        k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
+    }
     run_env.update(env)
     done = subprocess.run(
         [sys.executable, "-c", PROBE, mode],
@@ -61,11 +63,27 @@ def test_freed_buffers_are_reused_after_tuning() -> None:
     assert faults < pages // 10
 
 
+ENVIRONMENT = [
+    *((name, "65536") for name in _main._MALLOC_ENV),
+    ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072"),
+    ("GLIBC_TUNABLES", "glibc.rtld.nns=4:glibc.malloc.trim_threshold=0"),
+]
+
+
 @pytest.mark.skipif(not _glibc(), reason="glibc's mallopt only")
-@pytest.mark.parametrize("variable", _main._MALLOC_ENV)
-def test_allocator_settings_in_the_environment_win(variable: str) -> None:
-    tuned, _ = _probe("tune", **{variable: "65536"})
+@pytest.mark.parametrize(
+    ("variable", "value"), ENVIRONMENT, ids=[f"{n}={v}" for n, v in ENVIRONMENT]
+)
+def test_allocator_settings_in_the_environment_win(variable: str, value: str) -> None:
+    tuned, _ = _probe("tune", **{variable: value})
     assert not tuned
+
+
+def test_no_ctypes_means_no_tuning_and_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*_main._MALLOC_ENV, "GLIBC_TUNABLES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # import ctypes raises ImportError
+    assert _main._keep_freed_memory() is False
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["keygen", "--help"]], ids=["help", "keygen help"])

@@ -479,7 +479,9 @@ def _b64(text: Any, what: str) -> bytes:
     except (binascii.Error, ValueError):
         pass
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        # URL-safe or unpadded, as some signers write it; still validated
+        # (urlsafe_b64decode alone would drop any character outside the alphabet).
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise ValidationError(f"{what} is not base64") from None
 
@@ -669,6 +671,8 @@ def _pae_from_base64(
             chunk = pybase64.b64decode(
                 view[chunk_start : min(chunk_start + _B64_CHUNK, end)], validate=True
             )
+            if pos + len(chunk) > len(signed):
+                return None  # cannot happen for strict base64; never grow the buffer
             signed[pos : pos + len(chunk)] = chunk
             pos += len(chunk)
     except (binascii.Error, ValueError):

@@ -158,7 +158,8 @@ def _decode_b64(text: Any) -> bytes | None:
     except (binascii.Error, ValueError):
         pass
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        # Validated: urlsafe_b64decode alone drops characters outside the alphabet.
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -139,17 +139,25 @@ def _keep_freed_memory() -> bool:
     verifying a 3 x 30,000-artifact chain (bench/README.md). The command
     line is one short-lived process, so it raises glibc's thresholds; the
     library never does (an application owns its allocator policy), nor does
-    the command line where ``MALLOC_*`` tuning is set in the environment or
-    the C library is not glibc.
+    the command line where the allocator is tuned in the environment
+    (``MALLOC_*``, ``GLIBC_TUNABLES=glibc.malloc.*``), the C library is not
+    glibc or Python has no ``ctypes``.
 
     Returns:
         Whether the thresholds were set.
     """
-    if sys.platform != "linux" or any(name in os.environ for name in _MALLOC_ENV):
+    if (
+        sys.platform != "linux"
+        or any(name in os.environ for name in _MALLOC_ENV)
+        or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+    ):
         return False
-    import ctypes  # noqa: PLC0415 - only the program's own process needs it
+    try:
+        import ctypes  # noqa: PLC0415 - only the program's own process needs it
 
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # absent from musl
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # absent from musl
+    except (ImportError, OSError):  # Python built without ctypes (libffi)
+        return False
     if mallopt is None:
         return False
     return bool(

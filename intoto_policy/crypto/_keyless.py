@@ -671,7 +671,9 @@ def _unsupported_reasons(bundle: dict[str, Any]) -> list[str]:
             material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
         )
         try:
-            leaf = x509.load_der_x509_certificate(base64.b64decode(leaf_holder["rawBytes"]))
+            leaf = x509.load_der_x509_certificate(
+                base64.b64decode(leaf_holder["rawBytes"], validate=True)
+            )
         except x509.InvalidVersion as exc:
             # Not a ValueError, so the caller's "malformed" handler would miss it.
             raise ValueError(f"not a DER X.509 certificate: {exc}") from None

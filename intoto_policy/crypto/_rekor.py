@@ -563,7 +563,7 @@ def _check_dsse_body(
     if not isinstance(sigs, list) or len(sigs) != 1:
         raise _fail("log-body", "logged entry must carry exactly one signature")
     logged_sig = _entry_b64(_get(sigs[0], "signature", "signature"), "logged signature")
-    if logged_sig != base64.b64decode(sig_b64):
+    if logged_sig != base64.b64decode(sig_b64, validate=True):
         raise _fail("log-body", "logged signature differs from the envelope's")
     pem = _entry_b64(_get(sigs[0], "verifier", "signature"), "logged verifier")
     if not signer_pem_matches(pem):
@@ -849,10 +849,10 @@ def verify_rekor_bundle(
         )
 
     payload_b64 = envelope["payload"]
-    payload = base64.b64decode(payload_b64)
+    payload = base64.b64decode(payload_b64, validate=True)
     payload_type = envelope["payloadType"]
     sig_b64 = sigs[0]["sig"]
-    signature = base64.b64decode(sig_b64)
+    signature = base64.b64decode(sig_b64, validate=True)
     keyid = sigs[0].get("keyid") or ""
     signed = pae(payload_type, payload)
 
@@ -889,7 +889,7 @@ def verify_rekor_bundle(
 
     holder = material.get("certificate") or material["x509CertificateChain"]["certificates"][0]
     try:
-        cert = x509.load_der_x509_certificate(base64.b64decode(holder["rawBytes"]))
+        cert = x509.load_der_x509_certificate(base64.b64decode(holder["rawBytes"], validate=True))
     except x509.InvalidVersion as exc:
         # Not a ValueError, so the callers' "malformed" handlers would miss it.
         raise ValueError(f"not a DER X.509 certificate: {exc}") from None

@@ -86,6 +86,10 @@ def test_ingest_reports_counts_and_rejections(store_url: str, tree: Path, capsys
         pytest.param(["--predicate-type", "https://other"], 1, 0, id="other-type"),
         pytest.param(["--signer", KEY.keyid], 0, 1, id="signer"),
         pytest.param(["--signer", STRANGER.keyid], 1, 0, id="other-signer"),
+        pytest.param(["--signer", KEY.keyid, "--signer-kind", "keyid"], 0, 1, id="signer-kind"),
+        pytest.param(
+            ["--signer", KEY.keyid, "--signer-kind", "issuer"], 1, 0, id="signer-other-kind"
+        ),
     ],
 )
 def test_query(tree: Path, capsys, extra: list[str], code: int, count: int) -> None:
@@ -353,3 +357,13 @@ def test_audit_retries_subjects_that_errored(tree: Path, capsys) -> None:
     assert "(8 already in" in out
     last = json.loads((tree / "results.jsonl").read_text().splitlines()[-1])
     assert (last["subject"], last["verdict"]) == (first["subject"], first["verdict"])
+
+
+def test_query_signer_kind_without_signer_is_refused(tree: Path, capsys) -> None:
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    args = ["store", "query", "--store", store, "--subject-digest", f"sha256:{hexd(1)}"]
+    code, out, err = run(capsys, *args, "--signer-kind", "keyid")
+    assert code == 2
+    assert out == ""
+    assert err == "intoto-policy: --signer-kind applies with --signer only\n"

@@ -101,6 +101,14 @@ def test_json_lines_stored_line_by_line(store, tmp_path: Path) -> None:
         pytest.param({"sha256": hexd(1), "signer": KEY.keyid}, {1}, id="signer-keyid"),
         pytest.param({"sha256": hexd(1), "signer": OTHER.keyid}, {2}, id="other-signer"),
         pytest.param({"sha256": hexd(1), "signer": "nobody"}, set(), id="unknown-signer"),
+        pytest.param(
+            {"sha256": hexd(1), "signer": KEY.keyid, "signer_kind": "keyid"}, {1}, id="kind-keyid"
+        ),
+        pytest.param(
+            {"sha256": hexd(1), "signer": KEY.keyid, "signer_kind": "identity"},
+            set(),
+            id="same-value-other-kind",
+        ),
         pytest.param({"sha256": hexd(9)}, set(), id="unknown-subject"),
     ],
 )
@@ -110,7 +118,10 @@ def test_indexes(store, query: dict, expected: set[int]) -> None:
     ingest_bytes(store, envelope_bytes(hexd(3)), source="three", ingested_at=AT)
     args = dict(query)
     ptype, signer = args.pop("predicate_type", None), args.pop("signer", None)
-    found = stored_attestations(store, [args], predicate_type=ptype, signer=signer)
+    kind = args.pop("signer_kind", None)
+    found = stored_attestations(
+        store, [args], predicate_type=ptype, signer=signer, signer_kind=kind
+    )
     names = {"one": 1, "two": 2, "three": 3}
     assert {names[a.source] for a in found} == expected
 
@@ -140,9 +151,22 @@ def test_real_world_signers_indexed(store, path: str, kind: str, value: str) -> 
     assert items, "nothing stored"
     assert any((kind, value) in a.signers for a in items)
     assert all(any(k == "identity" for k, _ in a.signers) for a in items)
-    # Found again by its own subject digest.
+    # Found again by its own subject digest, and by the claim of that kind only.
     alg, sub = items[0].subjects[0]
     assert stored_attestations(store, [{alg: sub}])
+    assert stored_attestations(store, [{alg: sub}], signer=value, signer_kind=kind)
+    other = "identity" if kind != "identity" else "issuer"
+    assert not stored_attestations(store, [{alg: sub}], signer=value, signer_kind=other)
+
+
+@pytest.mark.parametrize(
+    ("signer", "kind"),
+    [(None, "keyid"), ("x", "subject"), ("x", "")],
+    ids=["kind-without-signer", "unknown-kind", "empty-kind"],
+)
+def test_signer_kind_misuse_is_refused(store, signer: str | None, kind: str) -> None:
+    with pytest.raises(UsageError):
+        stored_attestations(store, [{"sha256": hexd(1)}], signer=signer, signer_kind=kind)
 
 
 def _all_digests(store) -> list[str]:

@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from .._errors import UsageError
 from ._common import EXIT_FAILED, EXIT_OK, PROG, _safe, now, positive_int, subcommand
 
 __all__: list[str] = []
@@ -124,6 +125,8 @@ def _store_ingest(args: argparse.Namespace) -> int:
 
 
 def _query_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..store._base import SIGNER_KINDS  # noqa: PLC0415 - the store loads on use
+
     add_store_argument(parser)
     parser.add_argument(
         "--subject-digest",
@@ -139,6 +142,12 @@ def _query_arguments(parser: argparse.ArgumentParser) -> None:
         help="only attestations whose signatures claim this key id, key fingerprint, "
         "certificate identity or issuer",
     )
+    parser.add_argument(
+        "--signer-kind",
+        choices=SIGNER_KINDS,
+        help="with --signer: match only this kind of claim (an identity URL and an issuer "
+        "URL are both just strings otherwise)",
+    )
     parser.add_argument("--format", default="text", choices=["text", "json"], help="output")
 
 
@@ -150,10 +159,16 @@ def _query_arguments(parser: argparse.ArgumentParser) -> None:
 def _store_query(args: argparse.Namespace) -> int:
     from ..store import open_store, parse_digest, stored_attestations  # noqa: PLC0415
 
+    if args.signer_kind and not args.signer:
+        raise UsageError("--signer-kind applies with --signer only")
     subjects = [parse_digest(text) for text in args.subject_digest]
     with open_store(args.store) as store:
         found = stored_attestations(
-            store, subjects, predicate_type=args.predicate_type, signer=args.signer
+            store,
+            subjects,
+            predicate_type=args.predicate_type,
+            signer=args.signer,
+            signer_kind=args.signer_kind,
         )
     if args.format == "json":
         doc: dict[str, Any] = {

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .._errors import InputError
+from .._errors import InputError, UsageError
 from ._schema import LATEST_VERSION, MIGRATIONS
 
 __all__ = [
+    "SIGNER_KINDS",
     "IndexedItem",
     "PutResult",
     "RejectedItem",
@@ -27,6 +28,11 @@ __all__ = [
 #: Most rows one query returns: a subject with more evidence than this is
 #: refused rather than loaded into memory without bound.
 MAX_QUERY_ROWS: Final = 100_000
+
+#: What a signature may claim about its signer, as the store indexes it:
+#: a key id hint, a key's fingerprint (sha256 of its SubjectPublicKeyInfo),
+#: a certificate's fingerprint, a certificate identity (SAN), its issuer.
+SIGNER_KINDS: Final = ("keyid", "fingerprint", "certificate", "identity", "issuer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +411,7 @@ class SQLStore:
         *,
         predicate_type: str | None = None,
         signer: str | None = None,
+        signer_kind: str | None = None,
     ) -> list[StoredAttestation]:
         """The attestations indexed under any of ``subjects``.
 
@@ -413,6 +420,8 @@ class SQLStore:
             predicate_type: Only attestations with this predicateType.
             signer: Only attestations whose signatures claim this key id,
                 fingerprint, identity or issuer.
+            signer_kind: With ``signer``: only a claim of this kind (one of
+                :data:`SIGNER_KINDS`).
 
         Returns:
             The matches, oldest ingestion first (then by digest).
@@ -433,12 +442,22 @@ class SQLStore:
                 "WHERE p.digest = s.digest AND p.predicate_type = ?)"
             )
             params.append(predicate_type)
-        if signer is not None:
+        if signer_kind is not None and (signer is None or signer_kind not in SIGNER_KINDS):
+            raise UsageError(
+                f"signer kind {signer_kind!r} needs a signer and is one of {SIGNER_KINDS}"
+            )
+        if signer is not None and signer_kind is None:
             text += (
                 " AND EXISTS (SELECT 1 FROM attestation_signers g "
                 "WHERE g.digest = s.digest AND g.value = ?)"
             )
             params.append(signer)
+        elif signer is not None:
+            text += (
+                " AND EXISTS (SELECT 1 FROM attestation_signers g "
+                "WHERE g.digest = s.digest AND g.value = ? AND g.kind = ?)"
+            )
+            params += [signer, signer_kind]
         text += f" LIMIT {MAX_QUERY_ROWS + 1}"
         digests = [row[0] for row in self._read(text, params)]
         if len(digests) > MAX_QUERY_ROWS:

@@ -39,13 +39,17 @@ def stored_attestations(
     *,
     predicate_type: str | None = None,
     signer: str | None = None,
+    signer_kind: str | None = None,
 ) -> list[StoredAttestation]:
     """The stored items indexed under any digest of any of ``subjects``.
 
     Raises:
         InputError: The store cannot be read or too many items match.
+        UsageError: ``signer_kind`` without ``signer``, or not a known kind.
     """
-    return store.find(_pairs(subjects), predicate_type=predicate_type, signer=signer)
+    return store.find(
+        _pairs(subjects), predicate_type=predicate_type, signer=signer, signer_kind=signer_kind
+    )
 
 
 def attestations_for(

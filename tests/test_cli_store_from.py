@@ -109,6 +109,46 @@ def test_ingest_from_http(
         assert [a["digest"] for a in found] == [_sha(line)]
 
 
+SBOM = "https://spdx.dev/Document"
+
+
+@pytest.mark.parametrize(
+    ("types", "stored"),
+    [([], 4), ([PROV], 3), ([SBOM], 1), ([PROV, SBOM], 4), (["https://other"], 0)],
+    ids=["all", "provenance", "sbom", "both", "none"],
+)
+def test_ingest_from_keeps_only_the_predicate_types_asked_for(
+    store_url: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    types: list[str],
+    stored: int,
+) -> None:
+    stmt = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "app4", "digest": {"sha256": f"{4:064x}"}}],
+        "predicateType": SBOM,
+        "predicate": {"spdxVersion": "SPDX-2.3"},
+    }
+    env = Envelope.sign(json.dumps(stmt).encode(), "application/vnd.in-toto+json", [KEY])
+    sbom = json.dumps(env.to_dict()).encode()
+    body = b"\n".join([*LINES, sbom]) + b"\n"
+    flags = [a for t in types for a in ("--predicate-type", t)]
+    with serve({"/atts.jsonl": (200, {}, body)}) as server:
+        code, out, _ = _run(
+            capsys,
+            "store",
+            "ingest",
+            "--store",
+            store_url,
+            "--from",
+            f"{server.url}/atts.jsonl",
+            *flags,
+        )
+    assert (code, out.splitlines()[-1]) == (0, f"stored {stored}, already present 0, rejected 0")
+    kept = [bool(_query(capsys, store_url, f"sha256:{n:064x}")) for n in (1, 2, 3, 4)]
+    assert sum(kept) == stored
+
+
 def test_ingest_from_npm(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     routes = _npm_routes(
         NPM_NAME, "1.0.5", NPM_DOC.read_bytes(), hashlib.sha512(NPM_TGZ.read_bytes()).digest()
@@ -157,6 +197,11 @@ ERROR_CASES = [
         ["--subject-digest", f"sha256:{1:064x}", "{file}"],
         "--subject-digest: only apply with --from",
         id="subject-digest",
+    ),
+    pytest.param(
+        ["--predicate-type", PROV, "{file}"],
+        "--predicate-type: only apply with --from",
+        id="predicate-type",
     ),
     pytest.param([], "nothing to ingest", id="nothing"),
     pytest.param(["--from", "bogus:x"], "unknown source kind", id="unknown-source"),

@@ -68,6 +68,13 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_from_arguments(parser, purpose="ingesting")
     add_subject_arguments(parser, what=", for --from")
+    parser.add_argument(
+        "--predicate-type",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="from --from sources keep only this predicate type (repeatable)",
+    )
 
 
 @subcommand(
@@ -82,12 +89,13 @@ def _store_ingest(args: argparse.Namespace) -> int:
     from ._fetch import fetch_each, refuse_source_options_without_from, subjects_of  # noqa: PLC0415
 
     refuse_source_options_without_from(args)
-    if not args.from_sources and (args.subject or args.subject_digest):
-        given = [
-            n
-            for n, v in (("--subject", args.subject), ("--subject-digest", args.subject_digest))
-            if v
-        ]
+    from_only = (
+        ("--subject", args.subject),
+        ("--subject-digest", args.subject_digest),
+        ("--predicate-type", args.predicate_type),
+    )
+    if not args.from_sources and any(v for _, v in from_only):
+        given = [n for n, v in from_only if v]
         raise UsageError(f"{', '.join(given)}: only apply with --from")
     if not args.files and not args.from_sources:
         raise UsageError("nothing to ingest: give FILE... or --from SOURCE")

@@ -205,6 +205,9 @@ def _coordinate(
             helper.in_flight += 1
             start = end
 
+    for helper in helpers:
+        if helper.ready:  # started beforehand (a warm pool)
+            send(helper)
     while True:
         left = start < len(subjects)
         working = any(h.in_flight for h in helpers)

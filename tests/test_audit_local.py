@@ -136,6 +136,30 @@ def test_a_helper_that_dies_is_an_input_error(
         helper.stop(finished=False)
 
 
+def test_helpers_ready_beforehand_are_given_work(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from intoto_policy.audit._local import _coordinate
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    config = _config(tree, store)
+    subjects = list(EXPECTED) * REPEAT
+    helper = _Helper(config)
+    try:
+        assert helper.receive() == ("ready",)
+        helper.ready = True
+        out: list[str] = []
+        # No coordinator context: only the helper audits, so it must be sent work.
+        _coordinate(
+            None, subjects, [helper], 1, lambda r: out.append(json.dumps(r, sort_keys=True))
+        )
+    finally:
+        helper.stop(finished=True)
+    assert sorted(out) == _lines(config, subjects, workers=1)
+
+
 def test_cli_two_workers_write_the_lines_of_one(
     tree: Path,  # noqa: F811
     capsys: pytest.CaptureFixture[str],

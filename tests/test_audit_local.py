@@ -136,6 +136,29 @@ def test_a_helper_that_dies_is_an_input_error(
         helper.stop(finished=False)
 
 
+def test_ctrl_c_is_left_to_the_coordinator(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import signal
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    helper = _Helper(_config(tree, store))
+    try:
+        assert helper.receive() == ("ready",)
+        os.kill(helper.process.pid, signal.SIGINT)
+        # Still serving: the coordinator decides when helpers end.
+        helper.conn.send(list(EXPECTED)[:2])
+        kind, results = helper.receive()
+        assert kind == "results"
+        assert [r["verdict"] for r in results] == ["pass", "pass"]
+    finally:
+        helper.stop(finished=True)
+    assert helper.process.exitcode == 0
+
+
 def test_helpers_ready_beforehand_are_given_work(
     tree: Path,  # noqa: F811
     capsys: pytest.CaptureFixture[str],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, Final
@@ -54,6 +55,8 @@ def _audit(subject: str) -> dict[str, Any]:
 
 def _serve(conn: Connection, config: AuditConfig) -> None:
     """A helper process: build the context, then audit each batch sent until ``None``."""
+    # Ctrl-C is the coordinator's to handle: it ends the helpers (no traceback from each).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _initialize(config)
     except IntotoPolicyError as exc:
@@ -171,7 +174,9 @@ def run_local(
     built: AuditContext | None = None
     finished = False
     try:
-        for _ in range(workers - 1 if coordinator_audits else workers):
+        # No more helpers than subjects for them.
+        count = workers - 1 if coordinator_audits else workers
+        for _ in range(min(count, len(subjects) - 1 if coordinator_audits else len(subjects))):
             helpers.append(_Helper(config))
         own: AuditContext | None = None
         if coordinator_audits:

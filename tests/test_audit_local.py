@@ -215,3 +215,44 @@ def test_cli_two_workers_write_the_lines_of_one(
 )
 def test_batch_size(remaining: int, workers: int, expected: int) -> None:
     assert batch_size(remaining, workers) == expected
+
+
+ROOT = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared/corpus/real-world/items/20-ghcli-sigstore-js-2.1.0/trusted_root.json"
+)
+
+
+@pytest.mark.skipif(not ROOT.is_file(), reason="shared corpus not present")
+@pytest.mark.parametrize(
+    ("root", "loaded"),
+    [
+        pytest.param(None, False, id="no-root"),
+        pytest.param("corpus", True, id="real-root"),
+        pytest.param(b"{}", None, id="not-a-root"),
+    ],
+)
+def test_context_reads_a_given_trusted_root(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    root: bytes | str | None,
+    loaded: bool | None,
+) -> None:
+    from dataclasses import replace
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    data = ROOT.read_bytes() if root == "corpus" else root
+    config = replace(
+        _config(tree, store),
+        trusted_root=(str(ROOT), data) if isinstance(data, bytes) else None,
+    )
+    if loaded is None:
+        with pytest.raises(InputError):
+            AuditContext.build(config)
+        return
+    context = AuditContext.build(config)
+    try:
+        assert (context.trusted_root is not None) is loaded
+    finally:
+        context.close()

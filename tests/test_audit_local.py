@@ -156,6 +156,7 @@ def test_ctrl_c_is_left_to_the_coordinator(
         assert [r["verdict"] for r in results] == ["pass", "pass"]
     finally:
         helper.stop(finished=True)
+    helper.process.join(30)
     assert helper.process.exitcode == 0
 
 

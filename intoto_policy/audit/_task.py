@@ -134,7 +134,6 @@ class AuditContext:
             InputError: The layout, keys, trusted root or store are unusable.
         """
         from .._api import _bound_trusted_root  # noqa: PLC0415
-        from ..crypto._keyless import load_trusted_root  # noqa: PLC0415
         from ..crypto._keys import public_key_from_dict  # noqa: PLC0415
         from ..policy._loading import load_layout  # noqa: PLC0415
 
@@ -146,11 +145,12 @@ class AuditContext:
             allow_unsigned=config.allow_unsigned,
             data=config.layout_data,
         )
-        given = (
-            load_trusted_root(config.trusted_root[1], source=config.trusted_root[0])
-            if config.trusted_root is not None
-            else None
-        )
+        given = None
+        if config.trusted_root is not None:
+            # Only then: the Sigstore modules (protobuf) are a large part of a helper's start.
+            from ..crypto._keyless import load_trusted_root  # noqa: PLC0415
+
+            given = load_trusted_root(config.trusted_root[1], source=config.trusted_root[0])
         # Once per worker: a root the layout names by path is read and
         # checked here, not for every subject.
         # verify_attestations checks the root against the pin again and adds

@@ -63,7 +63,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "--output", required=True, metavar="FILE", help="JSON Lines results (appended, resumable)"
     )
     parser.add_argument(
-        "--workers", type=positive_int, default=1, metavar="N", help="worker processes (default 1)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="processes auditing: this one and N-1 helpers (default 1)",
     )
     parser.add_argument("--engine", default="local", choices=["local", "ray"], help="engine")
     parser.add_argument(

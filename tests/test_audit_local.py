@@ -257,3 +257,150 @@ def test_context_reads_a_given_trusted_root(
         assert (context.trusted_root is not None) is loaded
     finally:
         context.close()
+
+
+# Run in a child process with a deadline: a regression here is a hang, and a
+# hung test run would say nothing.
+BIG_BATCHES = """
+import sys
+from datetime import UTC, datetime
+from intoto_policy.audit import AuditConfig, run_local
+layout, store, coordinator = sys.argv[1], sys.argv[2], sys.argv[3] == "yes"
+config = AuditConfig(layout_path=layout, layout_data=open(layout, "rb").read(),
+                     store_url=store, at=datetime(2026, 6, 1, tzinfo=UTC), allow_unsigned=True)
+# Subjects of 200 KB each: one batch is far larger than a pipe's buffer.
+subjects = [f"sha256:{i:064x}" + "0" * 200_000 for i in range(40)]
+got = []
+run_local(config, subjects, workers=2, on_result=got.append, coordinator_audits=coordinator)
+print(len(got))
+"""
+
+
+@pytest.mark.parametrize("coordinator", ["yes", "no"], ids=["coordinator-audits", "helpers-only"])
+def test_batches_larger_than_a_pipe_never_deadlock(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    coordinator: str,
+) -> None:
+    import subprocess
+    import sys
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    done = subprocess.run(
+        [sys.executable, "-c", BIG_BATCHES, str(tree / "layout.json"), store, coordinator],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["40"]
+
+
+def test_a_helper_that_dies_between_batches_is_an_input_error(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    helper = _Helper(_config(tree, store))
+    try:
+        assert helper.receive() == ("ready",)
+        helper.put(list(EXPECTED)[:1])
+        assert helper.receive()[0] == "results"
+        helper.process.kill()
+        helper.process.join(30)
+
+        def send_until_it_shows() -> None:
+            for _ in range(64):  # the first sends may still fit in the socket buffer
+                helper.put(list(EXPECTED) * 100)
+            helper.receive()
+
+        # Sending to a helper that is gone: the same one-line error as receiving.
+        with pytest.raises(InputError, match="stopped unexpectedly"):
+            send_until_it_shows()
+    finally:
+        helper.stop(finished=False)
+
+
+def test_a_helper_that_cannot_start_is_one_line_exit_2(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+
+    def few_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12))  # room for a few helpers only
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intoto_policy",
+            "audit",
+            str(tree / "layout.json"),
+            "--unsigned-layout",
+            "--store",
+            store,
+            "--all",
+            "--workers",
+            "30",
+            "--output",
+            str(tree / "out.jsonl"),
+            "--at",
+            "2026-06-01T00:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=few_files,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr == "intoto-policy: cannot start an audit worker: Too many open files\n"
+    assert "Traceback" not in done.stderr
+
+
+def test_levels_no_vsa_could_declare_fail_before_any_subject(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from intoto_policy._errors import IntotoPolicyError
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    layout = json.loads((tree / "layout.json").read_bytes())
+    layout["verifiedLevels"] = ["SLSA_BUILD_LEVEL_2", "SLSA_BUILD_LEVEL_3"]
+    config = _config(tree, store, layout=json.dumps(layout).encode())
+    for workers, coordinator in ((1, True), (2, False)):
+        # In-process the UsageError itself; from a helper, its one line.
+        with pytest.raises(IntotoPolicyError, match="track BUILD twice"):
+            run_local(
+                config,
+                list(EXPECTED),
+                workers=workers,
+                on_result=lambda r: None,
+                coordinator_audits=coordinator,
+            )
+
+
+def test_a_read_only_parameter_mapping_reaches_the_helpers(
+    tree: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    store = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, store, tree)
+    config = replace(_config(tree, store), params=MappingProxyType({"unused": "x"}))
+    subjects = list(EXPECTED) * 3
+    assert _lines(config, subjects, workers=2, coordinator_audits=False) == _lines(
+        config, subjects, workers=1
+    )

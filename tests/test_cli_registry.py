@@ -66,3 +66,20 @@ def test_help_and_unknown_commands_list_every_command(
     listing = out.out + out.err
     for word in _main._COMMAND_MODULES:
         assert word in listing
+
+
+def test_ctrl_c_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intoto_policy.cli._common import _Subcommand
+
+    def interrupted(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    fake = _Subcommand(("interrupt",), "raises KeyboardInterrupt", lambda _p: None, interrupted)
+    monkeypatch.setattr(_main, "_REGISTRY", [fake])
+    monkeypatch.setattr(_main, "_COMMAND_MODULES", {"interrupt": "_keys"})
+    assert _main.main(["interrupt"]) == 130
+    out = capsys.readouterr()
+    assert out.err == "intoto-policy: interrupted\n"
+    assert out.out == ""

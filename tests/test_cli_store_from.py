@@ -7,9 +7,11 @@ docker-registry with cosign's tag layout and an OCI referrer.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,16 +114,39 @@ def test_ingest_from_http(
 SBOM = "https://spdx.dev/Document"
 
 
+def _unpadded(envelope: bytes) -> bytes:
+    doc = json.loads(envelope)
+    doc["payload"] = doc["payload"].rstrip("=")
+    assert doc["payload"] != json.loads(envelope)["payload"], "the payload needs padding"
+    return json.dumps(doc).encode()
+
+
+def _url_safe(envelope: bytes) -> bytes:
+    doc = json.loads(envelope)
+    raw = base64.b64decode(doc["payload"])
+    doc["payload"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return json.dumps(doc).encode()
+
+
 @pytest.mark.parametrize(
-    ("types", "stored"),
-    [([], 4), ([PROV], 3), ([SBOM], 1), ([PROV, SBOM], 4), (["https://other"], 0)],
-    ids=["all", "provenance", "sbom", "both", "none"],
+    ("types", "stored", "encode"),
+    [
+        ([], 4, None),
+        ([PROV], 3, None),
+        ([SBOM], 1, None),
+        ([PROV, SBOM], 4, None),
+        (["https://other"], 0, None),
+        ([PROV], 3, _unpadded),
+        ([PROV], 3, _url_safe),
+    ],
+    ids=["all", "provenance", "sbom", "both", "none", "unpadded-sbom", "url-safe-sbom"],
 )
 def test_ingest_from_keeps_only_the_predicate_types_asked_for(
     store_url: str,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
     types: list[str],
     stored: int,
+    encode: Callable[[bytes], bytes] | None,
 ) -> None:
     stmt = {
         "_type": "https://in-toto.io/Statement/v1",
@@ -131,6 +156,8 @@ def test_ingest_from_keeps_only_the_predicate_types_asked_for(
     }
     env = Envelope.sign(json.dumps(stmt).encode(), "application/vnd.in-toto+json", [KEY])
     sbom = json.dumps(env.to_dict()).encode()
+    if encode is not None:
+        sbom = encode(sbom)
     body = b"\n".join([*LINES, sbom]) + b"\n"
     flags = [a for t in types for a in ("--predicate-type", t)]
     with serve({"/atts.jsonl": (200, {}, body)}) as server:

@@ -165,8 +165,9 @@ def test_real_world_signers_indexed(store, path: str, kind: str, value: str) -> 
     ids=["kind-without-signer", "unknown-kind", "empty-kind"],
 )
 def test_signer_kind_misuse_is_refused(store, signer: str | None, kind: str) -> None:
-    with pytest.raises(UsageError):
-        stored_attestations(store, [{"sha256": hexd(1)}], signer=signer, signer_kind=kind)
+    for subjects in ([{"sha256": hexd(1)}], []):
+        with pytest.raises(UsageError):
+            stored_attestations(store, subjects, signer=signer, signer_kind=kind)
 
 
 def _all_digests(store) -> list[str]:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import queue
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, Final
@@ -62,11 +64,29 @@ def _serve(conn: Connection, config: AuditConfig) -> None:
     except IntotoPolicyError as exc:
         conn.send(("error", exc.problem, exc.source))
         return
+    # Batches are read as they arrive, whatever this process is doing: the
+    # coordinator never blocks sending one while this one blocks sending results.
+    inbox: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            while (batch := conn.recv()) is not None:
+                inbox.put(batch)
+        except (EOFError, OSError):
+            pass
+        inbox.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
         conn.send(("ready",))
-        while (batch := conn.recv()) is not None:
-            conn.send(("results", [_audit(subject) for subject in batch]))
-    except (EOFError, BrokenPipeError):
+        while (batch := inbox.get()) is not None:
+            try:
+                results = [_audit(subject) for subject in batch]
+            except IntotoPolicyError as exc:
+                conn.send(("error", exc.problem, exc.source))
+                return
+            conn.send(("results", results))
+    except (EOFError, OSError):
         pass  # the coordinator stopped: nothing left to send to
     finally:
         if _CONTEXT is not None:
@@ -81,10 +101,34 @@ class _Helper:
     def __init__(self, config: AuditConfig) -> None:
         # spawn: a fresh interpreter per helper, no inherited connections or locks.
         ctx = multiprocessing.get_context("spawn")
-        self.conn, theirs = ctx.Pipe(duplex=True)
+        try:
+            self.conn, theirs = ctx.Pipe(duplex=True)
+        except OSError as exc:
+            raise InputError(f"cannot start an audit worker: {exc.strerror or exc}") from None
         self.process = ctx.Process(target=_serve, args=(theirs, config), daemon=True)
-        self.process.start()
-        theirs.close()  # only the helper holds its end: its exit is an EOF here
+        # Started with Ctrl-C ignored (a disposition a new interpreter keeps;
+        # a signal mask it does not): a helper never gets a KeyboardInterrupt
+        # before _serve ignores it. Only the main thread may change handlers.
+        # A handler installed from C (getsignal: None) could not be restored: left alone.
+        previous = (
+            signal.getsignal(signal.SIGINT)
+            if threading.current_thread() is threading.main_thread()
+            else None
+        )
+        if previous is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.process.start()
+        except OSError as exc:
+            self.conn.close()
+            raise InputError(f"cannot start an audit worker: {exc.strerror or exc}") from None
+        except BaseException:
+            self.conn.close()
+            raise
+        finally:
+            theirs.close()  # only the helper holds its end: its exit is an EOF here
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         self.ready = False
         self.in_flight = 0
 
@@ -97,13 +141,28 @@ class _Helper:
         try:
             message: tuple[Any, ...] = self.conn.recv()
         except (EOFError, OSError):
-            self.process.join(_JOIN_TIMEOUT)
-            raise InputError(
-                f"an audit worker stopped unexpectedly (exit code {self.process.exitcode})"
-            ) from None
+            raise self.stopped() from None
         if message[0] == "error":
             raise InputError(message[1], source=message[2])
         return message
+
+    def stopped(self) -> InputError:
+        """The error for a helper whose pipe broke (it exited or was killed)."""
+        self.process.join(_JOIN_TIMEOUT)
+        return InputError(
+            f"an audit worker stopped unexpectedly (exit code {self.process.exitcode})"
+        )
+
+    def put(self, batch: list[str]) -> None:
+        """Send a batch.
+
+        Raises:
+            InputError: The helper stopped.
+        """
+        try:
+            self.conn.send(batch)
+        except OSError:
+            raise self.stopped() from None
 
     def stop(self, *, finished: bool) -> None:
         """Stop the helper: asked to when ``finished``, else (an error) ended at once.
@@ -211,7 +270,7 @@ def _coordinate(
         nonlocal start
         while helper.in_flight < DEPTH and start < len(subjects):
             end = start + batch_size(len(subjects) - start, workers)
-            helper.conn.send(list(subjects[start:end]))
+            helper.put(list(subjects[start:end]))
             helper.in_flight += 1
             start = end
 

@@ -52,6 +52,14 @@ class AuditConfig:
     vsa: bool = False
     verifier_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # Plain dicts: the config is pickled to every helper process, and a
+        # read-only mapping (MappingProxyType) cannot be.
+        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(
+            self, "layout_keys", tuple((kid, dict(doc)) for kid, doc in self.layout_keys)
+        )
+
 
 def _redacted_store(url: str) -> str:
     # The password never enters a results file, even hashed (a digest of a
@@ -132,6 +140,8 @@ class AuditContext:
 
         Raises:
             InputError: The layout, keys, trusted root or store are unusable.
+            UsageError: With ``vsa``: the layout's ``verifiedLevels`` could
+                not be declared in a VSA.
         """
         from .._api import _bound_trusted_root  # noqa: PLC0415
         from ..crypto._keys import public_key_from_dict  # noqa: PLC0415
@@ -145,6 +155,12 @@ class AuditContext:
             allow_unsigned=config.allow_unsigned,
             data=config.layout_data,
         )
+        if config.vsa:
+            # Once, before any subject (and any helper's first batch): a
+            # layout whose levels no VSA could declare fails here.
+            from ..report._vsa import check_verified_levels  # noqa: PLC0415
+
+            check_verified_levels(loaded.layout.verified_levels)
         given = None
         if config.trusted_root is not None:
             # Only then: the Sigstore modules (protobuf) are a large part of a helper's start.

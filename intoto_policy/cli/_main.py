@@ -12,6 +12,7 @@ Exit codes, for every subcommand:
   signature that verifies under any given key).
 * 2: bad input or usage, with a one-line ``intoto-policy: SOURCE: problem``
   on stderr (argparse's own usage errors also exit 2).
+* 130: interrupted (Ctrl-C), with ``intoto-policy: interrupted``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Verify in-toto attestations against layouts.",
-        epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage.",
+        epilog="Exit codes: 0 success, 1 verification failure, 2 bad input or usage, "
+        "130 interrupted.",
     )
     parser.add_argument(
         "--version", action=_VersionAction, help="show program's version number and exit"
@@ -121,6 +123,9 @@ def _non_empty(convert: Any) -> Callable[[str], Any]:
 
     return check
 
+
+#: Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED: Final = 130
 
 #: glibc's mallopt parameters and the values the command line sets.
 _M_TRIM_THRESHOLD: Final = -1
@@ -172,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; default ``sys.argv[1:]``.
 
     Returns:
-        The exit code: 0 success, 1 verification failure, 2 bad input or usage.
+        The exit code: 0 success, 1 verification failure, 2 bad input or
+        usage, 130 interrupted (Ctrl-C).
     """
     if argv is None:  # run as the program: this process is ours to tune
         _keep_freed_memory()
@@ -188,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IntotoPolicyError as exc:
         _error(str(exc))
         return EXIT_INPUT
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's code for SIGINT
+        _error("interrupted")
+        return EXIT_INTERRUPTED
 
 
 #: The module that defines each top-level command word, in ``--help`` order.

@@ -111,15 +111,19 @@ def _store_ingest(args: argparse.Namespace) -> int:
         )
         for got in fetched:
             source = got.sources[0].source
+            # The fetch filter keeps items whose type it cannot read (it only
+            # saves downloads); the store decides from the parsed statements.
             part = ingest_items(
                 store,
                 [(item.raw, f"{source} {item.location}") for item in got.items],
                 ingested_at=at,
                 batch_size=args.batch_size,
+                predicate_types=args.predicate_type,
             )
+            skipped = f", other predicate types {part.skipped}" if args.predicate_type else ""
             sys.stderr.write(
                 f"{PROG}: {_safe(source)}: {len(got.items)} item(s) fetched; stored {part.stored}, "
-                f"already present {part.duplicates}, rejected {part.rejected}\n"
+                f"already present {part.duplicates}, rejected {part.rejected}{skipped}\n"
             )
             result.merge(part)
     for source, reason in result.rejections:

@@ -78,6 +78,19 @@ def resource_uri_for(digests: Mapping[str, str]) -> str:
 
 
 def _levels(report: Report, verified_levels: Iterable[str]) -> list[str]:
+    levels = check_verified_levels(verified_levels)
+    if not report.passed:
+        return ["FAILED"]
+    return levels
+
+
+def check_verified_levels(verified_levels: Iterable[str]) -> list[str]:
+    """The levels a VSA would declare, checked before any VSA is made.
+
+    Raises:
+        UsageError: A level is empty or ``FAILED``, an ``SLSA_`` level is
+            not ``SLSA_<TRACK>_LEVEL_<N>``, or two levels name one track.
+    """
     levels = list(verified_levels)
     tracks: dict[str, str] = {}
     for level in levels:
@@ -98,8 +111,6 @@ def _levels(report: Report, verified_levels: Iterable[str]) -> list[str]:
                     f"verified levels name track {track} twice ({tracks[track]}, {level})"
                 )
             tracks[track] = level
-    if not report.passed:
-        return ["FAILED"]
     return levels
 
 

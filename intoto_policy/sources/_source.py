@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .._errors import FetchError, JSONError
+from .._errors import FetchError, JSONError, ValidationError
 from ..model._digests import DigestSet
 from ..model._json import loads
 from ._client import HttpClient
@@ -114,9 +112,11 @@ def predicate_type_of(raw: bytes) -> str | None:
             payload = doc.get("payload")
     if not isinstance(payload, str):
         return None
-    try:
-        statement = loads(base64.b64decode(payload, validate=True), source="payload")
-    except (binascii.Error, ValueError, JSONError):
+    from ..model._dsse import b64decode  # noqa: PLC0415 - only when filtering
+
+    try:  # standard or URL-safe, padded or not: as envelopes are read
+        statement = loads(b64decode(payload, what="payload"), source="payload")
+    except (ValidationError, JSONError):
         return None
     if isinstance(statement, dict) and isinstance(statement.get("predicateType"), str):
         return str(statement["predicateType"])

@@ -430,6 +430,10 @@ class SQLStore:
             InputError: The store cannot be read, or holds more than
                 :data:`MAX_QUERY_ROWS` matches.
         """
+        if signer_kind is not None and (signer is None or signer_kind not in SIGNER_KINDS):
+            raise UsageError(
+                f"signer kind {signer_kind!r} needs a signer and is one of {SIGNER_KINDS}"
+            )
         pairs = sorted(set(subjects))
         if not pairs:
             return []
@@ -442,10 +446,6 @@ class SQLStore:
                 "WHERE p.digest = s.digest AND p.predicate_type = ?)"
             )
             params.append(predicate_type)
-        if signer_kind is not None and (signer is None or signer_kind not in SIGNER_KINDS):
-            raise UsageError(
-                f"signer kind {signer_kind!r} needs a signer and is one of {SIGNER_KINDS}"
-            )
         if signer is not None and signer_kind is None:
             text += (
                 " AND EXISTS (SELECT 1 FROM attestation_signers g "

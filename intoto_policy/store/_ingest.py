@@ -56,18 +56,21 @@ class IngestResult:
         duplicates: Items already in the store (same bytes).
         rejected: Items recorded as rejected.
         rejections: ``(source, reason)`` of the first rejections.
+        skipped: Items left out because of their predicate type.
     """
 
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
     rejections: list[tuple[str, str]] = field(default_factory=list)
+    skipped: int = 0
 
     def merge(self, other: IngestResult) -> None:
         """Add another ingest's counts and listed rejections to this one."""
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.skipped += other.skipped
         room = MAX_LISTED_REJECTIONS - len(self.rejections)
         self.rejections.extend(other.rejections[: max(room, 0)])
 
@@ -325,6 +328,7 @@ def ingest_items(
     ingested_at: datetime,
     batch_size: int = 500,
     limits: JSONLimits = DEFAULT_LIMITS,
+    predicate_types: Sequence[str] = (),
 ) -> IngestResult:
     """Ingest items that are already one item each, such as what ``fetch`` returns.
 
@@ -338,9 +342,13 @@ def ingest_items(
         ingested_at: The ingestion time to record (timezone-aware).
         batch_size: Items per transaction.
         limits: Size and depth bounds for each item.
+        predicate_types: If given, an item is stored only when the store
+            indexes it under one of these types (read as the store reads
+            them, from the parsed statements); items that do not parse are
+            still recorded as rejected, never dropped silently.
 
     Returns:
-        Counts of stored, duplicate and rejected items.
+        Counts of stored, duplicate, rejected and skipped items.
 
     Raises:
         InputError: The store cannot be written.
@@ -349,7 +357,15 @@ def ingest_items(
     batch = _Batcher(store, _timestamp(ingested_at), batch_size)
     try:
         for body, source in items:
-            batch.add(index_item(body, source=source, limits=limits))
+            item = index_item(body, source=source, limits=limits)
+            if (
+                predicate_types
+                and isinstance(item, IndexedItem)
+                and not set(item.predicate_types) & set(predicate_types)
+            ):
+                batch.result.skipped += 1
+                continue
+            batch.add(item)
         batch.flush()
     except BaseException:
         store.rollback()  # the batch being built is dropped whole

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,14 @@ from tests.test_cli_store import EXPECTED, ingest, tree  # noqa: F401
 REPEAT = 60
 
 
+@pytest.fixture
+def store(tree: Path, capsys: pytest.CaptureFixture[str]) -> str:  # noqa: F811
+    """The tree's store with its evidence ingested (pass, fail and no-evidence subjects)."""
+    url = f"sqlite:///{tree / 'store.db'}"
+    ingest(capsys, url, tree)
+    return url
+
+
 def _config(tree: Path, store: str, layout: bytes | None = None) -> AuditConfig:  # noqa: F811
     return AuditConfig(
         layout_path=str(tree / "layout.json"),
@@ -27,6 +37,17 @@ def _config(tree: Path, store: str, layout: bytes | None = None) -> AuditConfig:
         allow_unsigned=True,
         vsa=True,
     )
+
+
+@contextmanager
+def _ready_helper(config: AuditConfig, *, finished: bool = True) -> Iterator[_Helper]:
+    """A started helper that said it is ready; stopped (asked, or at once) afterwards."""
+    helper = _Helper(config)
+    try:
+        assert helper.receive() == ("ready",)
+        yield helper
+    finally:
+        helper.stop(finished=finished)
 
 
 def _lines(config: AuditConfig, subjects: list[str], **options: Any) -> list[str]:
@@ -52,11 +73,9 @@ def _lines(config: AuditConfig, subjects: list[str], **options: Any) -> list[str
 )
 def test_every_process_count_gives_the_lines_of_one(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
     options: dict[str, Any],
 ) -> None:
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     config = _config(tree, store)
     subjects = list(EXPECTED) * REPEAT
     one = _lines(config, subjects, workers=1)
@@ -87,13 +106,11 @@ def test_every_process_count_gives_the_lines_of_one(
 )
 def test_a_helper_that_cannot_build_its_context_is_an_input_error(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
     break_it: str,
     coordinator_audits: bool,
     message: str,
 ) -> None:
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     good = _config(tree, store)
     # The coordinator holds a good context; the helpers get a configuration they cannot use.
     bad = (
@@ -122,76 +139,58 @@ def test_a_helper_that_cannot_build_its_context_is_an_input_error(
 
 def test_a_helper_that_dies_is_an_input_error(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
-    helper = _Helper(_config(tree, store))
-    try:
-        assert helper.receive() == ("ready",)
+    with _ready_helper(_config(tree, store), finished=False) as helper:
         helper.process.kill()
         with pytest.raises(InputError, match="stopped unexpectedly"):
             helper.receive()
-    finally:
-        helper.stop(finished=False)
 
 
 def test_ctrl_c_is_left_to_the_coordinator(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
     import os
     import signal
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
-    helper = _Helper(_config(tree, store))
-    try:
-        assert helper.receive() == ("ready",)
+    with _ready_helper(_config(tree, store)) as helper:
+        assert helper.process.pid is not None
         os.kill(helper.process.pid, signal.SIGINT)
         # Still serving: the coordinator decides when helpers end.
-        helper.conn.send(list(EXPECTED)[:2])
+        helper.put(list(EXPECTED)[:2])
         kind, results = helper.receive()
         assert kind == "results"
         assert [r["verdict"] for r in results] == ["pass", "pass"]
-    finally:
-        helper.stop(finished=True)
     helper.process.join(30)
     assert helper.process.exitcode == 0
 
 
 def test_helpers_ready_beforehand_are_given_work(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
     from intoto_policy.audit._local import _coordinate
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     config = _config(tree, store)
     subjects = list(EXPECTED) * REPEAT
-    helper = _Helper(config)
-    try:
-        assert helper.receive() == ("ready",)
+    out: list[str] = []
+    with _ready_helper(config) as helper:
         helper.ready = True
-        out: list[str] = []
         # No coordinator context: only the helper audits, so it must be sent work.
         _coordinate(
             None, subjects, [helper], 1, lambda r: out.append(json.dumps(r, sort_keys=True))
         )
-    finally:
-        helper.stop(finished=True)
     assert sorted(out) == _lines(config, subjects, workers=1)
 
 
 def test_cli_two_workers_write_the_lines_of_one(
     tree: Path,  # noqa: F811
+    store: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from tests.test_cli_store import audit, results
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     by_workers = {}
     for workers in ("1", "2"):
         code, out, err = audit(
@@ -235,14 +234,12 @@ ROOT = (
 )
 def test_context_reads_a_given_trusted_root(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
     root: bytes | str | None,
     loaded: bool | None,
 ) -> None:
     from dataclasses import replace
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     data = ROOT.read_bytes() if root == "corpus" else root
     config = replace(
         _config(tree, store),
@@ -279,14 +276,12 @@ print(len(got))
 @pytest.mark.parametrize("coordinator", ["yes", "no"], ids=["coordinator-audits", "helpers-only"])
 def test_batches_larger_than_a_pipe_never_deadlock(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
     coordinator: str,
 ) -> None:
     import subprocess
     import sys
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     done = subprocess.run(
         [sys.executable, "-c", BIG_BATCHES, str(tree / "layout.json"), store, coordinator],
         capture_output=True,
@@ -300,13 +295,9 @@ def test_batches_larger_than_a_pipe_never_deadlock(
 
 def test_a_helper_that_dies_between_batches_is_an_input_error(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
-    helper = _Helper(_config(tree, store))
-    try:
-        assert helper.receive() == ("ready",)
+    with _ready_helper(_config(tree, store), finished=False) as helper:
         helper.put(list(EXPECTED)[:1])
         assert helper.receive()[0] == "results"
         helper.process.kill()
@@ -320,20 +311,15 @@ def test_a_helper_that_dies_between_batches_is_an_input_error(
         # Sending to a helper that is gone: the same one-line error as receiving.
         with pytest.raises(InputError, match="stopped unexpectedly"):
             send_until_it_shows()
-    finally:
-        helper.stop(finished=False)
 
 
 def test_a_helper_that_cannot_start_is_one_line_exit_2(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
     import resource
     import subprocess
     import sys
-
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
 
     def few_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (12, 12))  # room for a few helpers only
@@ -369,12 +355,10 @@ def test_a_helper_that_cannot_start_is_one_line_exit_2(
 
 def test_levels_no_vsa_could_declare_fail_before_any_subject(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
     from intoto_policy._errors import IntotoPolicyError
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     layout = json.loads((tree / "layout.json").read_bytes())
     layout["verifiedLevels"] = ["SLSA_BUILD_LEVEL_2", "SLSA_BUILD_LEVEL_3"]
     config = _config(tree, store, layout=json.dumps(layout).encode())
@@ -392,13 +376,11 @@ def test_levels_no_vsa_could_declare_fail_before_any_subject(
 
 def test_a_read_only_parameter_mapping_reaches_the_helpers(
     tree: Path,  # noqa: F811
-    capsys: pytest.CaptureFixture[str],
+    store: str,
 ) -> None:
     from dataclasses import replace
     from types import MappingProxyType
 
-    store = f"sqlite:///{tree / 'store.db'}"
-    ingest(capsys, store, tree)
     config = replace(_config(tree, store), params=MappingProxyType({"unused": "x"}))
     subjects = list(EXPECTED) * 3
     assert _lines(config, subjects, workers=2, coordinator_audits=False) == _lines(

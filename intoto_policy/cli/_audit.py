@@ -68,7 +68,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="processes auditing: this one and N-1 helpers (default 1)",
+        help="processes auditing: this one and N-1 helpers; with --engine ray, N actors "
+        "(default 1)",
     )
     parser.add_argument("--engine", default="local", choices=["local", "ray"], help="engine")
     parser.add_argument(

@@ -24,7 +24,7 @@ rejects on the same evidence unless stated:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ from ..report._model import (
 )
 from ._load import LINK_LIMITS, Document, ParseCache, parse_document, read_document, read_required
 from ._model import (
+    Inspection,
     Layout,
     Link,
     Step,
@@ -430,23 +431,11 @@ def _verify_layout(
         link = reduced.get(step.name)
         if link is None:
             continue
-        for side, rules in (
-            ("materials", step.expected_materials),
-            ("products", step.expected_products),
-        ):
-            result = evaluate_rules(
-                rules,
-                source_type=side,  # type: ignore[arg-type]
-                materials=link.materials,
-                products=link.products,
-                step_artifacts=step_artifacts,
+        step_checks[step.name].extend(
+            _artifact_rule_checks(
+                ctx, doc, step, link, step_artifacts, prefix + step.name, f"/steps/{step.index}"
             )
-            step_checks[step.name].extend(
-                ctx.note(c)
-                for c in _rule_checks(
-                    doc, result, rules, prefix + step.name, f"/steps/{step.index}"
-                )
-            )
+        )
 
     # 8./9. Inspections and their rules.
     inspection_results = _inspections(ctx, doc, layout, reduced, prefix)
@@ -802,6 +791,32 @@ def _agreement(
     )
 
 
+def _artifact_rule_checks(
+    ctx: _Context,
+    doc: Document,
+    item: Step | Inspection,
+    link: Link,
+    artifacts: Callable[[str], tuple[Mapping[str, Any], Mapping[str, Any]] | None],
+    name: str,
+    pointer: str,
+) -> list[Check]:
+    """The checks of a step's or inspection's material and product rules against its link."""
+    checks: list[Check] = []
+    for side, rules in (
+        ("materials", item.expected_materials),
+        ("products", item.expected_products),
+    ):
+        result = evaluate_rules(
+            rules,
+            source_type=side,  # type: ignore[arg-type]
+            materials=link.materials,
+            products=link.products,
+            step_artifacts=artifacts,
+        )
+        checks.extend(ctx.note(c) for c in _rule_checks(doc, result, rules, name, pointer))
+    return checks
+
+
 def _rule_checks(
     doc: Document,
     result: RulesResult,
@@ -913,23 +928,11 @@ def _inspections(
     for insp in layout.inspections:
         link = ran.get(insp.name)
         if link is not None:
-            for side, rules in (
-                ("materials", insp.expected_materials),
-                ("products", insp.expected_products),
-            ):
-                result = evaluate_rules(
-                    rules,
-                    source_type=side,  # type: ignore[arg-type]
-                    materials=link.materials,
-                    products=link.products,
-                    step_artifacts=artifacts,
+            checks[insp.name].extend(
+                _artifact_rule_checks(
+                    ctx, doc, insp, link, artifacts, prefix + insp.name, f"/inspect/{insp.index}"
                 )
-                checks[insp.name].extend(
-                    ctx.note(c)
-                    for c in _rule_checks(
-                        doc, result, rules, prefix + insp.name, f"/inspect/{insp.index}"
-                    )
-                )
+            )
         results.append(
             StepResult(
                 name=prefix + insp.name,
